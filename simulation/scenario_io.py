@@ -1,0 +1,205 @@
+"""Reading, overriding and writing scenario files.
+
+ruamel.yaml keeps the line of every key, so a validation error can say
+`scenarios/x.yaml:14 program.points.earn_rate: must be >= 0 (got -1)`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .schema import Scenario
+
+
+class ScenarioError(Exception):
+    """Invalid scenario input; `problems` holds one line per problem."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers to plain dicts and lists."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _line_of(root: Any, loc: Iterable[Any]) -> int | None:
+    """1-based line of the deepest key on `loc` that exists in the parsed YAML."""
+    node, line = root, None
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    if line is None and isinstance(root, CommentedMap) and root.lc.line is not None:
+        line = root.lc.line + 1
+    return line
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind, msg, value = err["type"], err["msg"], err.get("input")
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling; `lojal schema` lists the fields)"
+    if kind == "missing":
+        return "required field is missing"
+    msg = msg.removeprefix("Value error, ")
+    msg = msg[0].lower() + msg[1:] if msg else msg
+    if kind.startswith(("greater", "less", "literal", "int_", "float_", "bool_", "string_", "too_")):
+        return f"{msg} (got {value!r})"
+    return msg
+
+
+def _dotted(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def format_validation_error(exc: ValidationError, source: str, root: Any = None) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        # pydantic appends the union member's name to the path of `X | None` fields; drop it
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+        line = _line_of(root, loc) if root is not None else None
+        where = f"{source}:{line}" if line else source
+        problems.append(f"{where} {_dotted(loc)}: {_message(err)}")
+    return problems
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        data = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ScenarioError([f"{source}{line}: not valid YAML: {exc.problem or exc.context}"]) from None
+    except Exception as exc:  # ruamel raises a few non-marked errors (duplicate keys, bad bytes)
+        raise ScenarioError([f"{source}: not valid YAML: {exc}"]) from None
+    if data is None:
+        data = CommentedMap()
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{source}:1: a scenario file must be a mapping of sections (meta, customers, program, ...)"])
+    return data
+
+
+def validate(data: Any, source: str = "<scenario>", root: Any = None) -> Scenario:
+    try:
+        return Scenario.model_validate(_plain(data))
+    except ValidationError as exc:
+        raise ScenarioError(format_validation_error(exc, source, root if root is not None else data)) from None
+
+
+def loads(text: str, source: str = "<scenario>", overrides: Sequence[str] = ()) -> Scenario:
+    data = parse_yaml(text, source)
+    apply_overrides(data, overrides)
+    return validate(data, source)
+
+
+def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate one scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([f"{path}: no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([f"{path}: cannot read the file ({exc})"]) from None
+    return loads(text, str(path), overrides)
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return _plain(_yaml().load(text))
+    except Exception:
+        return text
+
+
+def apply_overrides(data: dict, overrides: Sequence[str]) -> None:
+    """Apply `path.to.field=value` overrides in place; the value is read as YAML."""
+    for item in overrides:
+        path, sep, raw = item.partition("=")
+        if not sep or not path.strip():
+            raise ScenarioError([f"--set {item}: expected FIELD=VALUE, e.g. program.points.earn_rate=2"])
+        parts = [int(p) if p.isdigit() else p for p in path.strip().split(".")]
+        node: Any = data
+        for i, part in enumerate(parts[:-1]):
+            nxt = node[part] if _has(node, part) else None
+            if nxt is None:
+                if isinstance(part, int):
+                    raise ScenarioError([f"--set {item}: {_dotted(parts[: i + 1])} does not exist"])
+                nxt = CommentedMap()
+                node[part] = nxt
+            node = nxt
+            if not isinstance(node, (dict, list)):
+                raise ScenarioError([f"--set {item}: {_dotted(parts[: i + 1])} is not a section"])
+        last = parts[-1]
+        if isinstance(node, list) and not (isinstance(last, int) and last < len(node)):
+            raise ScenarioError([f"--set {item}: {_dotted(parts)} does not exist"])
+        node[last] = _parse_value(raw)
+    return None
+
+
+def _has(node: Any, part: Any) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and part < len(node)
+
+
+def override(scenario: Scenario, overrides: Sequence[str] | dict[str, Any]) -> Scenario:
+    """A validated copy of `scenario` with dotted-path overrides applied."""
+    if isinstance(overrides, dict):
+        overrides = [f"{k}={_yaml_scalar(v)}" for k, v in overrides.items()]
+    data = scenario.model_dump(mode="json")
+    apply_overrides(data, overrides)
+    return validate(data, "--set")
+
+
+def _yaml_scalar(value: Any) -> str:
+    buf = io.StringIO()
+    YAML(typ="safe", pure=True).dump(value, buf)
+    return buf.getvalue().strip().removesuffix("...").strip()
+
+
+def dumps(scenario: Scenario, full: bool = False) -> str:
+    """YAML text of a scenario; only what differs from the defaults unless `full`."""
+    data = scenario.model_dump(mode="json", exclude_defaults=not full)
+    # keep meta.name and the seed so a saved file is self-describing and reproducible
+    data.setdefault("meta", {})["name"] = scenario.meta.name
+    data.setdefault("meta", {})["schema_version"] = scenario.meta.schema_version
+    buf = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False
+    yaml.dump(_ordered(data), buf)
+    return buf.getvalue()
+
+
+_SECTION_ORDER = ("meta", "customers", "program", "economics", "simulation")
+
+
+def _ordered(data: dict) -> dict:
+    return {k: data[k] for k in _SECTION_ORDER if k in data and data[k] != {}}

@@ -1,0 +1,360 @@
+"""The scenario schema: the single source of truth for scenario files.
+
+Validation, defaults, units, help texts, the JSON Schema (`lojal schema`), the scenario
+reference in the docs and the app's widgets all come from these models. Every field
+carries a label, a unit and a help text in its metadata; `field_info()` reads them back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+LEVELS = (
+    "very_dissatisfied",
+    "dissatisfied",
+    "indifferent",
+    "satisfied",
+    "very_satisfied",
+    "loyal",
+)
+LEVEL_LABELS = (
+    "Very dissatisfied",
+    "Dissatisfied",
+    "Indifferent",
+    "Satisfied",
+    "Very satisfied",
+    "Loyal",
+)
+
+
+def F(default: Any = ..., *, label: str, unit: str = "", help: str, **constraints: Any) -> Any:
+    """A field with the metadata every consumer (docs, app, JSON Schema) reads."""
+    extra = {"label": label, "unit": unit}
+    return Field(default, description=help, title=label, json_schema_extra=extra, **constraints)
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Base(BaseModel):
+    """Unknown keys are errors (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class LevelValues(Base):
+    """One number per satisfaction level."""
+
+    very_dissatisfied: float = F(0.0, label="Very dissatisfied", help="Value for very dissatisfied customers.", ge=0)
+    dissatisfied: float = F(0.0, label="Dissatisfied", help="Value for dissatisfied customers.", ge=0)
+    indifferent: float = F(0.0, label="Indifferent", help="Value for indifferent customers.", ge=0)
+    satisfied: float = F(0.0, label="Satisfied", help="Value for satisfied customers.", ge=0)
+    very_satisfied: float = F(0.0, label="Very satisfied", help="Value for very satisfied customers.", ge=0)
+    loyal: float = F(0.0, label="Loyal", help="Value for loyal customers.", ge=0)
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in LEVELS)
+
+
+def levels(*values: float) -> LevelValues:
+    return LevelValues(**dict(zip(LEVELS, values, strict=True)))
+
+
+class LevelProbabilities(LevelValues):
+    """One probability per satisfaction level."""
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> LevelProbabilities:
+        for name in LEVELS:
+            if getattr(self, name) > 1:
+                raise ValueError(f"{name}: a probability must be <= 1 (got {getattr(self, name)})")
+        return self
+
+
+class LevelShares(LevelProbabilities):
+    """A distribution over the six levels; the shares sum to 1."""
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> LevelShares:
+        total = sum(self.as_tuple())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must sum to 1 (got {total:g})")
+        return self
+
+
+def shares(*values: float) -> LevelShares:
+    return LevelShares(**dict(zip(LEVELS, values, strict=True)))
+
+
+def probs(*values: float) -> LevelProbabilities:
+    return LevelProbabilities(**dict(zip(LEVELS, values, strict=True)))
+
+
+# NPS answers 0..10 map to the ladder: 0-2, 3-4, 5-6, 7-8, 9, 10 (../shared/MODEL.md).
+NPS_ANSWER_LEVEL = (0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5)
+
+
+# --------------------------------------------------------------------------- meta
+class Meta(Base):
+    name: str = F("Untitled scenario", label="Name", help="Short name of the scenario.", min_length=1)
+    description: str = F("", label="Description", help="What this design is and why.")
+    author: str = F("", label="Author", help="Who wrote the scenario.")
+    client: str = F("", label="Client", help="Client or brand the design is for.")
+    schema_version: Literal[1] = F(SCHEMA_VERSION, label="Schema version", help="Version of the scenario format.")
+
+
+# --------------------------------------------------------------------------- customers
+class Segment(Base):
+    name: str = F("All customers", label="Segment", help="Name of the segment.", min_length=1)
+    share: float = F(1.0, label="Share", unit="share of customers", help="Share of the customer base (and of new customers) in this segment.", gt=0, le=1)
+    purchases_per_month: float = F(1.0, label="Purchases per month", unit="purchases/month", help="Mean purchase rate of a satisfied customer in this segment.", gt=0, le=60)
+    purchase_rate_shape: float = F(2.0, label="Rate heterogeneity (shape)", unit="gamma shape", help="Shape of the gamma distribution of individual purchase rates; smaller means more unequal customers (CV = 1/sqrt(shape)).", gt=0, le=1000)
+    basket_value: float = F(30.0, label="Basket value", unit="currency/purchase", help="Mean value of one purchase at list price.", gt=0)
+    basket_cv: float = F(0.5, label="Basket variation (CV)", unit="coefficient of variation", help="Spread of mean basket values across customers (lognormal).", ge=0, le=5)
+    gross_margin: float = F(0.35, label="Gross margin", unit="share of sales", help="Product margin on sales before program costs.", ge=0, le=1)
+    initial_ladder: LevelShares | None = F(None, label="Initial ladder", unit="shares", help="Share of the segment on each satisfaction level at the start. Leave out to use NPS answer counts or the default mix.")
+    initial_nps_counts: list[Annotated[int, Field(ge=0)]] | None = F(None, label="NPS answer counts", unit="respondents per answer 0..10", help="Eleven counts of survey answers 0..10; sets the initial ladder (0-2, 3-4, 5-6, 7-8, 9, 10).", min_length=11, max_length=11)
+    enrollment_propensity: float = F(0.4, label="Enrolment propensity", unit="probability", help="Probability that a customer joins the program at launch or on arrival.", ge=0, le=1)
+    digital_share: float = F(0.5, label="Digital share", unit="share", help="Share of customers using the app or web account (they earn activity bonuses).", ge=0, le=1)
+    price_sensitivity: float = F(1.0, label="Price sensitivity", unit="multiplier", help="Purchase-rate response to discounts: the rate rises by sensitivity x discount.", ge=0, le=10)
+    status_sensitivity: float = F(1.0, label="Status sensitivity", unit="multiplier", help="Scales the satisfaction effect of tier upgrades and downgrades.", ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _one_ladder_source(self) -> Segment:
+        if self.initial_ladder is not None and self.initial_nps_counts is not None:
+            raise ValueError("give initial_ladder or initial_nps_counts, not both")
+        if self.initial_nps_counts is not None and sum(self.initial_nps_counts) == 0:
+            raise ValueError("initial_nps_counts: at least one answer is needed")
+        return self
+
+    def ladder_shares(self) -> tuple[float, ...]:
+        """The initial ladder distribution, from whichever source the file gives."""
+        if self.initial_ladder is not None:
+            return self.initial_ladder.as_tuple()
+        if self.initial_nps_counts is not None:
+            counts = [0.0] * len(LEVELS)
+            for answer, n in enumerate(self.initial_nps_counts):
+                counts[NPS_ANSWER_LEVEL[answer]] += n
+            total = sum(counts)
+            return tuple(c / total for c in counts)
+        return DEFAULT_INITIAL_LADDER.as_tuple()
+
+
+DEFAULT_INITIAL_LADDER = shares(0.04, 0.08, 0.20, 0.38, 0.22, 0.08)
+
+
+class Ladder(Base):
+    purchase_rate_multiplier: LevelValues = F(levels(0.1, 0.3, 0.5, 1.0, 1.6, 2.5), label="Purchase rate by level", unit="x satisfied rate", help="Purchase rate relative to a satisfied customer.")
+    upsell_share: LevelValues = F(levels(0.0, 0.0, 0.0, 0.05, 0.15, 0.30), label="Upsell by level", unit="share of basket", help="Extra basket value (upsell, cross-sell) on top of the customer's base basket.")
+    churn_per_month: LevelProbabilities = F(probs(0.25, 0.10, 0.05, 0.025, 0.012, 0.005), label="Churn by level", unit="probability/month", help="Probability of leaving for good in a month.")
+    forgiveness: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.5, 0.2), label="Failure sensitivity by level", unit="x", help="Scales the chance that a bad experience moves a customer down (loyal customers forgive).")
+    positive_experience: float = F(0.08, label="Positive experience per purchase", unit="probability", help="Chance that one purchase delights and moves the customer one level up.", ge=0, le=1)
+    negative_experience: float = F(0.03, label="Negative experience per purchase", unit="probability", help="Chance that one purchase disappoints and moves the customer one level down.", ge=0, le=1)
+    drift_without_contact: float = F(0.04, label="Drift without contact", unit="probability/month", help="Chance of sliding one level down in a month with no purchase and no program contact.", ge=0, le=1)
+    new_customer_basket_multiplier: float = F(0.76, label="New-customer basket", unit="x", help="Basket of a customer in the first year relative to an established one (existing customers spend ~31 % more).", gt=0, le=2)
+    new_customer_months: int = F(12, label="New-customer period", unit="months", help="How long a customer counts as new.", ge=0, le=120)
+
+
+class WordOfMouth(Base):
+    listeners_per_month: LevelValues = F(levels(0, 0, 0, 0.05, 0.25, 1.0), label="Recommendations by level", unit="listeners/month", help="People a customer recommends the brand to per month.")
+    complaint_listeners: LevelValues = F(levels(25, 10, 0, 0, 0, 0), label="Complaints by level", unit="listeners", help="People a customer complains to when falling to this level.")
+    conversion_per_listener: float = F(0.02, label="Conversion of a recommendation", unit="probability", help="Chance that a person who hears a recommendation becomes a customer.", ge=0, le=1)
+    deterrence_per_listener: float = F(0.02, label="Deterrence of a complaint", unit="probability", help="Chance that a person who hears a complaint is a prospect lost.", ge=0, le=1)
+
+
+class Acquisition(Base):
+    paid_per_month: int = F(0, label="Paid acquisitions", unit="customers/month", help="New customers bought through advertising each month (in both arms).", ge=0)
+    initial_ladder: LevelShares = F(shares(0.0, 0.02, 0.30, 0.50, 0.15, 0.03), label="Ladder of new customers", unit="shares", help="Satisfaction level of a newly acquired customer.")
+
+
+class Customers(Base):
+    size: int = F(20_000, label="Customers", unit="customers", help="Size of the customer base at the start.", ge=1, le=20_000_000)
+    segments: list[Segment] = F([Segment()], label="Segments", help="Customer segments; their shares sum to 1.", min_length=1)
+    ladder: Ladder = F(Ladder(), label="Satisfaction ladder", help="How customers move between satisfaction levels, buy and churn.")
+    word_of_mouth: WordOfMouth = F(WordOfMouth(), label="Word of mouth", help="Recommendations bring customers; complaints keep prospects away.")
+    acquisition: Acquisition = F(Acquisition(), label="Acquisition", help="New customers bought through advertising.")
+
+    @model_validator(mode="after")
+    def _segments(self) -> Customers:
+        total = sum(s.share for s in self.segments)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"segments: shares must sum to 1 (got {total:g})")
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError("segments: names must be unique")
+        return self
+
+
+# --------------------------------------------------------------------------- instruments
+class Instrument(Base):
+    enabled: bool = F(True, label="Enabled", help="Switch the instrument on or off without losing its settings.")
+
+
+class Points(Instrument):
+    earn_rate: float = F(1.0, label="Earn rate", unit="points per currency unit", help="Points earned per unit of money spent.", ge=0, le=1000)
+    activity_bonus_points: float = F(0.0, label="Activity bonus", unit="points/month", help="Bonus points for app use, reviews and other activities in a month.", ge=0)
+    activity_probability: float = F(0.3, label="Activity chance", unit="probability/month", help="Chance that a digital member earns the activity bonus in a month.", ge=0, le=1)
+    redemption_threshold: float = F(500.0, label="Redemption threshold", unit="points", help="Points needed for one reward.", gt=0)
+    reward_value: float = F(5.0, label="Reward value", unit="currency", help="What one reward is worth to the customer.", ge=0)
+    reward_cost: float = F(3.0, label="Reward cost", unit="currency", help="What one reward costs the company.", ge=0)
+    redemption_probability: float = F(0.5, label="Redemption chance", unit="probability/month", help="Chance that a member who can afford a reward redeems in a month.", ge=0, le=1)
+    expiry_months: int = F(12, label="Expiry", unit="months", help="Months after which points expire (0 = never).", ge=0, le=120)
+    expiry_policy: Literal["inactivity", "fixed"] = F("inactivity", label="Expiry policy", help="'inactivity': the whole balance expires after that many months without earning or redeeming; 'fixed': each month's points expire that many months after they were earned.")
+    goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase acceleration as a member nears a reward: rate x (1 + goal_gradient x progress).", ge=0, le=3)
+    post_redemption_dip: float = F(0.05, label="Post-reward dip", unit="share of rate", help="Lower purchase rate in the month after a redemption.", ge=0, le=1)
+    reward_satisfaction_lift: float = F(0.15, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward.", ge=0, le=1)
+    expiry_satisfaction_hurt: float = F(0.10, label="Expiry annoyance", unit="probability", help="Added chance of moving down a level when points expire.", ge=0, le=1)
+
+
+class Tier(Base):
+    name: str = F(label="Tier", help="Name of the tier.", min_length=1)
+    threshold: float = F(0.0, label="Threshold", unit="qualifying metric", help="Qualifying spend, points or visits in the window needed for the tier.", ge=0)
+    discount: float = F(0.0, label="Discount", unit="share of basket", help="Discount on every purchase.", ge=0, le=0.9)
+    earn_multiplier: float = F(1.0, label="Earn multiplier", unit="x", help="Multiplier on points earned.", ge=0, le=20)
+    spend_lift: float = F(0.0, label="Spend lift", unit="share of basket", help="Extra spend per purchase from tier benefits.", ge=0, le=2)
+    free_shipping: bool = F(False, label="Free shipping", help="Orders ship free (costs economics.shipping_cost_per_order).")
+    perk_cost_per_member_month: float = F(0.0, label="Perk cost", unit="currency/member/month", help="Cost of perks (lounge, gifts, service line) per member per month.", ge=0)
+    status_lift: float = F(0.0, label="Status lift", unit="probability/month", help="Monthly added chance of moving up a level from the status itself.", ge=0, le=1)
+
+
+class Tiers(Instrument):
+    qualifying_metric: Literal["spend", "points", "visits"] = F("spend", label="Qualifying metric", help="What counts towards a tier.")
+    qualification_window_months: int = F(12, label="Qualification window", unit="months", help="Rolling window over which the qualifying metric is summed.", ge=1, le=36)
+    review_every_months: int = F(3, label="Review cadence", unit="months", help="How often downgrades are reviewed (upgrades happen as soon as a member qualifies).", ge=1, le=36)
+    downgrade_policy: Literal["one_tier", "to_qualified", "never"] = F("one_tier", label="Downgrade policy", help="At a review: drop one tier, drop to the tier qualified for, or never drop.")
+    downgrade_grace_months: int = F(0, label="Downgrade grace", unit="months", help="Months a member may stay below the threshold before a downgrade.", ge=0, le=36)
+    upgrade_satisfaction_lift: float = F(0.25, label="Upgrade delight", unit="probability", help="Added chance of moving up a level on an upgrade.", ge=0, le=1)
+    downgrade_satisfaction_hurt: float = F(0.5, label="Downgrade hurt", unit="probability", help="Added chance of moving down a level on a downgrade (a loss weighs about twice a gain).", ge=0, le=1)
+    tiers: list[Tier] = F(
+        [
+            Tier(name="Silver", threshold=0.0),
+            Tier(name="Gold", threshold=1500.0, discount=0.03, earn_multiplier=1.5, status_lift=0.01),
+            Tier(name="Platinum", threshold=5000.0, discount=0.07, earn_multiplier=2.0, free_shipping=True, perk_cost_per_member_month=2.0, status_lift=0.02),
+        ],
+        label="Tiers",
+        help="Tiers from the entry tier (threshold 0) upwards, thresholds ascending.",
+        min_length=1,
+    )
+
+    @model_validator(mode="after")
+    def _ascending(self) -> Tiers:
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds[0] != 0:
+            raise ValueError("tiers: the first (entry) tier must have threshold 0")
+        if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+            raise ValueError("tiers: thresholds must be strictly ascending")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tiers: names must be unique")
+        return self
+
+
+class Subscription(Instrument):
+    fee: float = F(9.0, label="Fee", unit="currency per billing period", help="Price of the paid club.", ge=0)
+    billing_period_months: int = F(1, label="Billing period", unit="months", help="Months between charges.", ge=1, le=24)
+    trial_months: int = F(1, label="Free trial", unit="months", help="Free months before the first charge.", ge=0, le=12)
+    uptake_per_month: float = F(0.02, label="Uptake", unit="probability/month", help="Chance that a member who bought this month starts the club.", ge=0, le=1)
+    discount: float = F(0.05, label="Discount", unit="share of basket", help="Club discount on every purchase.", ge=0, le=0.9)
+    free_shipping: bool = F(True, label="Free shipping", help="Club orders ship free.")
+    exclusive_access_value: float = F(2.0, label="Access value", unit="currency/month", help="What exclusive access is worth to a subscriber each month.", ge=0)
+    exclusive_access_cost: float = F(0.5, label="Access cost", unit="currency/subscriber/month", help="What exclusive access costs per subscriber per month.", ge=0)
+    purchase_rate_lift: float = F(0.15, label="Purchase lift", unit="share of rate", help="Higher purchase rate of subscribers (sunk-cost and convenience effect).", ge=0, le=3)
+    churn_multiplier: float = F(0.7, label="Churn multiplier", unit="x", help="Subscribers' churn relative to non-subscribers on the same level.", ge=0, le=1)
+    cancel_when_value_below_fee: float = F(0.5, label="Cancel when not worth it", unit="probability", help="Chance of cancelling at a billing date when the value received in the period fell below the fee.", ge=0, le=1)
+    base_cancellation_per_month: float = F(0.02, label="Base cancellation", unit="probability/month", help="Cancellations for other reasons.", ge=0, le=1)
+    satisfaction_lift: float = F(0.01, label="Club delight", unit="probability/month", help="Monthly added chance of moving up a level for a subscriber.", ge=0, le=1)
+
+
+class Referral(Instrument):
+    referral_probability: LevelProbabilities = F(probs(0.0, 0.0, 0.002, 0.01, 0.03, 0.08), label="Referrals by level", unit="probability/month", help="Chance that a member on this level refers someone in a month.")
+    conversion: float = F(0.08, label="Referral conversion", unit="probability", help="Chance that a referred prospect becomes a customer (about 4x a cold prospect).", ge=0, le=1)
+    two_sided: bool = F(True, label="Two-sided", help="Reward the new customer too, not only the referrer.")
+    referrer_reward_cost: float = F(10.0, label="Referrer reward", unit="currency", help="Cost of the referrer's reward per converted referral.", ge=0)
+    referee_reward_cost: float = F(10.0, label="Referee reward", unit="currency", help="Cost of the new customer's welcome reward (two-sided only).", ge=0)
+    referrer_satisfaction_lift: float = F(0.1, label="Referrer delight", unit="probability", help="Added chance of moving up a level when a referral converts.", ge=0, le=1)
+    max_referrals_per_referrer: int = F(5, label="Cap per referrer", unit="referrals", help="Most rewarded referrals per member over the horizon (0 = no cap).", ge=0)
+    referred_churn_multiplier: float = F(0.82, label="Referred churn", unit="x", help="Churn of referred customers relative to others (they retain better).", ge=0, le=2)
+    referred_basket_multiplier: float = F(1.0, label="Referred basket", unit="x", help="Basket of referred customers relative to others.", gt=0, le=3)
+
+
+class Program(Base):
+    late_enrollment_per_month: float = F(0.02, label="Late enrolment", unit="probability/month", help="Chance that a customer who is not yet a member joins in a month with a purchase.", ge=0, le=1)
+    points: Points | None = F(None, label="Points", help="Spend-based points and rewards.")
+    tiers: Tiers | None = F(None, label="Tiers", help="Status tiers with benefits.")
+    subscription: Subscription | None = F(None, label="Paid club", help="A paid subscription with benefits.")
+    referral: Referral | None = F(None, label="Referral", help="Rewards for bringing in new customers.")
+
+    def active_instruments(self) -> dict[str, Instrument]:
+        """The instrument blocks that are present and enabled, in schema order."""
+        out = {}
+        for name in INSTRUMENT_KEYS:
+            block = getattr(self, name)
+            if block is not None and block.enabled:
+                out[name] = block
+        return out
+
+
+INSTRUMENT_KEYS = ("points", "tiers", "subscription", "referral")
+INSTRUMENT_MODELS: dict[str, type[Instrument]] = {
+    "points": Points,
+    "tiers": Tiers,
+    "subscription": Subscription,
+    "referral": Referral,
+}
+
+
+# --------------------------------------------------------------------------- economics, simulation
+class Economics(Base):
+    currency: str = F("kr", label="Currency", help="Currency symbol used in reports.", min_length=1, max_length=8)
+    annual_discount_rate: float = F(0.10, label="Discount rate", unit="per year", help="Rate used to discount future margin in CLV.", ge=0, le=1)
+    shipping_cost_per_order: float = F(0.0, label="Shipping cost", unit="currency/order", help="What the company pays to ship an order that ships free.", ge=0)
+    cost_per_acquisition: float = F(50.0, label="Cost per acquisition", unit="currency/customer", help="Advertising cost of one paid new customer.", ge=0)
+    program_fixed_cost_per_month: float = F(0.0, label="Program running cost", unit="currency/month", help="Platform and staff cost of running the program.", ge=0)
+    cost_per_member_per_month: float = F(0.1, label="Cost per member", unit="currency/member/month", help="Communication and administration per member.", ge=0)
+    launch_cost: float = F(0.0, label="Launch cost", unit="currency", help="One-off cost at launch.", ge=0)
+
+
+class Simulation(Base):
+    horizon_months: int = F(36, label="Horizon", unit="months", help="Months simulated.", ge=1, le=120)
+    replications: int = F(10, label="Replications", unit="runs", help="Independent replications; results show their mean and 5-95 % interval.", ge=1, le=1000)
+    seed: int = F(42, label="Seed", help="Random seed; the same file and seed give identical numbers.", ge=0, le=2**63 - 1)
+
+
+class Scenario(Base):
+    meta: Meta = F(Meta(), label="About", help="Name and description of the scenario.")
+    customers: Customers = F(Customers(), label="Customers", help="The customer base and how customers behave.")
+    program: Program = F(Program(), label="Program", help="The loyalty-program design: which instruments, with what settings.")
+    economics: Economics = F(Economics(), label="Economics", help="Money: margins, costs and discounting.")
+    simulation: Simulation = F(Simulation(), label="Simulation", help="Horizon, replications and seed.")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (for editors and `lojal schema`)."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "lojal scenario"
+    return schema
+
+
+def field_info(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """Label, unit, help text and numeric bounds of one field, for the app and the docs."""
+    info = model.model_fields[name]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    bounds: dict[str, Any] = {}
+    for meta in info.metadata:
+        for key in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+            if getattr(meta, key, None) is not None:
+                bounds[key] = getattr(meta, key)
+    return {
+        "name": name,
+        "label": extra.get("label", name),
+        "unit": extra.get("unit", ""),
+        "help": info.description or "",
+        "default": info.get_default(call_default_factory=True),
+        "annotation": info.annotation,
+        **bounds,
+    }
