@@ -1,0 +1,317 @@
+"""The simulation of one replication: a program arm and its no-program twin.
+
+SimPy's Environment is the clock (one time unit = one month). Within month t the
+processes run in this order (their offset inside the month fixes it):
+
+    t + 0.0   market      purchase rates -> purchases -> enrolment -> instruments react
+                          (earn, redeem, qualify) -> ladder moves -> word of mouth -> churn
+    t + 0.5   calendar    instrument events due this month (points expiry, tier
+                          reviews, club billing), in instrument order
+    t + 0.8   acquisition paid, word-of-mouth and referral arrivals, net of complaints
+    t + 0.9   bookkeeping stock figures for the end of month t+1
+
+Satisfaction effects of program events ("nudges") are added to `nudge_up`/`nudge_down`
+and applied at the next ladder move. Every equation is in docs/model.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import simpy
+
+from .instruments import build_instruments
+from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People
+from .rng import Streams, poisson_from_uniform, poisson_scalar
+from .schema import LEVELS, Scenario
+
+N_LEVELS = len(LEVELS)
+TOP = N_LEVELS - 1
+PROMOTERS = (4, 5)
+DETRACTORS = (0, 1, 2)
+RECENT_MONTHS = 12
+
+BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
+
+
+class Sim:
+    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None):
+        self.sc = scenario
+        self.replication = replication
+        self.seed = scenario.simulation.seed if seed is None else seed
+        self.T = scenario.simulation.horizon_months
+        self.streams = Streams(self.seed, replication)
+        c = scenario.customers
+        self.n0 = c.size
+        expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.01 * c.size)
+        self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
+        self.instruments = build_instruments(scenario.program, self)
+        self.has_program = bool(self.instruments)
+        self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
+        self.ledger: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, self.T + 1)))
+        self.month = 0
+        self._arrays()
+
+    def _arrays(self) -> None:
+        sc = self.sc
+        lad = sc.customers.ladder
+        segs = sc.customers.segments
+        self.rate_by_level = np.array(lad.purchase_rate_multiplier.as_tuple())
+        self.upsell_by_level = np.array(lad.upsell_share.as_tuple())
+        self.churn_by_level = np.array(lad.churn_per_month.as_tuple())
+        self.keep_by_level = 1.0 - lad.negative_experience * np.array(lad.forgiveness.as_tuple())
+        self.listeners_by_level = np.array(sc.customers.word_of_mouth.listeners_per_month.as_tuple())
+        self.complaints_by_level = np.array(sc.customers.word_of_mouth.complaint_listeners.as_tuple())
+        self.margin_by_segment = np.array([s.gross_margin for s in segs])
+        self.price_sensitivity = np.array([s.price_sensitivity for s in segs])
+        self.status_sensitivity = np.array([s.status_sensitivity for s in segs])
+        self.enrol_by_segment = np.array([s.enrollment_propensity for s in segs])
+        monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
+        self.discount_factor = monthly ** np.arange(self.T + 1)
+
+    # ------------------------------------------------------------------ helpers
+    def uniform(self, name: str) -> np.ndarray:
+        """One uniform per slot in use, shared by both arms."""
+        return self.streams.uniform(name, self.people.n)
+
+    def view(self, name: str) -> np.ndarray:
+        """A per-arm state array cut to the slots in use."""
+        return getattr(self.people, name)[..., : self.people.n]
+
+    def record(self, metric: str, per_arm) -> None:
+        """Add to a monthly figure; month t's flows and end-of-month stocks go to index t+1."""
+        self.ledger[metric][:, self.month + 1] += per_arm
+
+    def charge(self, line: str, amount: np.ndarray) -> None:
+        """A per-customer program cost: to the ledger and off each customer's value."""
+        self.record(line, amount.sum(axis=1))
+        self.view("value")[:] -= amount * self.discount_factor[self.month]
+
+    def credit(self, metric: str, amount: np.ndarray) -> None:
+        """A per-customer income (club fees): to the ledger and onto each customer's value."""
+        self.record(metric, amount.sum(axis=1))
+        self.view("value")[:] += amount * self.discount_factor[self.month]
+
+    def nudge(self, mask: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
+        """Queue a satisfaction effect for the next ladder move."""
+        if np.ndim(up) or up:
+            self.nudge_up[..., : self.people.n] += np.where(mask, up, 0.0)
+        if np.ndim(down) or down:
+            self.nudge_down[..., : self.people.n] += np.where(mask, down, 0.0)
+        self.contact[..., : self.people.n] |= mask
+
+    @property
+    def members(self) -> np.ndarray:
+        return self.view("is_member") & self.view("is_alive")
+
+    # ------------------------------------------------------------------ set-up
+    def _start(self) -> None:
+        p = self.people
+        p.add_initial(self.n0)
+        self.nudge_up = p.add_state("nudge_up", np.float64, 0.0)
+        self.nudge_down = p.add_state("nudge_down", np.float64, 0.0)
+        self.contact = p.add_state("contact", bool, False)
+        for module in self.instruments:
+            module.init()
+        if self.has_program:
+            n = self.n0
+            p.is_member[PROGRAM, :n] = p.u_join[:n] < self.enrol_by_segment[p.segment[:n]]
+            self.record_fixed("cost_fixed", self.sc.economics.launch_cost)
+        self._bookkeeping(month_index=0)
+
+    def record_fixed(self, line: str, amount: float) -> None:
+        self.ledger[line][PROGRAM, self.month + 1] += amount
+
+    # ------------------------------------------------------------------ the month
+    def _market(self) -> None:
+        p, sc = self.people, self.sc
+        n = p.n
+        alive = self.view("is_alive")
+        level = self.view("level")
+        seg = p.segment[:n]
+
+        rel_rate = np.ones((2, n))
+        keep = np.ones((2, n))  # 1 - combined discount
+        rel_basket = np.ones((2, n))
+        self.rel_earn = np.ones((2, n))
+        self.free_shipping = np.zeros((2, n), bool)
+        for module in self.instruments:
+            module.purchase_rate(rel_rate)
+            module.basket(keep, rel_basket)
+        discount = 1.0 - keep
+        # discounts raise the purchase rate of price-sensitive customers
+        rel_rate *= 1.0 + self.price_sensitivity[seg] * discount
+        lam = p.base_rate[:n] * self.rate_by_level[level] * rel_rate
+        lam[~alive] = 0.0
+        k = poisson_from_uniform(lam, self.uniform("purchase"))
+
+        lad = sc.customers.ladder
+        tenure_rel = np.where(
+            self.month - self.view("ti_arrived") < lad.new_customer_months, lad.new_customer_basket_multiplier, 1.0
+        )
+        tenure_rel[:, : self.n0] = 1.0  # the starting base is established
+        base_spend = k * p.basket[:n] * tenure_rel
+        list_spend = base_spend * (1.0 + self.upsell_by_level[level]) * rel_basket
+        net_spend = list_spend * keep
+        margin = list_spend * self.margin_by_segment[seg]
+        self.k, self.list_spend, self.net_spend = k, list_spend, net_spend
+
+        self.record("purchases", k.sum(axis=1))
+        self.record("revenue", net_spend.sum(axis=1))
+        self.record("gross_margin", margin.sum(axis=1))
+        self.record("upsell", (list_spend - base_spend).sum(axis=1))
+        self.record("list_sales", list_spend.sum(axis=1))
+        self.view("value")[:] += margin * self.discount_factor[self.month]
+        self.view("n_purchases")[:] += k
+        if self.month >= self.T - RECENT_MONTHS:
+            self.view("n_purchases_recent")[:] += k
+
+        if self.has_program:
+            self._late_enrolment(k > 0)
+            members = self.members
+            self.charge("cost_discounts", list_spend - net_spend)
+            shipping = sc.economics.shipping_cost_per_order
+            if shipping:
+                self.charge("cost_shipping", np.where(self.free_shipping, k * shipping, 0.0))
+            self.charge("cost_member_service", members * sc.economics.cost_per_member_per_month)
+            self.record_fixed("cost_fixed", sc.economics.program_fixed_cost_per_month)
+            for module in self.instruments:
+                module.after_purchases()
+            self.record("active_members", (members & (k > 0) | (self.contact[:, :n] & members)).sum(axis=1))
+        self._ladder(k)
+        self._word_of_mouth()
+        self._churn()
+
+    def _late_enrolment(self, bought: np.ndarray) -> None:
+        joins = bought[PROGRAM] & ~self.view("is_member")[PROGRAM]
+        joins &= self.uniform("late_enrolment") < self.sc.program.late_enrollment_per_month
+        self.view("is_member")[PROGRAM] |= joins
+
+    def _ladder(self, k: np.ndarray) -> None:
+        lad = self.sc.customers.ladder
+        n = self.people.n
+        alive = self.view("is_alive")
+        level = self.view("level")
+        p_up = 1.0 - np.power(1.0 - lad.positive_experience, k)
+        p_up += self.nudge_up[:, :n]
+        p_down = 1.0 - np.power(self.keep_by_level[level], k)
+        p_down += self.nudge_down[:, :n]
+        p_down += np.where((k == 0) & ~self.contact[:, :n], lad.drift_without_contact, 0.0)
+        p_up[level == TOP] = 0.0
+        p_down[level == 0] = 0.0
+        np.clip(p_up, 0.0, 1.0, out=p_up)
+        np.clip(p_down, 0.0, 1.0, out=p_down)
+        total = p_up + p_down
+        over = total > 1.0
+        if over.any():
+            p_up[over] /= total[over]
+            p_down[over] /= total[over]
+        u = self.uniform("ladder")
+        up = (u < p_up) & alive
+        down = (u >= 1.0 - p_down) & alive
+        level += up
+        level -= down
+        self.record("moved_up", up.sum(axis=1))
+        self.record("moved_down", down.sum(axis=1))
+        self.complaint_listeners = np.where(down, self.complaints_by_level[level], 0.0).sum(axis=1)
+        self.nudge_up[:, :n] = 0.0
+        self.nudge_down[:, :n] = 0.0
+        self.contact[:, :n] = False
+
+    def _word_of_mouth(self) -> None:
+        alive = self.view("is_alive")
+        self.recommend_listeners = np.where(alive, self.listeners_by_level[self.view("level")], 0.0).sum(axis=1)
+
+    def _churn(self) -> None:
+        n = self.people.n
+        rel = np.ones((2, n))
+        for module in self.instruments:
+            module.churn(rel)
+        hazard = self.churn_by_level[self.view("level")] * rel
+        alive = self.view("is_alive")
+        leave = alive & (self.uniform("churn") < hazard)
+        alive &= ~leave
+        self.view("ti_churned")[leave] = self.month
+        self.record("churned", leave.sum(axis=1))
+
+    # ------------------------------------------------------------------ arrivals
+    def _acquisition(self) -> None:
+        c = self.sc.customers
+        u_wom, u_deter = self.streams.generator("word_of_mouth_counts").random(2)
+        paid = c.acquisition.paid_per_month
+        self.record("acquisition_cost", np.full(2, paid * self.sc.economics.cost_per_acquisition))
+        self.record("recommendations", self.recommend_listeners)
+        self.record("complaints", self.complaint_listeners)
+        referred = defaultdict(int)
+        for module in self.instruments:
+            for source, count in module.new_arrivals().items():
+                referred[source] += count
+        for arm in (BASELINE, PROGRAM):
+            wom = poisson_scalar(self.recommend_listeners[arm] * c.word_of_mouth.conversion_per_listener, u_wom)
+            lost = poisson_scalar(self.complaint_listeners[arm] * c.word_of_mouth.deterrence_per_listener, u_deter)
+            organic = max(0, paid + wom - lost)
+            n_paid = min(paid, organic)
+            self._arrive(arm, n_paid, PAID)
+            self._arrive(arm, organic - n_paid, WORD_OF_MOUTH)
+            self.record("prospects_lost", np.eye(2)[arm] * min(lost, paid + wom))
+            if arm == PROGRAM:
+                for source, count in referred.items():
+                    self._arrive(arm, count, source, member=True)
+
+    def _arrive(self, arm: int, count: int, source: int, member: bool = False) -> None:
+        if count <= 0:
+            return
+        p = self.people
+        old_cap = p.capacity
+        slots = p.arrive(arm, count, source, self.month + 1)
+        if p.capacity != old_cap:
+            self.nudge_up, self.nudge_down, self.contact = p.nudge_up, p.nudge_down, p.contact
+        if arm == PROGRAM and self.has_program:
+            joins = member | (p.u_join[slots] < self.enrol_by_segment[p.segment[slots]])
+            p.is_member[arm, slots] = joins
+        self.ledger["acquisitions"][arm, self.month + 1] += count
+        for module in self.instruments:
+            module.on_arrival(arm, slots, source)
+
+    # ------------------------------------------------------------------ records
+    def _bookkeeping(self, month_index: int | None = None) -> None:
+        idx = self.month + 1 if month_index is None else month_index
+        alive = self.view("is_alive")
+        level = self.view("level")
+        counts = np.stack([np.bincount(level[a][alive[a]], minlength=N_LEVELS) for a in (0, 1)])
+        active = counts.sum(axis=1)
+        for i, name in enumerate(LEVELS):
+            self.ledger[f"level_{name}"][:, idx] = counts[:, i]
+        self.ledger["active_customers"][:, idx] = active
+        self.ledger["members"][:, idx] = (self.view("is_member") & alive).sum(axis=1)
+        self.ledger["retention"][:, idx] = alive[:, : self.n0].sum(axis=1) / self.n0
+        promoters = counts[:, list(PROMOTERS)].sum(axis=1)
+        detractors = counts[:, list(DETRACTORS)].sum(axis=1)
+        self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
+        for module in self.instruments:
+            module.record(idx)
+
+    # ------------------------------------------------------------------ SimPy
+    def _every(self, env: simpy.Environment, offset: float, fn, every: int = 1, first: int = 0):
+        yield env.timeout(first + offset)
+        while True:
+            self.month = int(env.now)
+            fn()
+            yield env.timeout(every)
+
+    def run(self) -> Sim:
+        env = simpy.Environment()
+        self._start()
+        env.process(self._every(env, 0.0, self._market))
+        for i, module in enumerate(self.instruments):
+            for event in module.calendar():
+                offset = 0.5 + 0.01 * i
+                env.process(self._every(env, offset, event.fn, event.every_months, event.first_month))
+        env.process(self._every(env, 0.8, self._acquisition))
+        env.process(self._every(env, 0.9, self._bookkeeping))
+        env.run(until=self.T)
+        return self
+
+
+__all__ = ["Sim", "ARMS", "BASELINE", "PROGRAM"]

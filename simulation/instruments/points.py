@@ -1,0 +1,130 @@
+"""Points: earn on spend and activity, redeem for rewards, expire (breakage), carry liability.
+
+Goal gradient (Kivetz, Urminsky & Zheng 2006): a member's purchase rate rises with the
+progress towards the next reward and resets after redemption, when the progress drops
+back to the points carried over (a partial reset), with a short post-reward dip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CalendarEvent, InstrumentModule
+
+
+class PointsModule(InstrumentModule):
+    key = "points"
+    cost_lines = ("cost_rewards",)
+
+    def init(self) -> None:
+        people = self.sim.people
+        people.add_state("points", np.float64, 0.0)
+        people.add_state("ti_points_activity", np.int32, 0)
+        people.add_state("ti_redeemed", np.int32, -10)
+        if self.fixed_lots:
+            people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,))
+        self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
+        self.issued = np.zeros(2)
+        self.redeemed = np.zeros(2)
+        self.expired = np.zeros(2)
+
+    @property
+    def fixed_lots(self) -> bool:
+        return self.p.expiry_policy == "fixed" and self.p.expiry_months > 0
+
+    def calendar(self) -> list[CalendarEvent]:
+        return [CalendarEvent("points expiry", 1, self.expire)]
+
+    def progress(self) -> np.ndarray:
+        """Share of the way to the next reward (1 once a reward is affordable)."""
+        return np.minimum(self.sim.view("points") / self.p.redemption_threshold, 1.0)
+
+    def purchase_rate(self, rel_rate: np.ndarray) -> None:
+        sim = self.sim
+        members = sim.members
+        boost = 1.0 + self.p.goal_gradient * self.progress()
+        just_redeemed = sim.view("ti_redeemed") == sim.month - 1
+        boost = np.where(just_redeemed, boost * (1.0 - self.p.post_redemption_dip), boost)
+        rel_rate *= np.where(members, boost, 1.0)
+
+    def after_purchases(self) -> None:
+        sim, p = self.sim, self.p
+        members = sim.members
+        earned = np.where(members, sim.net_spend * p.earn_rate * sim.rel_earn, 0.0)
+        if p.activity_bonus_points:
+            active = members & sim.people.is_digital[: sim.people.n]
+            active &= sim.uniform("points_activity") < p.activity_probability
+            earned += np.where(active, p.activity_bonus_points, 0.0)
+            sim.contact[:, : sim.people.n] |= active
+        self.earned = earned
+        points = sim.view("points")
+        points += earned
+        sim.view("ti_points_activity")[earned > 0] = sim.month
+        if self.fixed_lots:
+            sim.view("points_lots")[sim.month % p.expiry_months] += earned
+        sim.record("points_issued", earned.sum(axis=1))
+        self.issued += earned.sum(axis=1)
+        self._redeem(members)
+
+    def _redeem(self, members: np.ndarray) -> None:
+        sim, p = self.sim, self.p
+        points = sim.view("points")
+        can = members & (points >= p.redemption_threshold)
+        redeem = can & (sim.uniform("points_redeem") < p.redemption_probability)
+        rewards = np.where(redeem, np.floor(points / p.redemption_threshold), 0.0)
+        used = rewards * p.redemption_threshold
+        points -= used
+        if self.fixed_lots:
+            self._consume_oldest(used)
+        sim.view("ti_redeemed")[redeem] = sim.month
+        sim.view("ti_points_activity")[redeem] = sim.month
+        sim.charge("cost_rewards", rewards * p.reward_cost)
+        sim.record("rewards_redeemed", rewards.sum(axis=1))
+        sim.record("points_redeemed", used.sum(axis=1))
+        self.redeemed += used.sum(axis=1)
+        sim.nudge(redeem, up=p.reward_satisfaction_lift)
+
+    def _consume_oldest(self, used: np.ndarray) -> None:
+        """Redemptions use the oldest lots first (first in, first out)."""
+        lots = self.sim.view("points_lots")
+        e = self.p.expiry_months
+        arm, slot = np.nonzero(used > 0)
+        left = used[arm, slot]
+        for age in range(e):  # the lot after this month's is the oldest
+            lot = (self.sim.month + 1 + age) % e
+            take = np.minimum(lots[lot, arm, slot], left)
+            lots[lot, arm, slot] -= take
+            left -= take
+
+    def expire(self) -> None:
+        """Monthly: expire points by the policy; balances of customers who left are forfeit."""
+        sim, p = self.sim, self.p
+        points = sim.view("points")
+        alive = sim.view("is_alive")
+        if not p.expiry_months:
+            lost = np.zeros_like(points)
+        elif self.fixed_lots:
+            lots = sim.view("points_lots")
+            oldest = (sim.month + 1) % p.expiry_months  # earned expiry_months - 1 months ago
+            lost = np.minimum(lots[oldest], points)
+            lots[oldest] = 0.0
+        else:
+            idle = sim.month - sim.view("ti_points_activity") >= p.expiry_months
+            lost = np.where(idle & (points > 0), points, 0.0)
+        lost = np.where(alive, lost, points)
+        points -= lost
+        sim.record("points_expired", lost.sum(axis=1))
+        self.expired += lost.sum(axis=1)
+        sim.nudge(alive & (lost > 0), down=p.expiry_satisfaction_hurt)
+
+    def record(self, index: int) -> None:
+        sim = self.sim
+        outstanding = np.where(sim.view("is_alive"), sim.view("points"), 0.0).sum(axis=1)
+        sim.ledger["points_outstanding"][:, index] = outstanding
+        sim.ledger["points_liability"][:, index] = outstanding * self.cost_per_point
+
+    def summary(self, out: dict[str, np.ndarray]) -> None:
+        out["points_liability_end"] = self.sim.ledger["points_liability"][:, -1].copy()
+        left = self.redeemed + self.expired
+        out["breakage_rate"] = np.divide(self.expired, left, out=np.zeros(2), where=left > 0)
+        out["points_issued"] = self.issued.copy()

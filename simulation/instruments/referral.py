@@ -1,0 +1,60 @@
+"""Referral: members refer prospects for a reward; referred customers convert and stay better.
+
+A referred prospect converts far more often than a cold one, and referred customers
+churn less (Schmitt, Skiera & Van den Bulte 2011). Rewards go to the referrer, and to
+the new customer too when the scheme is two-sided; a cap limits rewards per referrer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..people import PROGRAM, REFERRAL
+from .base import InstrumentModule
+
+
+class ReferralModule(InstrumentModule):
+    key = "referral"
+    cost_lines = ("cost_referral_rewards",)
+
+    def init(self) -> None:
+        self.sim.people.add_state("n_referrals", np.int32, 0)
+        self.propensity = np.array(self.p.referral_probability.as_tuple())
+        self.converted = np.zeros(2, dtype=np.int64)
+
+    def after_purchases(self) -> None:
+        sim, p = self.sim, self.p
+        can = sim.members
+        n_ref = sim.view("n_referrals")
+        if p.max_referrals_per_referrer:
+            can &= n_ref < p.max_referrals_per_referrer
+        refer = can & (sim.uniform("referral") < self.propensity[sim.view("level")])
+        converted = refer & (sim.uniform("referral_conversion") < p.conversion)
+        n_ref += converted
+        sim.charge("cost_referral_rewards", converted * p.referrer_reward_cost)
+        sim.nudge(converted, up=p.referrer_satisfaction_lift)
+        sim.record("referrals_made", refer.sum(axis=1))
+        self.converted = converted.sum(axis=1)
+
+    def new_arrivals(self) -> dict[int, int]:
+        return {REFERRAL: int(self.converted[PROGRAM])}
+
+    def on_arrival(self, arm: int, slots: slice, source: int) -> None:
+        if source != REFERRAL:
+            return
+        sim, p = self.sim, self.p
+        if p.two_sided and p.referee_reward_cost:
+            amount = np.zeros((2, sim.people.n))
+            amount[arm, slots] = p.referee_reward_cost
+            sim.charge("cost_referral_rewards", amount)
+        sim.record("referrals", np.eye(2)[arm] * (slots.stop - slots.start))
+
+    def _referred(self) -> np.ndarray:
+        return self.sim.view("source") == REFERRAL
+
+    def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
+        if self.p.referred_basket_multiplier != 1.0:
+            rel_basket *= np.where(self._referred(), self.p.referred_basket_multiplier, 1.0)
+
+    def churn(self, rel_churn: np.ndarray) -> None:
+        rel_churn *= np.where(self._referred(), self.p.referred_churn_multiplier, 1.0)

@@ -1,0 +1,78 @@
+"""Paid club: a fee per billing period for discounts, free shipping and exclusive access.
+
+Members who buy may start the club (after a free trial, the first charge). At every
+billing date a subscriber weighs the value received in the period (discounts, shipping
+saved, access) against the fee and may cancel when it fell short; some cancel anyway.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CalendarEvent, InstrumentModule
+
+
+class SubscriptionModule(InstrumentModule):
+    key = "subscription"
+    cost_lines = ("cost_club_access",)
+
+    def init(self) -> None:
+        people = self.sim.people
+        people.add_state("is_subscriber", bool, False)
+        people.add_state("ti_subscribed", np.int32, -1)
+        people.add_state("ti_next_bill", np.int32, -1)
+        people.add_state("club_value", np.float64, 0.0)  # value received since the last bill
+
+    def calendar(self) -> list[CalendarEvent]:
+        return [CalendarEvent("club billing", 1, self.bill)]
+
+    def subscribers(self) -> np.ndarray:
+        return self.sim.view("is_subscriber") & self.sim.members
+
+    def purchase_rate(self, rel_rate: np.ndarray) -> None:
+        rel_rate *= np.where(self.subscribers(), 1.0 + self.p.purchase_rate_lift, 1.0)
+
+    def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
+        subs = self.subscribers()
+        keep *= np.where(subs, 1.0 - self.p.discount, 1.0)
+        if self.p.free_shipping:
+            self.sim.free_shipping |= subs
+
+    def churn(self, rel_churn: np.ndarray) -> None:
+        rel_churn *= np.where(self.subscribers(), self.p.churn_multiplier, 1.0)
+
+    def after_purchases(self) -> None:
+        sim, p = self.sim, self.p
+        subs = self.subscribers()
+        shipping = sim.sc.economics.shipping_cost_per_order if p.free_shipping else 0.0
+        saved = sim.list_spend * p.discount + sim.k * shipping + p.exclusive_access_value
+        sim.view("club_value")[:] += np.where(subs, saved, 0.0)
+        sim.charge("cost_club_access", subs * p.exclusive_access_cost)
+        sim.nudge(subs, up=p.satisfaction_lift)
+        start = sim.members & ~sim.view("is_subscriber") & (sim.k > 0)
+        start &= sim.uniform("club_uptake") < p.uptake_per_month
+        sim.view("is_subscriber")[start] = True
+        sim.view("ti_subscribed")[start] = sim.month
+        sim.view("ti_next_bill")[start] = sim.month + p.trial_months
+        sim.view("club_value")[start] = 0.0
+        sim.record("club_starts", start.sum(axis=1))
+
+    def bill(self) -> None:
+        sim, p = self.sim, self.p
+        subs = self.subscribers()
+        quit_anyway = subs & (sim.uniform("club_cancel_base") < p.base_cancellation_per_month)
+        due = subs & (sim.view("ti_next_bill") <= sim.month)
+        # the first charge right at sign-up (no trial) comes before any value is received
+        weighed = due & (sim.view("ti_subscribed") < sim.month)
+        short = weighed & (sim.view("club_value") < p.fee)
+        quit_value = short & (sim.uniform("club_cancel_value") < p.cancel_when_value_below_fee)
+        cancel = quit_anyway | quit_value
+        charged = due & ~cancel
+        sim.view("is_subscriber")[cancel] = False
+        sim.credit("fee_income", charged * p.fee)
+        sim.view("ti_next_bill")[charged] += p.billing_period_months
+        sim.view("club_value")[charged] = 0.0
+        sim.record("club_cancellations", cancel.sum(axis=1))
+
+    def record(self, index: int) -> None:
+        self.sim.ledger["subscribers"][:, index] = self.subscribers().sum(axis=1)

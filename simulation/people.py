@@ -1,0 +1,150 @@
+"""Customers as a struct of arrays.
+
+Every customer occupies a permanent slot id. Per-slot *template* attributes (segment,
+base purchase rate, basket, starting level, ...) are drawn once and shared by both arms,
+so slot j is the same person with and without the program. Per-arm *state* arrays have
+shape (2, capacity): row 0 is the no-program baseline, row 1 the program arm. New
+customers append; ids are never reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rng import Streams
+from .schema import LEVELS, Scenario
+
+BASELINE, PROGRAM = 0, 1
+ARMS = ("baseline", "program")
+
+SOURCES = ("initial", "paid", "word_of_mouth", "referral")
+INITIAL, PAID, WORD_OF_MOUTH, REFERRAL = range(4)
+
+
+@dataclass
+class _StateSpec:
+    dtype: np.dtype
+    fill: object
+    leading: tuple[int, ...] = ()
+
+
+class People:
+    TEMPLATE_BLOCK = 4096
+
+    def __init__(self, scenario: Scenario, streams: Streams, capacity: int):
+        self.scenario = scenario
+        self._gen = streams.generator("customer_template")
+        self.capacity = max(int(capacity), 16)
+        self.n_used = np.zeros(2, dtype=np.int64)  # slots filled per arm
+        self.n_template = 0
+        self._specs: dict[str, _StateSpec] = {}
+        self._template_names = ("segment", "base_rate", "basket", "start_level", "u_join", "is_digital")
+        self.segment = np.zeros(self.capacity, np.int8)
+        self.base_rate = np.zeros(self.capacity, np.float64)
+        self.basket = np.zeros(self.capacity, np.float64)
+        self.start_level = np.zeros(self.capacity, np.int8)
+        self.u_join = np.ones(self.capacity, np.float64)
+        self.is_digital = np.zeros(self.capacity, bool)
+        self.add_state("is_alive", bool, False)
+        self.add_state("is_member", bool, False)
+        self.add_state("level", np.int8, 0)
+        self.add_state("source", np.int8, INITIAL)
+        self.add_state("ti_arrived", np.int32, 0)
+        self.add_state("ti_churned", np.int32, -1)
+        self.add_state("value", np.float64, 0.0)  # discounted customer value so far (CLV)
+        self.add_state("n_purchases", np.int32, 0)
+        self.add_state("n_purchases_recent", np.int32, 0)  # in the last 12 months of the horizon
+
+    # -- state management -------------------------------------------------
+    def add_state(self, name: str, dtype, fill, leading: tuple[int, ...] = ()) -> np.ndarray:
+        """Register a per-arm state array of shape (*leading, 2, capacity)."""
+        spec = _StateSpec(np.dtype(dtype), fill, tuple(leading))
+        self._specs[name] = spec
+        arr = np.full((*spec.leading, 2, self.capacity), fill, dtype=spec.dtype)
+        setattr(self, name, arr)
+        return arr
+
+    def _grow(self, needed: int) -> None:
+        new_cap = max(needed, int(self.capacity * 1.5) + 1024)
+        extra = new_cap - self.capacity
+        for name in self._template_names:
+            old = getattr(self, name)
+            fill = 1.0 if name == "u_join" else 0
+            setattr(self, name, np.concatenate([old, np.full(extra, fill, old.dtype)]))
+        for name, spec in self._specs.items():
+            old = getattr(self, name)
+            pad = np.full((*spec.leading, 2, extra), spec.fill, dtype=spec.dtype)
+            setattr(self, name, np.concatenate([old, pad], axis=-1))
+        self.capacity = new_cap
+
+    @property
+    def n(self) -> int:
+        """Slots in use in either arm: the width every vectorised step works on."""
+        return int(self.n_used.max())
+
+    # -- templates ------------------------------------------------------------
+    def _ensure_templates(self, upto: int, initial: bool) -> None:
+        """Draw template attributes for slots up to `upto` in slot order (deterministic)."""
+        if upto > self.capacity:
+            self._grow(upto)
+        while self.n_template < upto:
+            lo = self.n_template
+            hi = upto if initial else min(self.capacity, max(upto, lo + self.TEMPLATE_BLOCK))
+            if hi > self.capacity:
+                self._grow(hi)
+            self._draw_templates(lo, hi, initial)
+            self.n_template = hi
+
+    def _draw_templates(self, lo: int, hi: int, initial: bool) -> None:
+        segs = self.scenario.customers.segments
+        n, g = hi - lo, self._gen
+        if initial:  # the starting base is split exactly by share (largest remainder)
+            raw = np.array([s.share for s in segs]) * n
+            counts = np.floor(raw).astype(int)
+            counts[np.argsort(-(raw - counts))[: n - counts.sum()]] += 1
+            seg = np.repeat(np.arange(len(segs)), counts)
+        else:
+            cum = np.cumsum([s.share for s in segs])
+            seg = np.minimum(np.searchsorted(cum, g.random(n), side="right"), len(segs) - 1)
+        shape = np.array([s.purchase_rate_shape for s in segs])[seg]
+        mean_rate = np.array([s.purchases_per_month for s in segs])[seg]
+        rate = g.gamma(shape, mean_rate / shape)
+        cv = np.array([s.basket_cv for s in segs])[seg]
+        sigma2 = np.log1p(cv**2)
+        mean_basket = np.array([s.basket_value for s in segs])[seg]
+        basket = mean_basket * np.exp(np.sqrt(sigma2) * g.standard_normal(n) - sigma2 / 2)
+        if initial:
+            ladders = np.array([s.ladder_shares() for s in segs])
+        else:
+            ladders = np.tile(self.scenario.customers.acquisition.initial_ladder.as_tuple(), (len(segs), 1))
+        cum_ladder = np.cumsum(ladders, axis=1)[seg]
+        u = g.random(n)
+        level = np.minimum((u[:, None] >= cum_ladder).sum(axis=1), len(LEVELS) - 1)
+        digital = g.random(n) < np.array([s.digital_share for s in segs])[seg]
+        self.segment[lo:hi] = seg
+        self.base_rate[lo:hi] = rate
+        self.basket[lo:hi] = basket
+        self.start_level[lo:hi] = level
+        self.u_join[lo:hi] = g.random(n)
+        self.is_digital[lo:hi] = digital
+
+    # -- arrivals -----------------------------------------------------------
+    def add_initial(self, n: int) -> None:
+        self._ensure_templates(n, initial=True)
+        self.is_alive[:, :n] = True
+        self.level[:, :n] = self.start_level[:n]
+        self.n_used[:] = n
+
+    def arrive(self, arm: int, count: int, source: int, month: int) -> slice:
+        """Fill the next `count` slots of one arm with new customers; returns their slots."""
+        lo = int(self.n_used[arm])
+        hi = lo + int(count)
+        self._ensure_templates(hi, initial=False)
+        self.is_alive[arm, lo:hi] = True
+        self.level[arm, lo:hi] = self.start_level[lo:hi]
+        self.source[arm, lo:hi] = source
+        self.ti_arrived[arm, lo:hi] = month
+        self.n_used[arm] = hi
+        return slice(lo, hi)

@@ -1,0 +1,284 @@
+"""From replications to results: plain tidy DataFrames.
+
+A replication yields, per arm, a ledger of monthly figures and a dict of summary
+figures. Across replications every figure gets a mean and a 5-95 % interval; the
+`incremental` arm is the paired difference program - baseline within each replication
+(common random numbers), not the difference of two noisy means.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import PROGRAM, Sim
+from .people import ARMS, SOURCES
+from .schema import LEVELS, Scenario
+
+RATIO_METRICS = ("roi", "payback_month", "cost_per_retained_customer")
+SUMMARY_ARMS = ("program", "baseline", "incremental")
+
+
+@dataclass
+class ReplicationResult:
+    replication: int
+    monthly: dict[str, np.ndarray]  # metric -> (2, T+1)
+    summary: dict[str, np.ndarray]  # metric -> (2,) or scalar for RATIO_METRICS
+    flows: np.ndarray  # (2, levels, levels + 1): initial level -> end level or churned
+    clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
+
+
+@dataclass
+class Results:
+    scenario: Scenario
+    summary: pd.DataFrame
+    monthly: pd.DataFrame
+    replications: pd.DataFrame
+    flows: pd.DataFrame
+    clv: pd.DataFrame
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary_dict(self) -> dict[str, dict[str, dict[str, float]]]:
+        """`{metric: {arm: {mean, p05, p95}}}` with NaN as None (JSON-safe)."""
+        out: dict[str, dict[str, dict[str, float]]] = {}
+        for row in self.summary.itertuples(index=False):
+            out.setdefault(row.metric, {})[row.arm] = {
+                k: (None if pd.isna(v) else float(v)) for k, v in (("mean", row.mean), ("p05", row.p05), ("p95", row.p95))
+            }
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.summary_dict(), indent=2)
+
+    def value(self, metric: str, arm: str = "program", stat: str = "mean") -> float:
+        row = self.summary[(self.summary.metric == metric) & (self.summary.arm == arm)]
+        return float(row[stat].iloc[0]) if len(row) else float("nan")
+
+
+# ---------------------------------------------------------------- one replication
+def summarise_replication(sim: Sim) -> ReplicationResult:
+    led = {k: v.copy() for k, v in sim.ledger.items()}
+    T = sim.T
+    cost_lines = [line for line in sim.cost_lines if line in led]
+    zero = np.zeros((2, T + 1))
+    led["program_cost"] = sum((led[line] for line in cost_lines), zero.copy())
+    for line in sim.cost_lines:
+        led.setdefault(line, zero.copy())
+    led.setdefault("fee_income", zero.copy())
+    led.setdefault("subscribers", zero.copy())
+    led.setdefault("referrals", zero.copy())
+    led.setdefault("points_liability", zero.copy())
+    led["net_profit"] = led["gross_margin"] - led["program_cost"] + led["fee_income"] - led["acquisition_cost"]
+    led["net_profit_cumulative"] = np.cumsum(led["net_profit"], axis=1)
+
+    s: dict[str, np.ndarray] = {}
+    totals = (
+        "revenue", "gross_margin", "program_cost", "fee_income", "acquisition_cost", "net_profit",
+        "referrals", "acquisitions", "purchases", "churned", *sim.cost_lines,
+    )  # fmt: skip
+    for name in totals:
+        s[name] = led[name].sum(axis=1)
+    for months in (12, 24, 36):
+        if T >= months:
+            s[f"retention_{months}m"] = led["retention"][:, months]
+    s["active_customers_end"] = led["active_customers"][:, -1]
+    s["members_end"] = led["members"][:, -1]
+    s["subscribers_end"] = led["subscribers"][:, -1]
+    s["nps_end"] = led["nps"][:, -1]
+
+    people = sim.people
+    n = people.n
+    used = np.arange(n)[None, :] < people.n_used[:, None]  # slots that exist in each arm
+    value = sim.view("value")
+    s["clv_mean"] = np.where(used, value, 0).sum(axis=1) / np.maximum(used.sum(axis=1), 1)
+    recent = sim.view("n_purchases_recent")
+    buyers = (recent >= 1).sum(axis=1)
+    s["repurchase_rate"] = np.divide((recent >= 2).sum(axis=1), buyers, out=np.zeros(2), where=buyers > 0)
+    sales = led["list_sales"].sum(axis=1)
+    s["upsell_ratio"] = np.divide(led["upsell"].sum(axis=1), sales, out=np.zeros(2), where=sales > 0)
+    s["loyalty_index"] = 100.0 * (s["nps_end"] / 100.0 + s["repurchase_rate"] + s["upsell_ratio"]) / 3.0
+    member_months = led["members"][:, :-1].sum(axis=1)
+    s["engagement"] = np.divide(led["active_members"].sum(axis=1), member_months, out=np.zeros(2), where=member_months > 0)
+    s["points_liability_end"] = np.zeros(2)
+    s["breakage_rate"] = np.zeros(2)
+    for module in sim.instruments:
+        module.summary(s)
+
+    inc_profit = s["net_profit"][PROGRAM] - s["net_profit"][0]
+    cost = s["program_cost"][PROGRAM]
+    s["roi"] = inc_profit / cost if cost > 0 else np.nan
+    s["payback_month"] = _payback_month(led["net_profit_cumulative"][PROGRAM] - led["net_profit_cumulative"][0], cost)
+    retained = (sim.view("is_alive")[:, : sim.n0]).sum(axis=1)
+    extra_retained = retained[PROGRAM] - retained[0]
+    s["cost_per_retained_customer"] = cost / extra_retained if extra_retained > 0 and cost > 0 else np.nan
+
+    return ReplicationResult(sim.replication, led, s, _flows(sim), _clv_groups(sim, used))
+
+
+def _payback_month(cumulative_incremental: np.ndarray, cost: float) -> float:
+    """First month from which cumulative incremental profit stays >= 0 (NaN if never)."""
+    if cost <= 0:
+        return np.nan
+    negative = np.flatnonzero(cumulative_incremental[1:] < 0)
+    if negative.size == 0:
+        return 1.0
+    last = negative[-1] + 1  # month index of the last negative month
+    return float(last + 1) if last < len(cumulative_incremental) - 1 else np.nan
+
+
+def _flows(sim: Sim) -> np.ndarray:
+    n0, L = sim.n0, len(LEVELS)
+    start = sim.people.start_level[:n0].astype(np.int64)
+    out = np.zeros((2, L, L + 1))
+    for arm in (0, 1):
+        alive = sim.people.is_alive[arm, :n0]
+        end = np.where(alive, sim.people.level[arm, :n0], L).astype(np.int64)
+        out[arm] = np.bincount(start * (L + 1) + end, minlength=L * (L + 1)).reshape(L, L + 1)
+    return out
+
+
+def _clv_groups(sim: Sim, used: np.ndarray):
+    people = sim.people
+    n = people.n
+    value = sim.view("value")
+    groups = [("segment", people.segment[:n], [s.name for s in sim.sc.customers.segments]),
+              ("source", None, list(SOURCES))]  # fmt: skip
+    tiers = next((m for m in sim.instruments if m.key == "tiers"), None)
+    out = []
+    for arm in (0, 1):
+        arm_groups = [(name, codes if codes is not None else people.source[arm, :n], labels) for name, codes, labels in groups]
+        if tiers is not None:
+            tier = people.tier[arm, :n].astype(np.int64) + 1  # 0 = not a member
+            arm_groups.append(("tier", tier, ["not a member"] + [t.name for t in tiers.p.tiers]))
+        mask = used[arm]
+        for name, codes, labels in arm_groups:
+            codes = np.asarray(codes, dtype=np.int64)[mask]
+            counts = np.bincount(codes, minlength=len(labels))
+            sums = np.bincount(codes, weights=value[arm][mask], minlength=len(labels))
+            for i, label in enumerate(labels):
+                if counts[i]:
+                    out.append((name, label, arm, counts[i], sums[i] / counts[i]))
+    return out
+
+
+# ---------------------------------------------------------------- across replications
+def _stats(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"), _quiet():
+        return (
+            np.nanmean(values, axis=axis),
+            np.nanpercentile(values, 5, axis=axis),
+            np.nanpercentile(values, 95, axis=axis),
+        )
+
+
+class _quiet:
+    """Silence numpy's 'all-NaN slice' warnings (a metric may be undefined in every replication)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+
+    def __exit__(self, *exc):
+        self._w.__exit__(*exc)
+
+
+def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0) -> Results:
+    rep_rows = []
+    for rep in reps:
+        for metric, val in rep.summary.items():
+            if metric in RATIO_METRICS:
+                rep_rows.append((rep.replication, metric, "incremental", float(val)))
+                continue
+            rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
+            rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
+            rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
+    replications = pd.DataFrame(rep_rows, columns=["replication", "metric", "arm", "value"])
+    summary = (
+        replications.groupby(["metric", "arm"], sort=False)["value"]
+        .agg(mean="mean", p05=lambda v: _pct(v, 5), p95=lambda v: _pct(v, 95))
+        .reset_index()
+    )
+
+    metrics = sorted(reps[0].monthly)
+    T1 = next(iter(reps[0].monthly.values())).shape[1]
+    cube = np.stack([np.stack([rep.monthly[m] for m in metrics]) for rep in reps])  # (R, M, 2, T+1)
+    arms = {"program": cube[:, :, PROGRAM], "baseline": cube[:, :, 0], "incremental": cube[:, :, PROGRAM] - cube[:, :, 0]}
+    frames = []
+    for arm, values in arms.items():
+        mean, p05, p95 = _stats(values)
+        frames.append(pd.DataFrame({
+            "month": np.tile(np.arange(T1), len(metrics)),
+            "metric": np.repeat(metrics, T1),
+            "arm": arm,
+            "mean": mean.ravel(), "p05": p05.ravel(), "p95": p95.ravel(),
+        }))  # fmt: skip
+    monthly = pd.concat(frames, ignore_index=True)
+
+    flows = np.stack([rep.flows for rep in reps]).mean(axis=0)
+    to_names = [*LEVELS, "churned"]
+    flow_rows = [
+        (ARMS[arm], LEVELS[i], to_names[j], flows[arm, i, j])
+        for arm in (PROGRAM, 0)
+        for i in range(len(LEVELS))
+        for j in range(len(to_names))
+        if flows[arm, i, j] > 0
+    ]
+    flows_df = pd.DataFrame(flow_rows, columns=["arm", "from_level", "to_level", "customers"])
+
+    clv_rows = pd.DataFrame(
+        [(rep.replication, ARMS[arm], g, label, n, mean) for rep in reps for g, label, arm, n, mean in rep.clv_groups],
+        columns=["replication", "arm", "group_by", "group", "customers", "value"],
+    )
+    clv = (
+        clv_rows.groupby(["arm", "group_by", "group"], sort=False)
+        .agg(customers=("customers", "mean"), mean=("value", "mean"),
+             p05=("value", lambda v: _pct(v, 5)), p95=("value", lambda v: _pct(v, 95)))
+        .reset_index()
+    )  # fmt: skip
+    return Results(scenario, summary, monthly, replications, flows_df, clv, seconds)
+
+
+def _pct(values: pd.Series, q: float) -> float:
+    arr = values.to_numpy(dtype=float)
+    arr = arr[~np.isnan(arr)]
+    return float(np.percentile(arr, q)) if arr.size else float("nan")
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Results:
+    """Simulate a scenario: every replication with its no-program twin, then summarise.
+
+    A pure function of (scenario, seed): replication r always uses the streams of
+    (seed, r), so the same file and seed give identical numbers.
+    """
+    import time
+
+    start = time.perf_counter()
+    n_reps = scenario.simulation.replications if replications is None else int(replications)
+    if n_reps < 1:
+        raise ValueError("replications must be >= 1")
+    seed = scenario.simulation.seed if seed is None else int(seed)
+    reps = []
+    for r in range(n_reps):
+        reps.append(summarise_replication(Sim(scenario, r, seed).run()))
+        if progress is not None:
+            progress((r + 1) / n_reps)
+    return combine(scenario, reps, time.perf_counter() - start)
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int | None = None) -> ReplicationResult:
+    """One replication on its own (for distributing replications over workers)."""
+    return summarise_replication(Sim(scenario, replication, seed).run())
