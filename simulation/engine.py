@@ -69,6 +69,7 @@ class Sim:
         self.enrol_by_segment = np.array([s.enrollment_propensity for s in segs])
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
+        self._tables()
 
     # ------------------------------------------------------------------ helpers
     def uniform(self, name: str) -> np.ndarray:
@@ -76,52 +77,72 @@ class Sim:
         return self.streams.uniform(name, self.people.n)
 
     def view(self, name: str) -> np.ndarray:
-        """A per-arm state array cut to the slots in use."""
+        """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""
         return getattr(self.people, name)[..., : self.people.n]
 
-    def record(self, metric: str, per_arm) -> None:
-        """Add to a monthly figure; month t's flows and end-of-month stocks go to index t+1."""
-        self.ledger[metric][:, self.month + 1] += per_arm
+    def pview(self, name: str) -> np.ndarray:
+        """The program arm's row of a per-arm state array (what instruments act on)."""
+        return getattr(self.people, name)[PROGRAM, : self.people.n]
+
+    def record(self, metric: str, value) -> None:
+        """Add to a monthly figure: per arm (shape (2,)) or, for a scalar, the program arm.
+        Month t's flows and end-of-month stocks go to index t+1."""
+        if np.ndim(value):
+            self.ledger[metric][:, self.month + 1] += value
+        else:
+            self.ledger[metric][PROGRAM, self.month + 1] += value
 
     def charge(self, line: str, amount: np.ndarray) -> None:
-        """A per-customer program cost: to the ledger and off each customer's value."""
-        self.record(line, amount.sum(axis=1))
-        self.view("value")[:] -= amount * self.discount_factor[self.month]
+        """A program cost per program-arm customer: to the ledger and off each one's value."""
+        self.record(line, float(amount.sum()))
+        self.pview("value")[:] -= amount * self.discount_factor[self.month]
 
     def credit(self, metric: str, amount: np.ndarray) -> None:
-        """A per-customer income (club fees): to the ledger and onto each customer's value."""
-        self.record(metric, amount.sum(axis=1))
-        self.view("value")[:] += amount * self.discount_factor[self.month]
+        """An income per program-arm customer (club fees): to the ledger and onto the value."""
+        self.record(metric, float(amount.sum()))
+        self.pview("value")[:] += amount * self.discount_factor[self.month]
 
     def nudge(self, mask: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
-        """Queue a satisfaction effect for the next ladder move."""
+        """Queue a satisfaction effect on program-arm customers for their next ladder move."""
+        n = self.people.n
         if np.ndim(up) or up:
-            self.nudge_up[..., : self.people.n] += np.where(mask, up, 0.0)
+            self.people.nudge_up[:n] += np.where(mask, up, 0.0)
         if np.ndim(down) or down:
-            self.nudge_down[..., : self.people.n] += np.where(mask, down, 0.0)
-        self.contact[..., : self.people.n] |= mask
+            self.people.nudge_down[:n] += np.where(mask, down, 0.0)
+        self.people.contact[:n] |= mask
 
     @property
     def members(self) -> np.ndarray:
-        return self.view("is_member") & self.view("is_alive")
+        """Program-arm customers who are alive members."""
+        return self.pview("is_member") & self.pview("is_alive")
 
     # ------------------------------------------------------------------ set-up
     def _start(self) -> None:
         p = self.people
         p.add_initial(self.n0)
-        self.nudge_up = p.add_state("nudge_up", np.float64, 0.0)
-        self.nudge_down = p.add_state("nudge_down", np.float64, 0.0)
-        self.contact = p.add_state("contact", bool, False)
+        # program events queue satisfaction effects here (only the program arm has any)
+        p.add_state("nudge_up", np.float64, 0.0, program_only=True)
+        p.add_state("nudge_down", np.float64, 0.0, program_only=True)
+        p.add_state("contact", bool, False, program_only=True)
         for module in self.instruments:
             module.init()
         if self.has_program:
             n = self.n0
             p.is_member[PROGRAM, :n] = p.u_join[:n] < self.enrol_by_segment[p.segment[:n]]
-            self.record_fixed("cost_fixed", self.sc.economics.launch_cost)
+            self.record("cost_fixed", self.sc.economics.launch_cost)
         self._bookkeeping(month_index=0)
 
-    def record_fixed(self, line: str, amount: float) -> None:
-        self.ledger[line][PROGRAM, self.month + 1] += amount
+    def _tables(self) -> None:
+        """Ladder-move probabilities by (level, purchases) looked up, not recomputed per customer."""
+        lad = self.sc.customers.ladder
+        k = np.arange(self.K_MAX + 1)
+        self.p_up_by_k = 1.0 - (1.0 - lad.positive_experience) ** k
+        p_down = 1.0 - self.keep_by_level[:, None] ** k[None, :]
+        p_down[:, 0] += lad.drift_without_contact  # a month without a purchase
+        p_down[0] = 0.0  # nowhere lower than the bottom
+        self.p_down_by_k_level = p_down.T.ravel()  # index k * levels + level
+
+    K_MAX = 63
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
@@ -134,103 +155,117 @@ class Sim:
         rel_rate = np.ones((2, n))
         keep = np.ones((2, n))  # 1 - combined discount
         rel_basket = np.ones((2, n))
-        self.rel_earn = np.ones((2, n))
-        self.free_shipping = np.zeros((2, n), bool)
-        for module in self.instruments:
-            module.purchase_rate(rel_rate)
-            module.basket(keep, rel_basket)
-        discount = 1.0 - keep
-        # discounts raise the purchase rate of price-sensitive customers
-        rel_rate *= 1.0 + self.price_sensitivity[seg] * discount
-        lam = p.base_rate[:n] * self.rate_by_level[level] * rel_rate
-        lam[~alive] = 0.0
+        if self.has_program:  # instruments act on the program row only
+            self.rel_earn = np.ones(n)
+            self.free_shipping = np.zeros(n, bool)
+            for module in self.instruments:
+                module.purchase_rate(rel_rate[PROGRAM])
+                module.basket(keep[PROGRAM], rel_basket[PROGRAM])
+            # discounts raise the purchase rate of price-sensitive customers
+            rel_rate[PROGRAM] *= 1.0 + self.price_sensitivity[seg] * (1.0 - keep[PROGRAM])
+        lam = p.base_rate[:n] * self.rate_by_level[level]
+        lam *= rel_rate
+        lam *= alive
         k = poisson_from_uniform(lam, self.uniform("purchase"))
 
         lad = sc.customers.ladder
-        tenure_rel = np.where(
-            self.month - self.view("ti_arrived") < lad.new_customer_months, lad.new_customer_basket_multiplier, 1.0
-        )
-        tenure_rel[:, : self.n0] = 1.0  # the starting base is established
-        base_spend = k * p.basket[:n] * tenure_rel
-        list_spend = base_spend * (1.0 + self.upsell_by_level[level]) * rel_basket
-        net_spend = list_spend * keep
+        basket = p.basket[:n] * (1.0 + self.upsell_by_level[level])
+        base_spend = k * p.basket[:n]
+        if lad.new_customer_months and self.month:
+            new = self.month - self.view("ti_arrived") < lad.new_customer_months
+            new[:, : self.n0] = False  # the starting base is established
+            tenure = np.where(new, lad.new_customer_basket_multiplier, 1.0)
+            basket *= tenure
+            base_spend *= tenure
+        basket *= rel_basket
+        list_spend = k * basket
+        net_spend = list_spend * keep if self.has_program else list_spend
         margin = list_spend * self.margin_by_segment[seg]
-        self.k, self.list_spend, self.net_spend = k, list_spend, net_spend
 
         self.record("purchases", k.sum(axis=1))
         self.record("revenue", net_spend.sum(axis=1))
         self.record("gross_margin", margin.sum(axis=1))
         self.record("upsell", (list_spend - base_spend).sum(axis=1))
         self.record("list_sales", list_spend.sum(axis=1))
-        self.view("value")[:] += margin * self.discount_factor[self.month]
+        margin *= self.discount_factor[self.month]
+        self.view("value")[:] += margin
         self.view("n_purchases")[:] += k
         if self.month >= self.T - RECENT_MONTHS:
             self.view("n_purchases_recent")[:] += k
 
         if self.has_program:
-            self._late_enrolment(k > 0)
+            self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend[PROGRAM]
+            self._late_enrolment(k[PROGRAM] > 0)
             members = self.members
-            self.charge("cost_discounts", list_spend - net_spend)
+            self.charge("cost_discounts", self.list_spend - self.net_spend)
             shipping = sc.economics.shipping_cost_per_order
             if shipping:
-                self.charge("cost_shipping", np.where(self.free_shipping, k * shipping, 0.0))
+                self.charge("cost_shipping", np.where(self.free_shipping, self.k * shipping, 0.0))
             self.charge("cost_member_service", members * sc.economics.cost_per_member_per_month)
-            self.record_fixed("cost_fixed", sc.economics.program_fixed_cost_per_month)
+            self.record("cost_fixed", sc.economics.program_fixed_cost_per_month)
             for module in self.instruments:
                 module.after_purchases()
-            self.record("active_members", (members & (k > 0) | (self.contact[:, :n] & members)).sum(axis=1))
+            self.record("active_members", float((members & ((self.k > 0) | p.contact[:n])).sum()))
         self._ladder(k)
-        self._word_of_mouth()
         self._churn()
 
     def _late_enrolment(self, bought: np.ndarray) -> None:
-        joins = bought[PROGRAM] & ~self.view("is_member")[PROGRAM]
+        joins = bought & ~self.pview("is_member")
         joins &= self.uniform("late_enrolment") < self.sc.program.late_enrollment_per_month
-        self.view("is_member")[PROGRAM] |= joins
+        self.pview("is_member")[:] |= joins
 
     def _ladder(self, k: np.ndarray) -> None:
-        lad = self.sc.customers.ladder
         n = self.people.n
         alive = self.view("is_alive")
         level = self.view("level")
-        p_up = 1.0 - np.power(1.0 - lad.positive_experience, k)
-        p_up += self.nudge_up[:, :n]
-        p_down = 1.0 - np.power(self.keep_by_level[level], k)
-        p_down += self.nudge_down[:, :n]
-        p_down += np.where((k == 0) & ~self.contact[:, :n], lad.drift_without_contact, 0.0)
+        kk = np.minimum(k, self.K_MAX)
+        p_up = self.p_up_by_k[kk]
         p_up[level == TOP] = 0.0
-        p_down[level == 0] = 0.0
-        np.clip(p_up, 0.0, 1.0, out=p_up)
-        np.clip(p_down, 0.0, 1.0, out=p_down)
-        total = p_up + p_down
-        over = total > 1.0
-        if over.any():
-            p_up[over] /= total[over]
-            p_down[over] /= total[over]
+        kk *= N_LEVELS
+        kk += level
+        p_down = self.p_down_by_k_level[kk]
+        if self.has_program:  # program events this month and last: nudges; contact stops the drift
+            prog_up, prog_down = p_up[PROGRAM], p_down[PROGRAM]
+            prog_down[self.people.contact[:n] & (k[PROGRAM] == 0) & (level[PROGRAM] > 0)] -= (
+                self.sc.customers.ladder.drift_without_contact
+            )
+            prog_up += self.people.nudge_up[:n]
+            prog_down += self.people.nudge_down[:n]
+            prog_up[level[PROGRAM] == TOP] = 0.0
+            prog_down[level[PROGRAM] == 0] = 0.0
+            np.clip(p_up, 0.0, 1.0, out=p_up)
+            np.clip(p_down, 0.0, 1.0, out=p_down)
+            total = prog_up + prog_down
+            over = total > 1.0
+            if over.any():
+                prog_up[over] /= total[over]
+                prog_down[over] /= total[over]
+            self.people.nudge_up[:n] = 0.0
+            self.people.nudge_down[:n] = 0.0
+            self.people.contact[:n] = False
         u = self.uniform("ladder")
-        up = (u < p_up) & alive
-        down = (u >= 1.0 - p_down) & alive
+        up = u < p_up
+        up &= alive
+        down = u >= 1.0 - p_down
+        down &= alive
         level += up
         level -= down
         self.record("moved_up", up.sum(axis=1))
         self.record("moved_down", down.sum(axis=1))
         self.complaint_listeners = np.where(down, self.complaints_by_level[level], 0.0).sum(axis=1)
-        self.nudge_up[:, :n] = 0.0
-        self.nudge_down[:, :n] = 0.0
-        self.contact[:, :n] = False
-
-    def _word_of_mouth(self) -> None:
-        alive = self.view("is_alive")
-        self.recommend_listeners = np.where(alive, self.listeners_by_level[self.view("level")], 0.0).sum(axis=1)
+        self.recommend_listeners = np.where(alive, self.listeners_by_level[level], 0.0).sum(axis=1)
 
     def _churn(self) -> None:
         n = self.people.n
-        rel = np.ones((2, n))
-        for module in self.instruments:
-            module.churn(rel)
-        hazard = self.churn_by_level[self.view("level")] * rel
+        hazard = self.churn_by_level[self.view("level")]
+        if self.has_program:
+            rel = np.ones(n)
+            for module in self.instruments:
+                module.churn(rel)
+            hazard[PROGRAM] *= rel
         alive = self.view("is_alive")
-        leave = alive & (self.uniform("churn") < hazard)
+        leave = self.uniform("churn") < hazard
+        leave &= alive
         alive &= ~leave
         self.view("ti_churned")[leave] = self.month
         self.record("churned", leave.sum(axis=1))
@@ -263,16 +298,14 @@ class Sim:
         if count <= 0:
             return
         p = self.people
-        old_cap = p.capacity
         slots = p.arrive(arm, count, source, self.month + 1)
-        if p.capacity != old_cap:
-            self.nudge_up, self.nudge_down, self.contact = p.nudge_up, p.nudge_down, p.contact
         if arm == PROGRAM and self.has_program:
             joins = member | (p.u_join[slots] < self.enrol_by_segment[p.segment[slots]])
             p.is_member[arm, slots] = joins
         self.ledger["acquisitions"][arm, self.month + 1] += count
-        for module in self.instruments:
-            module.on_arrival(arm, slots, source)
+        if arm == PROGRAM:
+            for module in self.instruments:
+                module.on_arrival(slots, source)
 
     # ------------------------------------------------------------------ records
     def _bookkeeping(self, month_index: int | None = None) -> None:

@@ -28,6 +28,10 @@ class _StateSpec:
     dtype: np.dtype
     fill: object
     leading: tuple[int, ...] = ()
+    program_only: bool = False
+
+    def shape(self, width: int) -> tuple[int, ...]:
+        return (*self.leading, width) if self.program_only else (*self.leading, 2, width)
 
 
 class People:
@@ -58,11 +62,12 @@ class People:
         self.add_state("n_purchases_recent", np.int32, 0)  # in the last 12 months of the horizon
 
     # -- state management -------------------------------------------------
-    def add_state(self, name: str, dtype, fill, leading: tuple[int, ...] = ()) -> np.ndarray:
-        """Register a per-arm state array of shape (*leading, 2, capacity)."""
-        spec = _StateSpec(np.dtype(dtype), fill, tuple(leading))
+    def add_state(self, name: str, dtype, fill, leading: tuple[int, ...] = (), program_only: bool = False) -> np.ndarray:
+        """Register a state array of shape (*leading, 2, capacity), or (*leading, capacity)
+        for state that only the program arm has (an instrument's points, tiers, ...)."""
+        spec = _StateSpec(np.dtype(dtype), fill, tuple(leading), program_only)
         self._specs[name] = spec
-        arr = np.full((*spec.leading, 2, self.capacity), fill, dtype=spec.dtype)
+        arr = np.full(spec.shape(self.capacity), fill, dtype=spec.dtype)
         setattr(self, name, arr)
         return arr
 
@@ -75,7 +80,7 @@ class People:
             setattr(self, name, np.concatenate([old, np.full(extra, fill, old.dtype)]))
         for name, spec in self._specs.items():
             old = getattr(self, name)
-            pad = np.full((*spec.leading, 2, extra), spec.fill, dtype=spec.dtype)
+            pad = np.full(spec.shape(extra), spec.fill, dtype=spec.dtype)
             setattr(self, name, np.concatenate([old, pad], axis=-1))
         self.capacity = new_cap
 

@@ -9,6 +9,7 @@ figures. Across replications every figure gets a mean and a 5-95 % interval; the
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,17 +64,13 @@ class Results:
 
 # ---------------------------------------------------------------- one replication
 def summarise_replication(sim: Sim) -> ReplicationResult:
-    led = {k: v.copy() for k, v in sim.ledger.items()}
     T = sim.T
+    led: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, T + 1)))
+    led.update({k: v.copy() for k, v in sim.ledger.items()})
     cost_lines = [line for line in sim.cost_lines if line in led]
-    zero = np.zeros((2, T + 1))
-    led["program_cost"] = sum((led[line] for line in cost_lines), zero.copy())
-    for line in sim.cost_lines:
-        led.setdefault(line, zero.copy())
-    led.setdefault("fee_income", zero.copy())
-    led.setdefault("subscribers", zero.copy())
-    led.setdefault("referrals", zero.copy())
-    led.setdefault("points_liability", zero.copy())
+    led["program_cost"] = sum((led[line] for line in cost_lines), np.zeros((2, T + 1)))
+    for name in (*sim.cost_lines, "fee_income", "subscribers", "referrals", "points_liability"):
+        led[name]  # noqa: B018 (creates the zero series, so every run reports the same metrics)
     led["net_profit"] = led["gross_margin"] - led["program_cost"] + led["fee_income"] - led["acquisition_cost"]
     led["net_profit_cumulative"] = np.cumsum(led["net_profit"], axis=1)
 
@@ -118,7 +115,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     extra_retained = retained[PROGRAM] - retained[0]
     s["cost_per_retained_customer"] = cost / extra_retained if extra_retained > 0 and cost > 0 else np.nan
 
-    return ReplicationResult(sim.replication, led, s, _flows(sim), _clv_groups(sim, used))
+    return ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used))
 
 
 def _payback_month(cumulative_incremental: np.ndarray, cost: float) -> float:
@@ -154,7 +151,8 @@ def _clv_groups(sim: Sim, used: np.ndarray):
     for arm in (0, 1):
         arm_groups = [(name, codes if codes is not None else people.source[arm, :n], labels) for name, codes, labels in groups]
         if tiers is not None:
-            tier = people.tier[arm, :n].astype(np.int64) + 1  # 0 = not a member
+            # 0 = not a member (everyone in the baseline)
+            tier = people.tier[:n].astype(np.int64) + 1 if arm == PROGRAM else np.zeros(n, np.int64)
             arm_groups.append(("tier", tier, ["not a member"] + [t.name for t in tiers.p.tiers]))
         mask = used[arm]
         for name, codes, labels in arm_groups:
@@ -202,11 +200,12 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
             rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
             rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
     replications = pd.DataFrame(rep_rows, columns=["replication", "metric", "arm", "value"])
-    summary = (
-        replications.groupby(["metric", "arm"], sort=False)["value"]
-        .agg(mean="mean", p05=lambda v: _pct(v, 5), p95=lambda v: _pct(v, 95))
-        .reset_index()
-    )
+    wide = replications.pivot(index="replication", columns=["metric", "arm"], values="value")
+    mean, p05, p95 = _stats(wide.to_numpy(dtype=float))
+    summary = pd.DataFrame({
+        "metric": wide.columns.get_level_values(0), "arm": wide.columns.get_level_values(1),
+        "mean": mean, "p05": p05, "p95": p95,
+    })  # fmt: skip
 
     metrics = sorted(reps[0].monthly)
     T1 = next(iter(reps[0].monthly.values())).shape[1]
@@ -241,16 +240,10 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
     clv = (
         clv_rows.groupby(["arm", "group_by", "group"], sort=False)
         .agg(customers=("customers", "mean"), mean=("value", "mean"),
-             p05=("value", lambda v: _pct(v, 5)), p95=("value", lambda v: _pct(v, 95)))
+             p05=("value", lambda v: v.quantile(0.05)), p95=("value", lambda v: v.quantile(0.95)))
         .reset_index()
     )  # fmt: skip
     return Results(scenario, summary, monthly, replications, flows_df, clv, seconds)
-
-
-def _pct(values: pd.Series, q: float) -> float:
-    arr = values.to_numpy(dtype=float)
-    arr = arr[~np.isnan(arr)]
-    return float(np.percentile(arr, q)) if arr.size else float("nan")
 
 
 def run(

@@ -4,8 +4,9 @@ An instrument is a small module: its parameters are its schema block; `init` reg
 its per-customer state on `sim.people`; the hooks below are called by the engine at
 fixed points of every month (the order is written down once, in `engine.py`); calendar
 events (reviews, billing, expiry) are SimPy processes it declares in `calendar`.
-Every hook is optional. Instruments act only on members, and the baseline arm has
-none, so the baseline is the same customers without the program.
+Every hook is optional. Instruments act only on the program arm's row of the customer
+arrays (`sim.pview`, and their own program-only state), so the baseline row is the same
+customers without the program.
 
 State arrays grow when customers arrive: read them through `sim.view(name)` (or
 `sim.people.<name>`) each time, never keep a reference across months.
@@ -63,8 +64,8 @@ class InstrumentModule:
         """Prospects this instrument brings in the program arm this month, by source."""
         return {}
 
-    def on_arrival(self, arm: int, slots: slice, source: int) -> None:
-        """Initialise state of customers who just arrived."""
+    def on_arrival(self, slots: slice, source: int) -> None:
+        """Initialise state of customers who just arrived in the program arm."""
 
     def record(self, index: int) -> None:
         """Write end-of-month stock figures: `sim.ledger[metric][:, index] = per_arm`."""

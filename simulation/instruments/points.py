@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..people import PROGRAM
 from .base import CalendarEvent, InstrumentModule
 
 
@@ -18,15 +19,13 @@ class PointsModule(InstrumentModule):
 
     def init(self) -> None:
         people = self.sim.people
-        people.add_state("points", np.float64, 0.0)
-        people.add_state("ti_points_activity", np.int32, 0)
-        people.add_state("ti_redeemed", np.int32, -10)
+        people.add_state("points", np.float64, 0.0, program_only=True)
+        people.add_state("ti_points_activity", np.int32, 0, program_only=True)
+        people.add_state("ti_redeemed", np.int32, -10, program_only=True)
         if self.fixed_lots:
-            people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,))
+            people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,), program_only=True)
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
-        self.issued = np.zeros(2)
-        self.redeemed = np.zeros(2)
-        self.expired = np.zeros(2)
+        self.issued = self.redeemed = self.expired = 0.0
 
     @property
     def fixed_lots(self) -> bool:
@@ -45,7 +44,7 @@ class PointsModule(InstrumentModule):
         boost = 1.0 + self.p.goal_gradient * self.progress()
         just_redeemed = sim.view("ti_redeemed") == sim.month - 1
         boost = np.where(just_redeemed, boost * (1.0 - self.p.post_redemption_dip), boost)
-        rel_rate *= np.where(members, boost, 1.0)
+        rel_rate *= np.where(members, boost, 1.0)  # the program row
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
@@ -55,15 +54,15 @@ class PointsModule(InstrumentModule):
             active = members & sim.people.is_digital[: sim.people.n]
             active &= sim.uniform("points_activity") < p.activity_probability
             earned += np.where(active, p.activity_bonus_points, 0.0)
-            sim.contact[:, : sim.people.n] |= active
+            sim.view("contact")[:] |= active
         self.earned = earned
         points = sim.view("points")
         points += earned
         sim.view("ti_points_activity")[earned > 0] = sim.month
         if self.fixed_lots:
             sim.view("points_lots")[sim.month % p.expiry_months] += earned
-        sim.record("points_issued", earned.sum(axis=1))
-        self.issued += earned.sum(axis=1)
+        sim.record("points_issued", float(earned.sum()))
+        self.issued += float(earned.sum())
         self._redeem(members)
 
     def _redeem(self, members: np.ndarray) -> None:
@@ -79,28 +78,28 @@ class PointsModule(InstrumentModule):
         sim.view("ti_redeemed")[redeem] = sim.month
         sim.view("ti_points_activity")[redeem] = sim.month
         sim.charge("cost_rewards", rewards * p.reward_cost)
-        sim.record("rewards_redeemed", rewards.sum(axis=1))
-        sim.record("points_redeemed", used.sum(axis=1))
-        self.redeemed += used.sum(axis=1)
+        sim.record("rewards_redeemed", float(rewards.sum()))
+        sim.record("points_redeemed", float(used.sum()))
+        self.redeemed += float(used.sum())
         sim.nudge(redeem, up=p.reward_satisfaction_lift)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
         """Redemptions use the oldest lots first (first in, first out)."""
         lots = self.sim.view("points_lots")
         e = self.p.expiry_months
-        arm, slot = np.nonzero(used > 0)
-        left = used[arm, slot]
+        slot = np.flatnonzero(used > 0)
+        left = used[slot]
         for age in range(e):  # the lot after this month's is the oldest
             lot = (self.sim.month + 1 + age) % e
-            take = np.minimum(lots[lot, arm, slot], left)
-            lots[lot, arm, slot] -= take
+            take = np.minimum(lots[lot, slot], left)
+            lots[lot, slot] -= take
             left -= take
 
     def expire(self) -> None:
         """Monthly: expire points by the policy; balances of customers who left are forfeit."""
         sim, p = self.sim, self.p
         points = sim.view("points")
-        alive = sim.view("is_alive")
+        alive = sim.pview("is_alive")
         if not p.expiry_months:
             lost = np.zeros_like(points)
         elif self.fixed_lots:
@@ -113,18 +112,18 @@ class PointsModule(InstrumentModule):
             lost = np.where(idle & (points > 0), points, 0.0)
         lost = np.where(alive, lost, points)
         points -= lost
-        sim.record("points_expired", lost.sum(axis=1))
-        self.expired += lost.sum(axis=1)
+        sim.record("points_expired", float(lost.sum()))
+        self.expired += float(lost.sum())
         sim.nudge(alive & (lost > 0), down=p.expiry_satisfaction_hurt)
 
     def record(self, index: int) -> None:
         sim = self.sim
-        outstanding = np.where(sim.view("is_alive"), sim.view("points"), 0.0).sum(axis=1)
-        sim.ledger["points_outstanding"][:, index] = outstanding
-        sim.ledger["points_liability"][:, index] = outstanding * self.cost_per_point
+        outstanding = np.where(sim.pview("is_alive"), sim.view("points"), 0.0).sum()
+        sim.ledger["points_outstanding"][PROGRAM, index] = outstanding
+        sim.ledger["points_liability"][PROGRAM, index] = outstanding * self.cost_per_point
 
     def summary(self, out: dict[str, np.ndarray]) -> None:
         out["points_liability_end"] = self.sim.ledger["points_liability"][:, -1].copy()
         left = self.redeemed + self.expired
-        out["breakage_rate"] = np.divide(self.expired, left, out=np.zeros(2), where=left > 0)
-        out["points_issued"] = self.issued.copy()
+        out["breakage_rate"] = np.array([0.0, self.expired / left if left else 0.0])
+        out["points_issued"] = np.array([0.0, self.issued])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..people import PROGRAM, REFERRAL
+from ..people import REFERRAL
 from .base import InstrumentModule
 
 
@@ -18,9 +18,9 @@ class ReferralModule(InstrumentModule):
     cost_lines = ("cost_referral_rewards",)
 
     def init(self) -> None:
-        self.sim.people.add_state("n_referrals", np.int32, 0)
+        self.sim.people.add_state("n_referrals", np.int32, 0, program_only=True)
         self.propensity = np.array(self.p.referral_probability.as_tuple())
-        self.converted = np.zeros(2, dtype=np.int64)
+        self.converted = 0
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
@@ -28,29 +28,29 @@ class ReferralModule(InstrumentModule):
         n_ref = sim.view("n_referrals")
         if p.max_referrals_per_referrer:
             can &= n_ref < p.max_referrals_per_referrer
-        refer = can & (sim.uniform("referral") < self.propensity[sim.view("level")])
+        refer = can & (sim.uniform("referral") < self.propensity[sim.pview("level")])
         converted = refer & (sim.uniform("referral_conversion") < p.conversion)
         n_ref += converted
         sim.charge("cost_referral_rewards", converted * p.referrer_reward_cost)
         sim.nudge(converted, up=p.referrer_satisfaction_lift)
-        sim.record("referrals_made", refer.sum(axis=1))
-        self.converted = converted.sum(axis=1)
+        sim.record("referrals_made", float(refer.sum()))
+        self.converted = int(converted.sum())
 
     def new_arrivals(self) -> dict[int, int]:
-        return {REFERRAL: int(self.converted[PROGRAM])}
+        return {REFERRAL: self.converted}
 
-    def on_arrival(self, arm: int, slots: slice, source: int) -> None:
+    def on_arrival(self, slots: slice, source: int) -> None:
         if source != REFERRAL:
             return
         sim, p = self.sim, self.p
         if p.two_sided and p.referee_reward_cost:
-            amount = np.zeros((2, sim.people.n))
-            amount[arm, slots] = p.referee_reward_cost
+            amount = np.zeros(sim.people.n)
+            amount[slots] = p.referee_reward_cost
             sim.charge("cost_referral_rewards", amount)
-        sim.record("referrals", np.eye(2)[arm] * (slots.stop - slots.start))
+        sim.record("referrals", float(slots.stop - slots.start))
 
     def _referred(self) -> np.ndarray:
-        return self.sim.view("source") == REFERRAL
+        return self.sim.pview("source") == REFERRAL
 
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         if self.p.referred_basket_multiplier != 1.0:

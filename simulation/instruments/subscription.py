@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..people import PROGRAM
 from .base import CalendarEvent, InstrumentModule
 
 
@@ -18,10 +19,10 @@ class SubscriptionModule(InstrumentModule):
 
     def init(self) -> None:
         people = self.sim.people
-        people.add_state("is_subscriber", bool, False)
-        people.add_state("ti_subscribed", np.int32, -1)
-        people.add_state("ti_next_bill", np.int32, -1)
-        people.add_state("club_value", np.float64, 0.0)  # value received since the last bill
+        people.add_state("is_subscriber", bool, False, program_only=True)
+        people.add_state("ti_subscribed", np.int32, -1, program_only=True)
+        people.add_state("ti_next_bill", np.int32, -1, program_only=True)
+        people.add_state("club_value", np.float64, 0.0, program_only=True)  # value received since the last bill
 
     def calendar(self) -> list[CalendarEvent]:
         return [CalendarEvent("club billing", 1, self.bill)]
@@ -55,7 +56,7 @@ class SubscriptionModule(InstrumentModule):
         sim.view("ti_subscribed")[start] = sim.month
         sim.view("ti_next_bill")[start] = sim.month + p.trial_months
         sim.view("club_value")[start] = 0.0
-        sim.record("club_starts", start.sum(axis=1))
+        sim.record("club_starts", float(start.sum()))
 
     def bill(self) -> None:
         sim, p = self.sim, self.p
@@ -72,7 +73,7 @@ class SubscriptionModule(InstrumentModule):
         sim.credit("fee_income", charged * p.fee)
         sim.view("ti_next_bill")[charged] += p.billing_period_months
         sim.view("club_value")[charged] = 0.0
-        sim.record("club_cancellations", cancel.sum(axis=1))
+        sim.record("club_cancellations", float(cancel.sum()))
 
     def record(self, index: int) -> None:
-        self.sim.ledger["subscribers"][:, index] = self.subscribers().sum(axis=1)
+        self.sim.ledger["subscribers"][PROGRAM, index] = self.subscribers().sum()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..people import PROGRAM
 from .base import CalendarEvent, InstrumentModule
 
 
@@ -25,10 +26,11 @@ class TiersModule(InstrumentModule):
         self.ships_free = np.array([t.free_shipping for t in p.tiers])
         self.perk_cost = np.array([t.perk_cost_per_member_month for t in p.tiers])
         self.status_lift = np.array([t.status_lift for t in p.tiers])
-        people.add_state("tier", np.int8, -1)  # -1: not a member
-        people.add_state("qualifying", np.float64, 0.0)  # rolling-window sum
-        people.add_state("qualifying_months", np.float32, 0.0, leading=(p.qualification_window_months,))
-        people.add_state("ti_below_tier", np.int32, -1)  # first month found below the tier's threshold
+        people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
+        people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
+        window = (p.qualification_window_months,)
+        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True)
+        people.add_state("ti_below_tier", np.int32, -1, program_only=True)  # first month found below
 
     def calendar(self) -> list[CalendarEvent]:
         every = self.p.review_every_months
@@ -74,7 +76,7 @@ class TiersModule(InstrumentModule):
         up = members & (qualified > tier)
         status_sens = sim.status_sensitivity[sim.people.segment[: sim.people.n]]
         sim.nudge(up & (tier >= 0), up=p.upgrade_satisfaction_lift * status_sens)
-        sim.record("tier_upgrades", (up & (tier >= 0)).sum(axis=1))
+        sim.record("tier_upgrades", float((up & (tier >= 0)).sum()))
         tier[up] = qualified[up]
         t = np.maximum(tier, 0)
         below = members & (qualified < tier)
@@ -84,7 +86,7 @@ class TiersModule(InstrumentModule):
         sim.charge("cost_perks", np.where(members, self.perk_cost[t], 0.0))
         lift = np.where(members, self.status_lift[t], 0.0)
         if lift.any():
-            sim.nudge_up[:, : sim.people.n] += lift
+            sim.view("nudge_up")[:] += lift
 
     def review(self) -> None:
         sim, p = self.sim, self.p
@@ -100,14 +102,14 @@ class TiersModule(InstrumentModule):
         since[due] = np.where(qualified[due] >= target[due], -1, sim.month)  # still below: grace restarts
         status_sens = sim.status_sensitivity[sim.people.segment[: sim.people.n]]
         sim.nudge(due, down=p.downgrade_satisfaction_hurt * status_sens)
-        sim.record("tier_downgrades", due.sum(axis=1))
+        sim.record("tier_downgrades", float(due.sum()))
 
     def record(self, index: int) -> None:
         sim = self.sim
         members = sim.members
         tier = sim.view("tier")
         for i, t in enumerate(self.p.tiers):
-            sim.ledger[f"tier_{t.name}"][:, index] = (members & (tier == i)).sum(axis=1)
+            sim.ledger[f"tier_{t.name}"][PROGRAM, index] = (members & (tier == i)).sum()
 
     def summary(self, out: dict[str, np.ndarray]) -> None:
         sim = self.sim

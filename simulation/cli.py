@@ -1,0 +1,175 @@
+"""The `lojal` command line: run, validate, show, schema, app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import scenario_io
+from .results import Results, run
+from .scenario_io import ScenarioError
+from .schema import json_schema
+
+EXIT_INVALID = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lojal", description="Loyalty-program design simulator.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_run = sub.add_parser("run", help="simulate a scenario (program arm and its no-program baseline)")
+    p_run.add_argument("scenario", help="scenario YAML file")
+    _add_set(p_run)
+    p_run.add_argument("--replications", type=int, help="override simulation.replications")
+    p_run.add_argument("--seed", type=int, help="override simulation.seed")
+    p_run.add_argument("--out", type=Path, help="write summary.csv and monthly.csv to this folder")
+    p_run.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+
+    p_val = sub.add_parser("validate", help="check scenario files without running them")
+    p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
+    _add_set(p_val)
+
+    p_show = sub.add_parser("show", help="print a scenario with every default filled in")
+    p_show.add_argument("scenario", help="scenario YAML file")
+    _add_set(p_show)
+
+    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+
+    p_app = sub.add_parser("app", help="open the workshop app in the browser")
+    p_app.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
+    return parser
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a field, e.g. --set program.points.earn_rate=2 (repeatable)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = scenario_io.load(args.scenario, args.overrides)
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError([f"--seed: must be >= 0 (got {args.seed})"])
+    results = _run_with_progress(scenario, args.replications, args.seed)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        results.summary.to_csv(args.out / "summary.csv", index=False)
+        results.monthly.to_csv(args.out / "monthly.csv", index=False)
+    if args.format == "json":
+        print(json.dumps(results.summary_dict(), indent=2))
+    else:
+        print(format_table(results))
+        if args.out:
+            print(f"\nwrote {args.out / 'summary.csv'} and {args.out / 'monthly.csv'}")
+    return 0
+
+
+def _run_with_progress(scenario, replications, seed) -> Results:
+    from tqdm import tqdm
+
+    # the bar appears only for runs that last over a second
+    quiet = not sys.stderr.isatty()
+    with tqdm(total=100, delay=1.0, unit="%", desc="simulating", file=sys.stderr, leave=False, disable=quiet) as bar:
+        def progress(fraction: float) -> None:
+            bar.n = round(100 * fraction)
+            bar.refresh()
+
+        return run(scenario, replications=replications, seed=seed, progress=progress)
+
+
+def format_table(results: Results) -> str:
+    sc = results.scenario
+    wide = results.summary.pivot(index="metric", columns="arm", values=["mean", "p05", "p95"])
+    order = list(dict.fromkeys(results.summary.metric))
+    lines = [
+        f"{sc.meta.name}: {sc.customers.size:,} customers, {sc.simulation.horizon_months} months, "
+        f"{results.replications.replication.nunique()} replications, seed {sc.simulation.seed} "
+        f"({results.seconds:.2f} s)",
+        "",
+        f"{'metric':<28}{'program':>16}{'baseline':>16}{'incremental':>16}   5-95 % interval of incremental",
+    ]
+    for metric in order:
+        cells = []
+        for arm in ("program", "baseline", "incremental"):
+            value = wide.loc[metric].get(("mean", arm), math.nan)
+            cells.append(_fmt(value))
+        lo, hi = wide.loc[metric].get(("p05", "incremental"), math.nan), wide.loc[metric].get(("p95", "incremental"), math.nan)
+        interval = f"[{_fmt(lo).strip()}, {_fmt(hi).strip()}]" if not math.isnan(lo) else ""
+        lines.append(f"{metric:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>16}   {interval}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.4f}"
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.scenarios:
+        try:
+            scenario_io.load(path, args.overrides)
+            print(f"ok: {path}")
+        except ScenarioError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(f"error: {problem}", file=sys.stderr)
+    return EXIT_INVALID if failed else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    scenario = scenario_io.load(args.scenario, args.overrides)
+    print(scenario_io.dumps(scenario, full=True), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    app = Path(__file__).resolve().parent.parent / "app" / "main.py"
+    if not app.exists():
+        print(f"error: the app is not installed here ({app} is missing)", file=sys.stderr)
+        return 1
+    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *args.streamlit_args])
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "show": cmd_show, "schema": cmd_schema, "app": cmd_app}
+
+if __name__ == "__main__":
+    sys.exit(main())
