@@ -47,10 +47,12 @@ def _line_of(root: Any, loc: Iterable[Any]) -> int | None:
     node, line = root, None
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
+            pos = node.lc.key(part)  # None for a key set by --set
+            line = pos[0] + 1 if pos else line
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
+            pos = node.lc.item(part)
+            line = pos[0] + 1 if pos else line
             node = node[part]
         else:
             break

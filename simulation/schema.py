@@ -288,6 +288,14 @@ class Program(Base):
     subscription: Subscription | None = F(None, label="Paid club", help="A paid subscription with benefits.")
     referral: Referral | None = F(None, label="Referral", help="Rewards for bringing in new customers.")
 
+    @model_validator(mode="after")
+    def _points_for_tiers(self) -> Program:
+        tiers, points = self.tiers, self.points
+        if tiers is not None and tiers.enabled and tiers.qualifying_metric == "points":
+            if points is None or not points.enabled:
+                raise ValueError("tiers.qualifying_metric: 'points' needs the points instrument switched on")
+        return self
+
     def active_instruments(self) -> dict[str, Instrument]:
         """The instrument blocks that are present and enabled, in schema order."""
         out = {}
