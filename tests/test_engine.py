@@ -1,0 +1,147 @@
+"""Engine invariants: the empty program is the baseline, reproducibility, and a closed form."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import ALL_INSTRUMENTS, per_replication, scenario
+
+import simulation
+from simulation.schema import LEVELS
+
+
+def test_program_with_every_instrument_off_equals_baseline_exactly():
+    off = {name: {"enabled": False} for name in ALL_INSTRUMENTS}
+    for program in ({}, off):
+        res = simulation.run(scenario(program=program, replications=2))
+        reps = res.replications.pivot_table(index=["replication", "metric"], columns="arm", values="value")
+        reps = reps.dropna(subset=["program", "baseline"])
+        assert len(reps) > 40
+        assert (reps.program == reps.baseline).all()
+        monthly = res.monthly[res.monthly.arm == "incremental"]
+        assert (monthly["mean"] == 0).all()
+
+
+def test_same_seed_same_numbers_and_other_seed_other_numbers():
+    sc = scenario(program=ALL_INSTRUMENTS, replications=2)
+    a, b = simulation.run(sc), simulation.run(sc)
+    pd_equal = a.replications.equals(b.replications) and a.monthly.equals(b.monthly)
+    assert pd_equal
+    c = simulation.run(sc, seed=sc.simulation.seed + 1)
+    assert not np.allclose(per_replication(a, "revenue", "program"), per_replication(c, "revenue", "program"))
+
+
+def test_a_replication_does_not_depend_on_how_many_run():
+    sc = scenario(program=ALL_INSTRUMENTS, months=12)
+    two = simulation.run(sc, replications=2)
+    four = simulation.run(sc, replications=4)
+    first_two = four.replications[four.replications.replication < 2].reset_index(drop=True)
+    assert first_two.equals(two.replications.reset_index(drop=True))
+    single = simulation.run_replication(sc, 1)
+    assert single.summary["revenue"][1] == per_replication(four, "revenue", "program")[1]
+
+
+def test_results_have_the_promised_shape():
+    res = simulation.run(scenario(program=ALL_INSTRUMENTS, months=36, replications=3))
+    assert list(res.summary.columns) == ["metric", "arm", "mean", "p05", "p95"]
+    assert list(res.monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
+    assert set(res.summary.arm) == {"program", "baseline", "incremental"}
+    required = """retention_12m retention_24m retention_36m active_customers_end members_end subscribers_end
+        revenue gross_margin program_cost fee_income net_profit clv_mean nps_end repurchase_rate upsell_ratio
+        loyalty_index engagement points_liability_end breakage_rate referrals acquisitions roi payback_month
+        cost_per_retained_customer cost_rewards cost_discounts cost_perks cost_club_access
+        cost_referral_rewards cost_member_service""".split()
+    assert set(required) <= set(res.summary.metric)
+    monthly_metrics = set(res.monthly.metric)
+    assert {f"level_{name}" for name in LEVELS} <= monthly_metrics
+    assert {"tier_Silver", "tier_Gold", "tier_Platinum", "points_liability", "nps", "retention"} <= monthly_metrics
+    s = res.summary.set_index(["metric", "arm"])
+    assert (s["p05"] <= s["mean"] + 1e-9).all() and (s["mean"] <= s["p95"] + 1e-9).all()
+    # the cost lines add up to the program cost, and profit adds up
+    lines = [m for m in res.summary.metric.unique() if m.startswith("cost_") and not m.startswith("cost_per_")]
+    total = sum(res.value(m) for m in lines)
+    assert total == pytest.approx(res.value("program_cost"))
+    profit = res.value("gross_margin") - res.value("program_cost") + res.value("fee_income") - res.value("acquisition_cost")
+    assert profit == pytest.approx(res.value("net_profit"))
+    # ladder counts add up to the active customers every month
+    m = res.monthly[(res.monthly.arm == "program")].pivot(index="month", columns="metric", values="mean")
+    assert np.allclose(m[[f"level_{x}" for x in LEVELS]].sum(axis=1), m["active_customers"])
+    flows = res.flows[res.flows.arm == "program"]
+    assert flows.customers.sum() == pytest.approx(scenario().customers.size)
+
+
+def test_incremental_is_the_paired_difference():
+    res = simulation.run(scenario(program=ALL_INSTRUMENTS, replications=3))
+    diff = per_replication(res, "net_profit", "program") - per_replication(res, "net_profit", "baseline")
+    assert np.allclose(diff, per_replication(res, "net_profit", "incremental"))
+
+
+# ---------------------------------------------------------------- Pfeifer & Carraway (2000)
+def closed_form(sc, months):
+    """Expected CLV and survival of the ladder as a Markov chain with an absorbing 'lost' state.
+
+    Written from the model's documented equations (docs/model.md), independently of the engine:
+    margin R_L = lam_L * basket * (1 + upsell_L) * margin; transitions mix the ladder move over
+    Poisson purchase counts, then churn on the new level.
+    """
+    seg = sc.customers.segments[0]
+    lad = sc.customers.ladder
+    rate = np.array(lad.purchase_rate_multiplier.as_tuple()) * seg.purchases_per_month
+    upsell = np.array(lad.upsell_share.as_tuple())
+    churn = np.array(lad.churn_per_month.as_tuple())
+    forgive = np.array(lad.forgiveness.as_tuple())
+    L = len(LEVELS)
+    reward = rate * seg.basket_value * (1 + upsell) * seg.gross_margin
+    P = np.zeros((L, L))
+    for level in range(L):
+        for k in range(80):
+            pk = math.exp(-rate[level]) * rate[level] ** k / math.factorial(k)
+            up = 0.0 if level == L - 1 else 1 - (1 - lad.positive_experience) ** k
+            down = 0.0 if level == 0 else 1 - (1 - lad.negative_experience * forgive[level]) ** k
+            if k == 0 and level > 0:
+                down += lad.drift_without_contact
+            if up + down > 1:
+                up, down = up / (up + down), down / (up + down)
+            for target, prob in ((level + 1, up), (level - 1, down), (level, 1 - up - down)):
+                if prob > 0:
+                    P[level, target] += pk * prob * (1 - churn[target])
+    start = np.array(seg.ladder_shares())
+    delta = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
+    dist, clv, survival = start.copy(), 0.0, [1.0]
+    for t in range(months):
+        clv += delta**t * dist @ reward
+        dist = dist @ P
+        survival.append(dist.sum())
+    return clv, np.array(survival)
+
+
+def test_ladder_matches_the_closed_form_markov_chain_clv():
+    months, reps = 36, 12
+    silent = dict.fromkeys(LEVELS, 0)
+    sc = scenario(
+        size=4000,
+        months=months,
+        replications=reps,
+        seed=11,
+        customers={
+            "size": 4000,
+            "acquisition": {"paid_per_month": 0},
+            "segments": [{"name": "all", "share": 1, "purchase_rate_shape": 1000, "basket_cv": 0}],
+            "word_of_mouth": {"listeners_per_month": silent, "complaint_listeners": silent},
+        },
+    )
+    clv, survival = closed_form(sc, months)
+    res = simulation.run(sc)
+    sim_clv = per_replication(res, "clv_mean", "baseline")
+    se = sim_clv.std(ddof=1) / np.sqrt(reps)
+    assert abs(sim_clv.mean() - clv) < 4 * se + 1e-3 * clv, (sim_clv.mean(), clv, se)
+    for month in (12, 24, 36):
+        sim = per_replication(res, f"retention_{month}m", "baseline")
+        se = sim.std(ddof=1) / np.sqrt(reps)
+        assert abs(sim.mean() - survival[month]) < 4 * se + 2e-3, (month, sim.mean(), survival[month])
+    # the test has power: a modest change in a satisfied customer's churn (2.5 % -> 3 % a month)
+    # moves the closed form outside the tolerance
+    harsher = simulation.override(sc, {"customers.ladder.churn_per_month.satisfied": 0.03})
+    assert abs(closed_form(harsher, months)[0] - sim_clv.mean()) > 4 * sim_clv.std(ddof=1) / np.sqrt(reps)
