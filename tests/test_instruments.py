@@ -1,0 +1,179 @@
+"""Each instrument: unit checks of its mechanics and responses in the right direction.
+
+Directional tests compare two designs replication by replication (same seeds, so common
+random numbers) and require the paired difference to exceed three standard errors of
+that difference: the tolerance comes from the replication spread, not from tuning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_higher, per_replication, scenario
+
+import simulation
+from simulation.engine import PROGRAM, Sim
+
+REPS = 6
+
+
+def run(program, **kw):
+    kw.setdefault("replications", REPS)
+    return simulation.run(scenario(program=program, **kw))
+
+
+def monthly_total(res, metric, arm="program"):
+    m = res.monthly
+    return m[(m.metric == metric) & (m.arm == arm)]["mean"].sum()
+
+
+def started_sim(program, **kw) -> Sim:
+    sim = Sim(scenario(program=program, **kw), 0)
+    sim._start()
+    return sim
+
+
+# ---------------------------------------------------------------- points
+def test_richer_reward_raises_redemptions_and_cost():
+    lean = run({"points": {"redemption_threshold": 800}})
+    rich = run({"points": {"redemption_threshold": 400}})  # the same reward for half the points
+    assert_higher(rich, lean, "cost_rewards")
+    assert monthly_total(rich, "rewards_redeemed") > 1.5 * monthly_total(lean, "rewards_redeemed")
+
+
+def test_goal_gradient_shortens_purchase_gaps_near_the_threshold():
+    sim = started_sim({"points": {"goal_gradient": 0.4, "redemption_threshold": 100}})
+    points = sim.people.points[: sim.people.n]
+    members = np.flatnonzero(sim.members)
+    near, far = members[::2], members[1::2]
+    points[near], points[far] = 90.0, 10.0
+    rel = np.ones(sim.people.n)
+    sim.instruments[0].purchase_rate(rel)
+    # expected gap 1/rate: 1.36x the rate at 90 % progress vs 1.04x at 10 %
+    assert rel[near] == pytest.approx(1.36) and rel[far] == pytest.approx(1.04)
+    assert (1 / rel[near]).mean() < (1 / rel[far]).mean()
+    non_members = np.flatnonzero(~sim.members)
+    assert (rel[non_members] == 1).all()
+    # and in a whole run, members buy more with the gradient than without
+    flat = run({"points": {"goal_gradient": 0.0}})
+    steep = run({"points": {"goal_gradient": 0.6}})
+    assert_higher(steep, flat, "purchases")
+
+
+def test_expiry_creates_breakage_and_shorter_expiry_more_of_it():
+    never = run({"points": {"expiry_months": 0}})
+    long = run({"points": {"expiry_months": 12}})
+    short = run({"points": {"expiry_months": 3}})
+    fixed = run({"points": {"expiry_months": 3, "expiry_policy": "fixed"}})
+    assert_higher(short, long, "breakage_rate")
+    assert_higher(long, never, "breakage_rate")
+    assert_higher(fixed, short, "breakage_rate")  # lots expire even for active members
+    for res in (never, long, short, fixed):
+        rate = per_replication(res, "breakage_rate", "program")
+        assert ((rate >= 0) & (rate < 1)).all()
+
+
+def test_fixed_lots_expire_first_in_first_out():
+    sim = started_sim({"points": {"expiry_months": 3, "expiry_policy": "fixed", "redemption_threshold": 100}})
+    module = sim.instruments[0]
+    lots = sim.people.points_lots[:, : sim.people.n]
+    points = sim.people.points[: sim.people.n]
+    i = int(np.flatnonzero(sim.members)[0])
+    sim.month = 5
+    lots[:, i] = 0
+    lots[(5 + 1) % 3, i], lots[(5 + 2) % 3, i], lots[5 % 3, i] = 30, 40, 50  # oldest .. newest
+    points[i] = 120
+    used = np.zeros(sim.people.n)
+    used[i] = 100
+    points[i] -= 100
+    module._consume_oldest(used)
+    assert lots[:, i].sum() == pytest.approx(20) and lots[5 % 3, i] == pytest.approx(20)
+    module.expire()  # the oldest lot is empty now: nothing left to expire
+    assert points[i] == pytest.approx(20)
+
+
+def test_liability_is_outstanding_points_at_reward_cost():
+    res = run({"points": {"reward_cost": 4, "redemption_threshold": 500}}, replications=2)
+    m = res.monthly[res.monthly.arm == "program"].pivot(index="month", columns="metric", values="mean")
+    assert np.allclose(m.points_liability, m.points_outstanding * 4 / 500)
+    assert res.value("points_liability_end") == pytest.approx(m.points_liability.iloc[-1])
+
+
+# ---------------------------------------------------------------- tiers
+TIERS = {"tiers": [{"name": "Base"}, {"name": "Gold", "threshold": 300, "discount": 0.02}]}
+
+
+def test_harsher_downgrade_policy_lowers_satisfaction():
+    hurt = {**TIERS, "downgrade_satisfaction_hurt": 1.0}
+    gentle = run({"tiers": {**hurt, "downgrade_policy": "never"}}, months=36, size=6000)
+    harsh = run({"tiers": {**hurt, "downgrade_policy": "to_qualified", "review_every_months": 1}}, months=36, size=6000)
+    assert_higher(gentle, harsh, "nps_end")
+    assert per_replication(harsh, "tier_downgrades", "program").min() > 0
+    assert per_replication(gentle, "tier_downgrades", "program").max() == 0
+
+
+def test_grace_period_delays_downgrades():
+    none = run({"tiers": {**TIERS, "review_every_months": 1}})
+    grace = run({"tiers": {**TIERS, "review_every_months": 1, "downgrade_grace_months": 6}})
+    assert_higher(none, grace, "tier_downgrades")
+
+
+def test_members_upgrade_as_soon_as_they_qualify():
+    sim = started_sim({"tiers": TIERS})
+    module = sim.instruments[0]
+    n = sim.people.n
+    sim.k = np.zeros(n, np.int32)
+    sim.net_spend = np.where(sim.members, 400.0, 0.0)
+    sim.list_spend = sim.net_spend
+    module.after_purchases()
+    tiers = sim.people.tier[:n]
+    assert (tiers[sim.members] == 1).all() and (tiers[~sim.members] == -1).all()
+    assert sim.people.nudge_up[:n][sim.members].max() == 0  # joining is not an upgrade
+
+
+# ---------------------------------------------------------------- subscription
+def test_a_dearer_club_loses_subscribers_when_value_falls_short():
+    cheap = run({"subscription": {"fee": 5, "uptake_per_month": 0.1}})
+    dear = run({"subscription": {"fee": 200, "uptake_per_month": 0.1}})
+    assert_higher(cheap, dear, "subscribers_end")
+    assert monthly_total(dear, "club_cancellations") > monthly_total(cheap, "club_cancellations")
+
+
+def test_club_fee_income_is_fee_times_charges_and_retention_effect():
+    res = run({"subscription": {"fee": 7, "trial_months": 0, "base_cancellation_per_month": 0}}, replications=2)
+    fees = per_replication(res, "fee_income", "program")
+    assert (fees > 0).all() and np.allclose(fees % 7, 0)
+    loyal = run({"subscription": {"uptake_per_month": 0.3, "churn_multiplier": 0.3}})
+    plain = run({"subscription": {"uptake_per_month": 0.3, "churn_multiplier": 1.0}})
+    assert_higher(loyal, plain, "retention_24m")
+
+
+# ---------------------------------------------------------------- referral
+def test_referral_cap_is_respected():
+    sc = scenario(program={"referral": {"max_referrals_per_referrer": 1, "conversion": 1.0,
+                                        "referral_probability": dict.fromkeys(simulation.LEVELS, 0.5)}})  # fmt: skip
+    sim = Sim(sc, 0).run()
+    assert sim.people.n_referrals[: sim.people.n].max() == 1
+    res = simulation.run(sc, replications=1)
+    assert res.value("referrals") == pytest.approx(sim.people.n_referrals.sum())
+
+
+def test_two_sided_costs_more_and_referred_customers_stay_longer():
+    one = run({"referral": {"two_sided": False}})
+    two = run({"referral": {"two_sided": True}})
+    assert (per_replication(one, "referrals", "program") == per_replication(two, "referrals", "program")).all()
+    assert_higher(two, one, "cost_referral_rewards")
+    eager = {"conversion": 0.5, "referral_probability": dict.fromkeys(simulation.LEVELS, 0.05)}
+    sticky = run({"referral": {**eager, "referred_churn_multiplier": 0.3}})
+    plain = run({"referral": {**eager, "referred_churn_multiplier": 1.0}})
+    assert_higher(sticky, plain, "active_customers_end")
+    assert per_replication(two, "referrals", "baseline").max() == 0
+
+
+def test_instruments_touch_only_the_program_arm():
+    every = {"points": {}, "tiers": {}, "subscription": {}, "referral": {}}
+    res = run(every, replications=2)
+    for metric in ("program_cost", "fee_income", "members_end", "subscribers_end", "points_liability_end"):
+        assert per_replication(res, metric, "baseline").max() == 0
+    sim = Sim(scenario(program=every), 0).run()
+    assert not sim.people.is_member[0].any() and sim.people.is_member[PROGRAM].any()
