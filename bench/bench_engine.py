@@ -32,20 +32,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 
-# The model core: no program, no acquisition, no word of mouth, no new-customer effect.
-CORE_OVERRIDES = {
-    "customers.acquisition.paid_per_month": 0,
-    "customers.ladder.new_customer_months": 0,
-    "customers.word_of_mouth.listeners_per_month": {name: 0 for name in (
-        "very_dissatisfied", "dissatisfied", "indifferent", "satisfied", "very_satisfied", "loyal")},
-    "customers.word_of_mouth.complaint_listeners": {name: 0 for name in (
-        "very_dissatisfied", "dissatisfied", "indifferent", "satisfied", "very_satisfied", "loyal")},
-}
+
+def core_overrides() -> dict:
+    """The model core: no program, no acquisition, no word of mouth, no new-customer effect."""
+    from simulation.schema import LEVELS
+
+    zero = {name: 0 for name in LEVELS}
+    return {
+        "customers.acquisition.paid_per_month": 0,
+        "customers.ladder.new_customer_months": 0,
+        "customers.word_of_mouth.listeners_per_month": zero,
+        "customers.word_of_mouth.complaint_listeners": zero,
+    }
 
 
 # --------------------------------------------------------------------------- worker side
 def _maxrss_mb(who) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0  # Linux reports KiB
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def _worker(job: dict) -> dict:
@@ -58,26 +66,32 @@ def _worker(job: dict) -> dict:
     if job["kind"] == "reference":
         import reference_simpy
 
-        scenario = scenario_io.override(Scenario(), CORE_OVERRIDES)
+        scenario = scenario_io.override(Scenario(), core_overrides())
         rss0 = _maxrss_mb(resource.RUSAGE_SELF)
-        t0 = time.perf_counter()
+        c0, t0 = _cpu_s(), time.perf_counter()
         _, events = reference_simpy.simulate(scenario, job["customers"], job["months"], seed=0, return_events=True)
-        wall = time.perf_counter() - t0
-        return {"wall": wall, "events": events, "rss_before_mb": rss0,
-                "rss_mb": _maxrss_mb(resource.RUSAGE_SELF)}
+        wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
+        return {
+            "wall": wall,
+            "cpu": cpu,
+            "events": events,
+            "rss_before_mb": rss0,
+            "rss_mb": _maxrss_mb(resource.RUSAGE_SELF),
+        }
 
     if job["scenario"] == "core":
-        scenario = scenario_io.override(Scenario(), CORE_OVERRIDES)
+        scenario = scenario_io.override(Scenario(), core_overrides())
     else:
         scenario = scenario_io.load(job["scenario"])
     if job.get("overrides"):
         scenario = scenario_io.override(scenario, job["overrides"])
     rss0 = _maxrss_mb(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
+    c0, t0 = _cpu_s(), time.perf_counter()
     simulation.run(scenario)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, _cpu_s() - c0
     return {
         "wall": wall,
+        "cpu": cpu,
         "customers": scenario.customers.size,
         "months": scenario.simulation.horizon_months,
         "replications": scenario.simulation.replications,
@@ -93,7 +107,9 @@ def measure(job: dict) -> dict:
     """Run one job in a fresh interpreter; returns its JSON answer (or an error)."""
     proc = subprocess.run(
         [sys.executable, __file__, "--_worker", json.dumps(job)],
-        capture_output=True, text=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("{"):
@@ -104,6 +120,10 @@ def measure(job: dict) -> dict:
 def _rss(r: dict) -> float:
     """Peak RSS of the measurement: the worker's own peak, or a pool child's if larger."""
     return max(r["rss_mb"], r.get("rss_children_mb", 0.0))
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def examples() -> list[Path]:
@@ -131,15 +151,22 @@ def section_a(size: int, months: int, scenario: Path | None) -> None:
     if scenario is None:
         print("    no example scenario in scenarios/; skipped")
         return
-    job = {"kind": "engine", "scenario": str(scenario),
-           "overrides": {"customers.size": size, "simulation.horizon_months": months, "simulation.replications": 1}}
+    job = {
+        "kind": "engine",
+        "scenario": str(scenario),
+        "overrides": {"customers.size": size, "simulation.horizon_months": months, "simulation.replications": 1},
+    }
     r = measure(job)
     if "error" in r:
         print(f"    {scenario.name}: FAILED: {r['error']}")
         return
     cm = size * months
-    print(f"    scenario             {scenario.relative_to(ROOT)} (instruments: {', '.join(r['instruments']) or 'none'})")
-    print(f"    wall time            {r['wall']:10.1f} s   ({r['wall'] / months:.2f} s per month)")
+    print(
+        f"    scenario             {scenario.relative_to(ROOT)} (instruments: {', '.join(r['instruments']) or 'none'})"
+    )
+    print(
+        f"    wall time            {r['wall']:10.1f} s   ({r['wall'] / months:.2f} s per month; CPU time {r['cpu']:.1f} s)"
+    )
     print(f"    customer-months/s    {cm / r['wall']:>12,.0f}   (per arm; x2 counting the twin arm)")
     print(f"    peak RSS             {_rss(r):10.0f} MB  (process before the run: {r['rss_before_mb']:.0f} MB)")
 
@@ -150,48 +177,78 @@ def section_b() -> None:
     if not paths:
         print("    no example scenario in scenarios/")
         return
-    print(f"    {'scenario':32} {'customers':>10} {'months':>6} {'reps':>5} {'wall s':>8} {'s/rep':>7} "
-          f"{'peak MB':>8}  instruments")
+    print(
+        f"    {'scenario':32} {'customers':>10} {'months':>6} {'reps':>5} {'wall s':>8} {'cpu s':>7} {'s/rep':>7} "
+        f"{'peak MB':>8}  instruments"
+    )
     for path in paths:
         r = measure({"kind": "engine", "scenario": str(path)})
         if "error" in r:
             print(f"    {path.name:32} FAILED: {r['error']}")
             continue
-        print(f"    {path.name:32} {r['customers']:>10,} {r['months']:>6} {r['replications']:>5} {r['wall']:>8.1f} "
-              f"{r['wall'] / r['replications']:>7.2f} {_rss(r):>8.0f}  {', '.join(r['instruments']) or 'none'}")
+        print(
+            f"    {path.name:32} {r['customers']:>10,} {r['months']:>6} {r['replications']:>5} {r['wall']:>8.1f} "
+            f"{r['cpu']:>7.1f} {r['wall'] / r['replications']:>7.2f} {_rss(r):>8.0f}  {', '.join(r['instruments']) or 'none'}"
+        )
 
 
 def section_c(engine_n: int, ref_n: int, months: int) -> None:
     print(f"\n(c) engine vs the naive reference, model core, {engine_n:,} customers x {months} months, 1 replication")
-    e = measure({"kind": "engine", "scenario": "core", "overrides": {
-        "customers.size": engine_n, "simulation.horizon_months": months, "simulation.replications": 1}})
+    e = measure(
+        {
+            "kind": "engine",
+            "scenario": "core",
+            "overrides": {
+                "customers.size": engine_n,
+                "simulation.horizon_months": months,
+                "simulation.replications": 1,
+            },
+        }
+    )
     ref = measure({"kind": "reference", "customers": ref_n, "months": months})
     if "error" in e or "error" in ref:
         print(f"    FAILED: {e.get('error') or ref.get('error')}")
         return
     scale = engine_n / ref_n
     ref_wall = ref["wall"] * scale
-    print(f"    engine               {e['wall']:10.2f} s   ({engine_n * months / e['wall']:,.0f} customer-months/s; "
-          f"it also simulates the no-program twin arm, i.e. 2x the customer-months)")
-    print(f"    reference measured   {ref['wall']:10.2f} s   at {ref_n:,} customers "
-          f"({ref['events']:,} SimPy events, {ref['events'] / ref['wall']:,.0f} events/s, "
-          f"{ref_n * months / ref['wall']:,.0f} customer-months/s)")
-    print(f"    reference extrapol.  {ref_wall:10.2f} s   at {engine_n:,} customers "
-          f"(linear x{scale:g}; SimPy's event heap grows as log n, so this flatters the reference)")
+    print(
+        f"    engine               {e['wall']:10.2f} s   (CPU {e['cpu']:.2f} s; {engine_n * months / e['wall']:,.0f} customer-months/s; "
+        f"it also simulates the no-program twin arm, i.e. 2x the customer-months)"
+    )
+    print(
+        f"    reference measured   {ref['wall']:10.2f} s   (CPU {ref['cpu']:.2f} s) at {ref_n:,} customers "
+        f"({ref['events']:,} SimPy events, {ref['events'] / ref['wall']:,.0f} events/s, "
+        f"{ref_n * months / ref['wall']:,.0f} customer-months/s)"
+    )
+    if scale != 1:
+        print(
+            f"    reference extrapol.  {ref_wall:10.2f} s   at {engine_n:,} customers (linear x{scale:g}; the "
+            f"reference slows down per customer as it grows, so this flatters it)"
+        )
     print(f"    speed ratio          {ref_wall / e['wall']:10.1f} x  (reference / engine, one arm vs two arms)")
     print(f"    per arm              {2 * ref_wall / e['wall']:10.1f} x  (counting the engine's twin arm as work)")
 
 
 def section_d(sizes: list[int], months: int) -> None:
     print(f"\n(d) memory: peak RSS vs customers (model core, {months} months, 1 replication, one process each)")
-    idle = measure({"kind": "engine", "scenario": "core", "overrides": {
-        "customers.size": 1, "simulation.horizon_months": 1, "simulation.replications": 1}})
+    idle = measure(
+        {
+            "kind": "engine",
+            "scenario": "core",
+            "overrides": {"customers.size": 1, "simulation.horizon_months": 1, "simulation.replications": 1},
+        }
+    )
     base = _rss(idle) if "error" not in idle else 0.0
     print(f"    {'customers':>10} {'peak MB':>8} {'above idle':>10} {'bytes/customer':>15}")
     print(f"    {'1 (idle)':>10} {base:>8.0f}")
     for n in sizes:
-        r = measure({"kind": "engine", "scenario": "core", "overrides": {
-            "customers.size": n, "simulation.horizon_months": months, "simulation.replications": 1}})
+        r = measure(
+            {
+                "kind": "engine",
+                "scenario": "core",
+                "overrides": {"customers.size": n, "simulation.horizon_months": months, "simulation.replications": 1},
+            }
+        )
         if "error" in r:
             print(f"    {n:>10,} FAILED: {r['error']}")
             continue
@@ -204,24 +261,33 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every section")
     ap.add_argument("--scenario", type=Path, help="example for (a) (default: the one with the most instruments)")
     ap.add_argument("--only", default="abcd", help="sections to run, e.g. --only ac")
+    ap.add_argument(
+        "--reference-customers",
+        type=int,
+        help="customers the reference is timed at in (c) (default 20,000; 5,000 with --quick)",
+    )
     ap.add_argument("--_worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._worker:
         print(json.dumps(_worker(json.loads(args._worker))))
         return
 
-    print(f"lojal engine benchmark -- {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-          f"{'  [--quick]' if args.quick else ''}")
+    print(
+        f"lojal engine benchmark -- {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{'  [--quick]' if args.quick else ''}"
+    )
+    print(f"load average at start {_load()} (wall times assume an otherwise idle machine)")
     t0 = time.perf_counter()
     if "a" in args.only:
         section_a(100_000 if args.quick else 1_000_000, 36, args.scenario or pick_large_example())
     if "b" in args.only:
         section_b()
     if "c" in args.only:
-        section_c(*((20_000, 5_000) if args.quick else (100_000, 20_000)), months=12)
+        engine_n, ref_n = (20_000, 5_000) if args.quick else (100_000, 20_000)
+        section_c(engine_n, args.reference_customers or ref_n, months=12)
     if "d" in args.only:
         section_d([50_000, 100_000, 200_000] if args.quick else [250_000, 500_000, 1_000_000], months=12)
-    print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s")
+    print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s; load average at the end {_load()}")
 
 
 if __name__ == "__main__":

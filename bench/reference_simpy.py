@@ -88,8 +88,16 @@ def _draw_customer(rng: random.Random, segments, seg_cum, ladder_cums):
     return rate, basket, level
 
 
-def _customer(env: simpy.Environment, rng: random.Random, params, tally: _Tally, months: int,
-              rate: float, basket: float, level: int):
+def _customer(
+    env: simpy.Environment,
+    rng: random.Random,
+    params,
+    tally: _Tally,
+    months: int,
+    rate: float,
+    basket: float,
+    level: int,
+):
     """The life of one customer, month by month, until churn or the horizon."""
     rate_mult, upsell, churn, keep_neg, keep_pos, drift = params
     for t in range(months):
@@ -133,8 +141,13 @@ def _customer(env: simpy.Environment, rng: random.Random, params, tally: _Tally,
         tally.levels[t][level] += 1
 
 
-def simulate(scenario: Scenario | None = None, n_customers: int | None = None, months: int | None = None,
-             seed: int = 0, return_events: bool = False):
+def simulate(
+    scenario: Scenario | None = None,
+    n_customers: int | None = None,
+    months: int | None = None,
+    seed: int = 0,
+    return_events: bool = False,
+):
     """Simulate the model core; one row per month 1..T.
 
     Columns: month, active_customers, purchases, revenue, level_very_dissatisfied ... level_loyal.

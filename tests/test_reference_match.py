@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import reference_simpy  # noqa: E402
 
 import simulation  # noqa: E402
-from simulation.schema import LEVELS, Scenario  # noqa: E402
 from simulation.scenario_io import override  # noqa: E402
+from simulation.schema import LEVELS, Scenario  # noqa: E402
 
 N_CUSTOMERS = 2_000
 MONTHS = 24
@@ -78,7 +78,9 @@ def engine_replication(scenario: Scenario, replication: int) -> dict[str, float]
 def reference_replication(scenario: Scenario, seed: int) -> dict[str, float]:
     f = reference_simpy.simulate(scenario, seed=seed)
     levels = f[list(reference_simpy.LEVEL_COLUMNS)].to_numpy(dtype=float)
-    return quantities(f.active_customers.to_numpy(float), f.purchases.to_numpy(float), f.revenue.to_numpy(float), levels)
+    return quantities(
+        f.active_customers.to_numpy(float), f.purchases.to_numpy(float), f.revenue.to_numpy(float), levels
+    )
 
 
 def stack(reps: list[dict[str, float]]) -> dict[str, np.ndarray]:
@@ -96,7 +98,9 @@ def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, tup
 
 
 def report(cmp: dict) -> str:
-    return "\n".join(f"  {k:32} engine {ea:12.4f}  reference {eb:12.4f}  |diff|/se {z:6.2f}" for k, (ea, eb, z, _) in cmp.items())
+    return "\n".join(
+        f"  {k:32} engine {ea:12.4f}  reference {eb:12.4f}  |diff|/se {z:6.2f}" for k, (ea, eb, z, _) in cmp.items()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +147,14 @@ def test_detects_a_wrong_churn_rate(engine):
     """The same comparison against a reference with 20 % more churn must fail."""
     sc = core_scenario()
     churn = sc.customers.ladder.churn_per_month.as_tuple()
-    wrong = override(sc, {"customers.ladder.churn_per_month": {
-        name: min(1.0, c * WRONG_CHURN_FACTOR) for name, c in zip(LEVELS, churn, strict=True)}})
+    wrong = override(
+        sc,
+        {
+            "customers.ladder.churn_per_month": {
+                name: min(1.0, c * WRONG_CHURN_FACTOR) for name, c in zip(LEVELS, churn, strict=True)
+            }
+        },
+    )
     wrong_ref = stack([reference_replication(wrong, 2000 + seed) for seed in range(WRONG_REPS)])
     cmp = compare(engine, wrong_ref)
     print(f"\nengine vs reference with churn x{WRONG_CHURN_FACTOR}:\n{report(cmp)}")
