@@ -136,7 +136,10 @@ class Sim:
         """Ladder-move probabilities by (level, purchases) looked up, not recomputed per customer."""
         lad = self.sc.customers.ladder
         k = np.arange(self.K_MAX + 1)
-        self.p_up_by_k = 1.0 - (1.0 - lad.positive_experience) ** k
+        climb = np.array(lad.climb.as_tuple())
+        p_up = 1.0 - (1.0 - lad.positive_experience * climb[:, None]) ** k[None, :]
+        p_up[TOP] = 0.0  # nowhere higher than the top
+        self.p_up_by_k_level = p_up.T.ravel()  # index k * levels + level
         p_down = 1.0 - self.keep_by_level[:, None] ** k[None, :]
         p_down[:, 0] += lad.drift_without_contact  # a month without a purchase
         p_down[0] = 0.0  # nowhere lower than the bottom
@@ -219,10 +222,9 @@ class Sim:
         alive = self.view("is_alive")
         level = self.view("level")
         kk = np.minimum(k, self.K_MAX)
-        p_up = self.p_up_by_k[kk]
-        p_up[level == TOP] = 0.0
         kk *= N_LEVELS
         kk += level
+        p_up = self.p_up_by_k_level[kk]
         p_down = self.p_down_by_k_level[kk]
         if self.has_program:  # program events this month and last: nudges; contact stops the drift
             prog_up, prog_down = p_up[PROGRAM], p_down[PROGRAM]

@@ -144,17 +144,18 @@ class Segment(Base):
         return DEFAULT_INITIAL_LADDER.as_tuple()
 
 
-DEFAULT_INITIAL_LADDER = shares(0.04, 0.08, 0.20, 0.38, 0.22, 0.08)
+DEFAULT_INITIAL_LADDER = shares(0.01, 0.07, 0.21, 0.27, 0.27, 0.17)  # the default ladder's steady state
 
 
 class Ladder(Base):
     purchase_rate_multiplier: LevelValues = F(levels(0.1, 0.3, 0.5, 1.0, 1.6, 2.5), label="Purchase rate by level", unit="x satisfied rate", help="Purchase rate relative to a satisfied customer.")
     upsell_share: LevelValues = F(levels(0.0, 0.0, 0.0, 0.05, 0.15, 0.30), label="Upsell by level", unit="share of basket", help="Extra basket value (upsell, cross-sell) on top of the customer's base basket.")
-    churn_per_month: LevelProbabilities = F(probs(0.25, 0.10, 0.05, 0.025, 0.012, 0.005), label="Churn by level", unit="probability/month", help="Probability of leaving for good in a month.")
-    forgiveness: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.5, 0.2), label="Failure sensitivity by level", unit="x", help="Scales the chance that a bad experience moves a customer down (loyal customers forgive).")
-    positive_experience: float = F(0.08, label="Positive experience per purchase", unit="probability", help="Chance that one purchase delights and moves the customer one level up.", ge=0, le=1)
-    negative_experience: float = F(0.03, label="Negative experience per purchase", unit="probability", help="Chance that one purchase disappoints and moves the customer one level down.", ge=0, le=1)
-    drift_without_contact: float = F(0.04, label="Drift without contact", unit="probability/month", help="Chance of sliding one level down in a month with no purchase and no program contact.", ge=0, le=1)
+    churn_per_month: LevelProbabilities = F(probs(0.20, 0.08, 0.04, 0.02, 0.01, 0.004), label="Churn by level", unit="probability/month", help="Probability of leaving for good in a month.")
+    forgiveness: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.6, 0.2), label="Failure sensitivity by level", unit="x", help="Scales the chance that a bad experience moves a customer down (loyal customers forgive).")
+    climb: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.25, 0.0), label="Climb by level", unit="x", help="Scales the chance that a good experience lifts a customer from this level (loyalty is earned slowly).")
+    positive_experience: float = F(0.06, label="Positive experience per purchase", unit="probability", help="Chance that one purchase delights and moves the customer one level up.", ge=0, le=1)
+    negative_experience: float = F(0.05, label="Negative experience per purchase", unit="probability", help="Chance that one purchase disappoints and moves the customer one level down.", ge=0, le=1)
+    drift_without_contact: float = F(0.05, label="Drift without contact", unit="probability/month", help="Chance of sliding one level down in a month with no purchase and no program contact.", ge=0, le=1)
     new_customer_basket_multiplier: float = F(0.76, label="New-customer basket", unit="x", help="Basket of a customer in the first year relative to an established one (existing customers spend ~31 % more).", gt=0, le=2)
     new_customer_months: int = F(12, label="New-customer period", unit="months", help="How long a customer counts as new.", ge=0, le=120)
 
@@ -168,7 +169,7 @@ class WordOfMouth(Base):
 
 class Acquisition(Base):
     paid_per_month: int = F(0, label="Paid acquisitions", unit="customers/month", help="New customers bought through advertising each month (in both arms).", ge=0)
-    initial_ladder: LevelShares = F(shares(0.0, 0.02, 0.30, 0.50, 0.15, 0.03), label="Ladder of new customers", unit="shares", help="Satisfaction level of a newly acquired customer.")
+    initial_ladder: LevelShares = F(shares(0.0, 0.03, 0.25, 0.45, 0.22, 0.05), label="Ladder of new customers", unit="shares", help="Satisfaction level of a newly acquired customer.")
 
 
 class Customers(Base):
