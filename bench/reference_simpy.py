@@ -20,7 +20,7 @@ Each month t = 0..T-1, for each customer still alive:
        [t, t+1): exponential gaps, each purchase a SimPy timeout; k purchases;
        spend += k * b_i * (1 + upsell_share[L]).
     2. ladder move at the month end:
-           p_pos  = 1 - (1 - positive_experience)^k
+           p_pos  = 1 - (1 - positive_experience * climb[L])^k
            p_neg  = 1 - (1 - negative_experience * forgiveness[L])^k
            drift  = drift_without_contact if k == 0 else 0
            p_up   = p_pos                    (0 if L is the top level)
@@ -120,7 +120,7 @@ def _customer(
             tally.revenue[t] += k * basket * (1.0 + upsell[level])
 
         # 2. ladder move at the month end
-        p_up = 0.0 if level == TOP else 1.0 - keep_pos**k
+        p_up = 0.0 if level == TOP else 1.0 - keep_pos[level] ** k
         if level == 0:
             p_down = 0.0
         else:
@@ -164,7 +164,7 @@ def simulate(
         lad.upsell_share.as_tuple(),
         lad.churn_per_month.as_tuple(),
         tuple(1.0 - lad.negative_experience * f for f in lad.forgiveness.as_tuple()),
-        1.0 - lad.positive_experience,
+        tuple(1.0 - lad.positive_experience * c for c in lad.climb.as_tuple()),
         lad.drift_without_contact,
     )
     segments = c.segments
