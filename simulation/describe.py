@@ -173,9 +173,13 @@ def describe_customers(s: Scenario) -> str:
     if len(c.segments) == 1:
         segs = ""
     else:
-        segs = " in " + _count(len(c.segments), "segment") + " (" + ", ".join(
-            f"{seg.name} {_num(100 * seg.share, 1)} %" for seg in c.segments
-        ) + ")"
+        segs = (
+            " in "
+            + _count(len(c.segments), "segment")
+            + " ("
+            + ", ".join(f"{seg.name} {_num(100 * seg.share, 1)} %" for seg in c.segments)
+            + ")"
+        )
     text = f"{c.size:,} customers{segs}"
     if not s.program.active_instruments():
         return text + "."

@@ -1,0 +1,174 @@
+"""Reading results tables for display and comparison. Pure pandas; no Streamlit, no model logic."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .metrics import metric, sort_key
+
+ARMS = ("program", "baseline", "incremental")
+
+
+def value(summary: pd.DataFrame, name: str, arm: str, column: str = "mean") -> float:
+    """One number from a summary table (NaN when the metric or arm is absent)."""
+    row = summary[(summary["metric"] == name) & (summary["arm"] == arm)]
+    return float(row[column].iloc[0]) if len(row) else math.nan
+
+
+def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
+    """month, mean, p05, p95 of one monthly metric and arm."""
+    frame = monthly[(monthly["metric"] == name) & (monthly["arm"] == arm)]
+    return frame[["month", "mean", "p05", "p95"]].sort_values("month").reset_index(drop=True)
+
+
+def prefixed(monthly: pd.DataFrame, prefix: str, arm: str) -> pd.DataFrame:
+    """Monthly means of every metric starting with `prefix` (`level_`, `tier_`), one column each."""
+    frame = monthly[monthly["metric"].str.startswith(prefix) & (monthly["arm"] == arm)]
+    wide = frame.pivot_table(index="month", columns="metric", values="mean", sort=False)
+    wide.columns = [c[len(prefix) :] for c in wide.columns]
+    return wide.sort_index()
+
+
+# cost lines of the profit bridge, in the order they are shown
+COST_LINES = (
+    "cost_discounts",
+    "cost_rewards",
+    "cost_shipping",
+    "cost_perks",
+    "cost_referral_rewards",
+    "cost_member_service",
+    "cost_fixed",
+)
+
+
+def profit_bridge(summary: pd.DataFrame) -> pd.DataFrame:
+    """From extra revenue to net incremental profit: columns step, value, measure.
+
+    Steps: extra revenue, extra cost of goods (revenue minus gross margin), each program
+    cost line, fee income and acquisition cost, all as changes against the baseline. When
+    the engine's net profit includes something these lines do not, an "other" step closes
+    the bridge, so the total is always the engine's own incremental net profit.
+    """
+
+    def inc(name: str) -> float:
+        v = value(summary, name, "incremental")
+        return 0.0 if math.isnan(v) else v
+
+    steps = [("Extra revenue", inc("revenue")), ("Extra cost of goods", -(inc("revenue") - inc("gross_margin")))]
+    extra_lines = {m for m in summary["metric"] if m.startswith("cost_") and m != "cost_per_retained_customer"}
+    lines = list(COST_LINES) + sorted(extra_lines - set(COST_LINES))
+    steps += [(metric(line).label.replace("Cost: ", "").capitalize(), -inc(line)) for line in lines]
+    steps += [("Club fees", inc("fee_income")), ("Acquisition cost", -inc("acquisition_cost"))]
+    net = inc("net_profit")
+    other = net - sum(v for _, v in steps)
+    if abs(other) > 1e-6 * max(1.0, abs(net), abs(inc("revenue"))):
+        steps.append(("Other", other))
+    steps = [(s, v) for s, v in steps if abs(v) > 1e-9 or s == "Extra revenue"]
+    frame = pd.DataFrame(steps, columns=["step", "value"])
+    frame["measure"] = "relative"
+    total = pd.DataFrame([{"step": "Net incremental profit", "value": net, "measure": "total"}])
+    return pd.concat([frame, total], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- comparing scenarios
+def paired(replications: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether replication r means the same random numbers in every scenario (same seeds, same count)."""
+    counts = {int(frame["replication"].nunique()) for frame in replications.values()}
+    return len(counts) == 1
+
+
+def per_replication(replications: pd.DataFrame, name: str, arm: str) -> pd.Series:
+    frame = replications[(replications["metric"] == name) & (replications["arm"] == arm)]
+    return frame.set_index("replication")["value"].sort_index()
+
+
+def difference(a: pd.Series, b: pd.Series, is_paired: bool) -> tuple[float, float, float]:
+    """Mean difference a - b and its 5-95 % interval (paired by replication when possible)."""
+    if is_paired:
+        a, b = a.align(b, join="inner")
+        d = (a - b).dropna().to_numpy()
+    else:
+        d = (a.to_numpy()[:, None] - b.to_numpy()[None, :]).ravel()
+        d = d[~np.isnan(d)]
+    if d.size == 0:
+        return math.nan, math.nan, math.nan
+    return float(d.mean()), float(np.quantile(d, 0.05)), float(np.quantile(d, 0.95))
+
+
+def beat_probability(a: pd.Series, b: pd.Series, better: int, is_paired: bool) -> float:
+    """Share of replications in which a is better than b (ties count half); NaN if unknown."""
+    if is_paired:
+        a, b = a.align(b, join="inner")
+        x, y = a.to_numpy(), b.to_numpy()
+    else:
+        x, y = a.to_numpy()[:, None], b.to_numpy()[None, :]
+    ok = ~(np.isnan(x) | np.isnan(y))
+    if not ok.any():
+        return math.nan
+    sign = better if better != 0 else 1
+    wins = np.where(sign * (x - y) > 0, 1.0, np.where(x == y, 0.5, 0.0))
+    return float(wins[np.broadcast_to(ok, wins.shape)].mean())
+
+
+def beat_matrix(replications: Mapping[str, pd.DataFrame], name: str, arm: str) -> pd.DataFrame:
+    """P(row scenario is better than column scenario) on one metric."""
+    is_paired = paired(replications)
+    better = metric(name).better
+    labels = list(replications)
+    out = pd.DataFrame(index=labels, columns=labels, dtype=float)
+    for a in labels:
+        for b in labels:
+            if a != b:
+                out.loc[a, b] = beat_probability(
+                    per_replication(replications[a], name, arm),
+                    per_replication(replications[b], name, arm),
+                    better,
+                    is_paired,
+                )
+    return out
+
+
+def compare_table(
+    summaries: Mapping[str, pd.DataFrame], replications: Mapping[str, pd.DataFrame], arms: tuple[str, ...] = ARMS
+) -> pd.DataFrame:
+    """Every summary metric side by side: long table of metric, arm, scenario, mean, p05, p95,
+    and the difference to the first scenario with its interval (paired by replication when possible)."""
+    labels = list(summaries)
+    reference = labels[0]
+    is_paired = paired(replications)
+    rows = []
+    for label in labels:
+        summary = summaries[label]
+        for record in summary[summary["arm"].isin(arms)].itertuples(index=False):
+            diff = (math.nan, math.nan, math.nan)
+            if label != reference:
+                diff = difference(
+                    per_replication(replications[label], record.metric, record.arm),
+                    per_replication(replications[reference], record.metric, record.arm),
+                    is_paired,
+                )
+            rows.append(
+                {
+                    "metric": record.metric,
+                    "arm": record.arm,
+                    "scenario": label,
+                    "mean": record.mean,
+                    "p05": record.p05,
+                    "p95": record.p95,
+                    "diff": diff[0],
+                    "diff_p05": diff[1],
+                    "diff_p95": diff[2],
+                }
+            )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["_order"] = [sort_key(m) for m in frame["metric"]]
+    frame["_arm"] = [ARMS.index(a) if a in ARMS else 9 for a in frame["arm"]]
+    frame["_scenario"] = [labels.index(s) for s in frame["scenario"]]
+    frame = frame.sort_values(["_order", "_arm", "_scenario"]).drop(columns=["_order", "_arm", "_scenario"])
+    return frame.reset_index(drop=True)

@@ -1,0 +1,87 @@
+"""The workspace of one browser tab, kept on disk so that a refresh loses nothing.
+
+A workspace is the scenario being edited (as a plain dict, possibly invalid while the user
+types), where it came from, the scenarios kept for comparison in this session and the
+last run. It lives in `<home>/drafts/<id>.json`; the id travels in the URL (`?draft=<id>`).
+No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+_ID = re.compile(r"[a-f0-9]{12,32}")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def valid_id(draft_id: str | None) -> bool:
+    return bool(draft_id) and bool(_ID.fullmatch(str(draft_id)))
+
+
+@dataclass
+class Workspace:
+    id: str
+    data: dict[str, Any]
+    origin: str | None = None  # library file name the scenario was opened from or saved to
+    pristine: dict[str, Any] | None = None  # `data` as opened or saved: tells unsaved edits apart
+    variants: list[dict[str, Any]] = field(default_factory=list)  # [{"label", "data"}] kept for Compare
+    last_run: str | None = None  # scenario JSON of the last run
+    revision: int = 0  # bumps whenever `data` is replaced wholesale
+
+    @property
+    def modified(self) -> bool:
+        return self.pristine != self.data
+
+    def keep_variant(self, label: str, data: dict[str, Any]) -> str:
+        """Keep a copy of a scenario for Compare (once per distinct content); returns its label."""
+        for variant in self.variants:
+            if variant["data"] == data:
+                return variant["label"]
+        labels = {v["label"] for v in self.variants}
+        unique, n = label, 2
+        while unique in labels:
+            unique, n = f"{label} ({n})", n + 1
+        self.variants.append({"label": unique, "data": json.loads(json.dumps(data))})
+        return unique
+
+    def replace(self, data: dict[str, Any], origin: str | None, pristine: bool = True) -> None:
+        """Start editing another scenario."""
+        self.data = json.loads(json.dumps(data))
+        self.origin = origin
+        self.pristine = json.loads(json.dumps(data)) if pristine else None
+        self.revision += 1
+
+
+def path_for(directory: Path, draft_id: str) -> Path:
+    if not valid_id(draft_id):
+        raise ValueError(f"not a draft id: {draft_id!r}")
+    return directory / f"{draft_id}.json"
+
+
+def load(directory: Path, draft_id: str) -> Workspace | None:
+    """The stored workspace, or None if there is none (or it cannot be read)."""
+    if not valid_id(draft_id):
+        return None
+    try:
+        raw = json.loads(path_for(directory, draft_id).read_text(encoding="utf-8"))
+        fields = Workspace.__dataclass_fields__
+        return Workspace(**{k: v for k, v in raw.items() if k in fields})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def save(directory: Path, workspace: Workspace) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = path_for(directory, workspace.id)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(workspace), indent=1), encoding="utf-8")
+    tmp.replace(path)

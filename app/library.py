@@ -1,0 +1,96 @@
+"""The scenario library on disk: list, read and save scenario files (no Streamlit here)."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from simulation.scenario_io import ScenarioError, load
+from simulation.schema import Scenario
+
+
+@dataclass
+class ScenarioFile:
+    path: Path
+    name: str
+    description: str = ""
+    author: str = ""
+    changed: datetime | None = None
+    scenario: Scenario | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.scenario is not None
+
+
+def list_scenarios(directory: Path) -> list[ScenarioFile]:
+    """Every `*.yaml` / `*.yml` file in `directory`, sorted by file name; broken files keep their problems."""
+    if not directory.is_dir():
+        return []
+    files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")], key=lambda p: p.name)
+    out = []
+    for path in files:
+        changed = datetime.fromtimestamp(path.stat().st_mtime)
+        try:
+            scenario = load(path)
+        except ScenarioError as exc:
+            out.append(ScenarioFile(path, path.stem, changed=changed, problems=exc.problems))
+            continue
+        meta = scenario.meta
+        out.append(ScenarioFile(path, meta.name, meta.description, meta.author, changed, scenario))
+    return out
+
+
+def slugify(name: str) -> str:
+    """A file name stem from a scenario name: `Coffee card v2!` -> `coffee-card-v2`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    return slug[:60] or "scenario"
+
+
+def file_name_for(name: str) -> str:
+    return slugify(name) + ".yaml"
+
+
+def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False) -> Path:
+    """Write a scenario file; refuses to replace an existing file unless `overwrite` is explicit.
+
+    Raises FileExistsError when the file exists and `overwrite` is False, ValueError for a
+    file name that is not a plain `*.yaml` name in `directory`.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ya?ml", file_name):
+        raise ValueError(f"{file_name!r} is not a valid file name (letters, digits, - and _, ending in .yaml)")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / file_name
+    if overwrite:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    else:
+        with path.open("x", encoding="utf-8") as fh:  # "x": fails if the file exists, even in a race
+            fh.write(text)
+    return path
+
+
+def free_file_name(directory: Path, name: str) -> str:
+    """`name.yaml`, or `name-2.yaml`, `name-3.yaml`, ... whichever does not exist yet."""
+    stem = slugify(name)
+    candidate, n = f"{stem}.yaml", 2
+    while (directory / candidate).exists():
+        candidate, n = f"{stem}-{n}.yaml", n + 1
+    return candidate
+
+
+def raw_yaml(data: dict) -> str:
+    """YAML of a scenario dict as it stands, valid or not (so that no work is lost)."""
+    buf = io.StringIO()
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False
+    yaml.dump(data, buf)
+    return buf.getvalue()

@@ -1,0 +1,27 @@
+"""lojal workshop app: `streamlit run app/main.py`. Declares the pages; each page is a file in screens/ (not pages/: a pages/ folder next to main.py makes AppTest run the page without main.py)."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the path, not the project
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import shell  # noqa: E402
+
+st.set_page_config(page_title="lojal – loyalty program simulator", page_icon="🎯", layout="wide")
+
+HERE = Path(__file__).parent
+results = st.Page(HERE / "screens/results.py", title="Results", icon="📈", default=True)
+pages = [
+    results,
+    st.Page(HERE / "screens/design.py", title="Design", icon="🛠️"),
+    st.Page(HERE / "screens/compare.py", title="Compare", icon="⚖️"),
+    st.Page(HERE / "screens/library.py", title="Scenario library", icon="📚"),
+    st.Page(HERE / "screens/export.py", title="Export", icon="⬇️"),
+]
+page = st.navigation(pages)
+shell.frame(results, page)
+page.run()

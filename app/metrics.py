@@ -1,0 +1,142 @@
+"""How result metrics read: label, kind of number and which direction is better. No Streamlit here.
+
+The engine names its metrics (`retention_12m`, `cost_rewards`, ...); this module only
+decides how a person sees them. Unknown metrics fall back to a tidy version of their name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from simulation.describe import level_label, money
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    kind: str  # share (0..1, shown as %), money, count, score, months, number
+    better: int = 1  # +1 higher is better, -1 lower is better, 0 neither
+
+
+_SPECIAL = {
+    "active_customers_end": ("Active customers at end", "count", 1),
+    "members_end": ("Members at end", "count", 1),
+    "subscribers_end": ("Club subscribers at end", "count", 1),
+    "revenue": ("Revenue", "money", 1),
+    "gross_margin": ("Gross margin", "money", 1),
+    "program_cost": ("Program cost", "money", -1),
+    "fee_income": ("Club fee income", "money", 1),
+    "acquisition_cost": ("Acquisition cost", "money", -1),
+    "net_profit": ("Net profit", "money", 1),
+    "clv_mean": ("Customer lifetime value", "money", 1),
+    "nps_end": ("NPS at end", "score", 1),
+    "repurchase_rate": ("Repurchase rate", "share", 1),
+    "upsell_ratio": ("Upsell ratio", "share", 1),
+    "loyalty_index": ("Customer loyalty index", "number", 1),
+    "engagement": ("Engagement", "share", 1),
+    "points_liability_end": ("Points liability at end", "money", -1),
+    "breakage_rate": ("Breakage rate", "share", 0),
+    "referrals": ("Referrals", "count", 1),
+    "acquisitions": ("New customers", "count", 1),
+    "roi": ("Return on investment", "share", 1),
+    "payback_month": ("Payback month", "months", -1),
+    "cost_per_retained_customer": ("Cost per retained customer", "money", -1),
+    # monthly series
+    "active_customers": ("Active customers", "count", 1),
+    "members": ("Members", "count", 1),
+    "subscribers": ("Club subscribers", "count", 1),
+    "retention": ("Retention", "share", 1),
+    "purchases": ("Purchases", "count", 1),
+    "net_profit_cumulative": ("Cumulative net profit", "money", 1),
+    "points_issued": ("Points issued", "count", 0),
+    "points_redeemed": ("Points redeemed", "count", 0),
+    "points_expired": ("Points expired", "count", 0),
+    "points_liability": ("Points liability", "money", -1),
+    "churned": ("Churned customers", "count", -1),
+    "nps": ("NPS", "score", 1),
+}
+
+# the order of the summary table: headline first, then money, then the rest
+ORDER = (
+    "retention_12m",
+    "retention_24m",
+    "retention_36m",
+    "net_profit",
+    "roi",
+    "payback_month",
+    "clv_mean",
+    "nps_end",
+    "program_cost",
+    "cost_per_retained_customer",
+    "active_customers_end",
+    "members_end",
+    "subscribers_end",
+    "revenue",
+    "gross_margin",
+    "fee_income",
+    "cost_rewards",
+    "cost_discounts",
+    "cost_shipping",
+    "cost_perks",
+    "cost_referral_rewards",
+    "cost_member_service",
+    "cost_fixed",
+    "acquisition_cost",
+    "repurchase_rate",
+    "upsell_ratio",
+    "loyalty_index",
+    "engagement",
+    "points_liability_end",
+    "breakage_rate",
+    "referrals",
+    "acquisitions",
+)
+
+
+def metric(name: str) -> Metric:
+    if name in _SPECIAL:
+        return Metric(name, *_SPECIAL[name])
+    if name.startswith("retention_") and name.endswith("m"):
+        return Metric(name, f"Retention after {name[10:-1]} months", "share", 1)
+    if name.startswith("cost_"):
+        return Metric(name, "Cost: " + name[5:].replace("_", " "), "money", -1)
+    if name.startswith("level_"):
+        return Metric(name, level_label(name[6:]), "count", 0)
+    if name.startswith("tier_"):
+        return Metric(name, "Tier " + name[5:], "count", 0)
+    return Metric(name, name.replace("_", " ").capitalize(), "number", 0)
+
+
+def sort_key(name: str) -> tuple[int, str]:
+    return (ORDER.index(name), name) if name in ORDER else (len(ORDER), name)
+
+
+def is_missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = False) -> str:
+    """A value as a person reads it; `signed` for changes (`+2.1 pp`, `-kr 300`)."""
+    if is_missing(value):
+        return "–"
+    sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
+    a = abs(value)
+    if kind == "share":
+        return f"{sign}{100 * a:.1f} {'pp' if signed else '%'}"
+    if kind == "money":
+        return sign + money(round(a) if a >= 100 else round(a, 2), currency)
+    if kind == "count":
+        return f"{sign}{a:,.0f}"
+    if kind == "score":
+        return f"{sign}{a:.1f}"
+    if kind == "months":
+        return f"{sign}{a:.1f} months" if signed else f"month {a:.0f}"
+    return f"{sign}{a:,.3g}" if a < 1000 else f"{sign}{a:,.0f}"
+
+
+def fmt_interval(low: float | None, high: float | None, kind: str, currency: str = "kr", signed: bool = True) -> str:
+    if is_missing(low) or is_missing(high):
+        return "–"
+    return f"{fmt(low, kind, currency, signed)} to {fmt(high, kind, currency, signed)}"

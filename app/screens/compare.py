@@ -1,0 +1,98 @@
+"""Compare: two to five designs side by side, with paired differences and who beats whom."""
+
+import pandas as pd
+import streamlit as st
+
+from app import analysis, figures, runs, state, views
+from app.metrics import fmt, fmt_interval, metric, sort_key
+from app.settings import MAX_COMPARE
+
+ws = state.workspace()
+st.title("Compare designs")
+options = state.comparable()
+picked = st.multiselect(
+    f"Scenarios to compare (two to {MAX_COMPARE}; the first is the reference)",
+    list(options),
+    default=list(options)[:2],
+    max_selections=MAX_COMPARE,
+    key="compare.pick",
+)
+scenarios = {label: options[label] for label in picked}
+ready = {label: runs.cached(s) for label, s in scenarios.items()}
+missing = [label for label, r in ready.items() if r is None]
+go = st.button(
+    f"Compare ({len(missing)} to simulate)" if missing else "Compare",
+    key="compare.run",
+    type="primary",
+    disabled=len(picked) < 2,
+)
+if len(picked) < 2:
+    st.info("Pick at least two scenarios: library files, designs kept on the Design page, or edits you ran.")
+    st.stop()
+if missing and not go:
+    st.info("Press **Compare** to simulate the scenarios that have not been run yet: " + ", ".join(missing) + ".")
+    st.stop()
+results = runs.run_all(scenarios, st.container()) if missing else ready
+
+summaries = {label: r.summary for label, r in results.items()}
+reps = {label: r.replications for label, r in results.items()}
+currency = next(iter(results.values())).scenario.economics.currency
+if not analysis.paired(reps):
+    st.warning(
+        "The scenarios differ in their number of replications, so they are compared as independent "
+        "samples, not replication by replication."
+    )
+
+st.subheader("Every metric side by side")
+arms = st.pills(
+    "Arms", list(analysis.ARMS), default=["program", "incremental"], selection_mode="multi", key="compare.arms",
+    format_func=lambda a: figures.ARM_NAMES[a],
+)  # fmt: skip
+table = analysis.compare_table(summaries, reps, tuple(arms or analysis.ARMS))
+reference = picked[0]
+rows = []
+for (name, arm), group in table.groupby(["metric", "arm"], sort=False):
+    m = metric(name)
+    row = {"Metric": m.label, "Arm": figures.ARM_NAMES.get(arm, arm)}
+    for rec in group.itertuples(index=False):
+        row[rec.scenario] = (
+            f"{fmt(rec.mean, m.kind, currency)} ({fmt_interval(rec.p05, rec.p95, m.kind, currency, False)})"
+        )
+        if rec.scenario != reference:
+            row[f"{rec.scenario} − {reference}"] = (
+                f"{fmt(rec.diff, m.kind, currency, True)} ({fmt_interval(rec.diff_p05, rec.diff_p95, m.kind, currency)})"
+            )
+    rows.append(row)
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="compare.table")
+st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
+
+st.subheader("Over time")
+left, right = st.columns(2)
+monthlies = {label: r.monthly for label, r in results.items()}
+with left:
+    views.chart(figures.overlay(monthlies, "active_customers", currency=currency), "compare.active")
+with right:
+    views.chart(figures.overlay(monthlies, "net_profit_cumulative", "incremental", currency), "compare.profit")
+
+st.subheader("Which design wins?")
+choices = sorted(
+    {(n, a) for n, a in zip(table["metric"], table["arm"], strict=True)},
+    key=lambda t: (sort_key(t[0]), analysis.ARMS.index(t[1])),
+)
+default = choices.index(("net_profit", "incremental")) if ("net_profit", "incremental") in choices else 0
+chosen = st.selectbox(
+    "Metric",
+    choices,
+    index=default,
+    format_func=lambda t: f"{metric(t[0]).label} ({figures.ARM_NAMES.get(t[1], t[1]).lower()})",
+    key="compare.metric",
+)
+name, arm = chosen
+m = metric(name)
+better = {1: "higher is better", -1: "lower is better", 0: "higher counts as better"}[m.better]
+left, right = st.columns(2)
+with left:
+    views.chart(figures.compare_bars(table, name, arm, currency), "compare.bars")
+with right:
+    matrix = analysis.beat_matrix(reps, name, arm)
+    views.chart(figures.beat_heatmap(matrix, f"P(row beats column) on {m.label.lower()} ({better})"), "compare.beats")

@@ -1,0 +1,39 @@
+"""Export: the last run's results as CSV and Excel, and its scenario as YAML."""
+
+from functools import partial
+
+import streamlit as st
+
+from app import library, runs, state
+from simulation import export
+from simulation.schema import Scenario
+
+ws = state.workspace()
+st.title("Export")
+
+last = Scenario.model_validate_json(ws.last_run) if ws.last_run else None
+results = runs.cached(last) if last is not None else None
+if results is None:
+    st.info("Nothing to export yet: press **Run** in the sidebar first.")
+    st.stop()
+
+stem = library.slugify(results.scenario.meta.name)
+st.caption(f"Results of **{results.scenario.meta.name}** ({results.scenario.simulation.replications} replications).")
+files = [
+    ("Summary (CSV)", "export.summary_csv", export.summary_csv, f"{stem}-summary.csv", "text/csv",
+     "One row per metric and arm: mean, 5 % and 95 %."),
+    ("Monthly results (CSV)", "export.monthly_csv", export.monthly_csv, f"{stem}-monthly.csv", "text/csv",
+     "One row per month, metric and arm: mean, 5 % and 95 %."),
+    ("Workbook (Excel)", "export.excel", export.excel_bytes, f"{stem}-results.xlsx",
+     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+     "Summary, monthly (tidy and one sheet per arm), replications, flows, CLV and the scenario."),
+    ("Scenario (YAML)", "export.yaml", export.scenario_yaml, f"{stem}.yaml", "application/x-yaml",
+     "The scenario of this run, to open again or to run with the command line."),
+]  # fmt: skip
+for label, key, build, file_name, mime, help_text in files:
+    left, right = st.columns([1, 3])
+    left.download_button(label, partial(build, results), file_name=file_name, mime=mime, key=key, width="stretch")
+    right.caption(help_text)
+
+st.subheader("Summary")
+st.dataframe(results.summary, hide_index=True, width="stretch", key="export.preview")

@@ -1,0 +1,118 @@
+"""Scenario library: browse, open, duplicate, upload, download and save scenario files."""
+
+import copy
+
+import pandas as pd
+import streamlit as st
+
+from app import fields, library, state
+from app.settings import scenarios_dir
+from simulation.scenario_io import ScenarioError, dumps, loads
+
+ws = state.workspace()
+scenario, problems = state.current()
+folder = scenarios_dir()
+entries = library.list_scenarios(folder)
+st.title("Scenario library")
+
+# --------------------------------------------------------------------------- browse and open
+table = pd.DataFrame(
+    [
+        {
+            "Name": e.name,
+            "Description": e.description if e.ok else "⚠️ " + "; ".join(e.problems),
+            "Author": e.author,
+            "Last changed": e.changed,
+            "File": e.path.name,
+        }
+        for e in entries
+    ],
+    columns=["Name", "Description", "Author", "Last changed", "File"],
+)
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={"Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    key="library.table",
+)
+choices = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
+choices.update({f"{v['label']} (this session)": v for v in ws.variants})
+pick = st.selectbox("Scenario", list(choices), key="library.pick", index=0 if choices else None)
+open_col, duplicate_col, _ = st.columns([1, 1, 4])
+if open_col.button("Open", key="library.open", type="primary", disabled=pick is None):
+    item = choices[pick]
+    if isinstance(item, library.ScenarioFile):
+        state.open_scenario(item.scenario.model_dump(mode="json"), item.path.name)
+    else:
+        state.open_scenario(item["data"], None, pristine=False)
+    state.flash(f"Opened “{pick}”. Edit it on the Design page, or press Run.")
+    st.rerun()
+if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is None):
+    item = choices[pick]
+    data = item.scenario.model_dump(mode="json") if isinstance(item, library.ScenarioFile) else dict(item["data"])
+    data["meta"] = {**data.get("meta", {}), "name": f"Copy of {data.get('meta', {}).get('name', 'scenario')}"}
+    state.open_scenario(data, None, pristine=False)
+    state.flash(f"Opened a copy of “{pick}”. Save it under a new name below.")
+    st.rerun()
+
+# --------------------------------------------------------------------------- upload
+st.subheader("Upload a scenario file")
+upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key="upload")
+if upload is not None and st.session_state.get("library.uploaded") != upload.file_id:
+    st.session_state["library.uploaded"] = upload.file_id
+    try:
+        uploaded = loads(upload.getvalue().decode("utf-8"), upload.name)
+    except UnicodeDecodeError:
+        st.error(f"“{upload.name}” is not a text file. A scenario is a YAML text file; nothing was changed.")
+    except ScenarioError as exc:
+        st.error(
+            f"“{upload.name}” is not a valid scenario, so nothing was changed:\n\n"
+            + "\n".join(f"- {p}" for p in exc.problems)
+        )
+    else:
+        state.open_scenario(uploaded.model_dump(mode="json"), None, pristine=False)
+        state.flash(f"Opened “{uploaded.meta.name}” from {upload.name}. Save it below to add it to the library.")
+        st.rerun()
+
+# --------------------------------------------------------------------------- download and save
+st.subheader("The scenario being edited")
+name = ws.data.get("meta", {}).get("name", "scenario")
+text = dumps(scenario) if scenario is not None else library.raw_yaml(ws.data)
+st.download_button(
+    "Download as YAML",
+    text.encode("utf-8"),
+    file_name=library.file_name_for(name),
+    mime="application/x-yaml",
+    key="library.download",
+    help="Only what differs from the defaults is written."
+    if scenario is not None
+    else "Invalid as it stands: written as is, so no work is lost.",
+)
+with st.form("library.save_form", border=True):
+    new_name = st.text_input("Save under the name", value=name, key=state.SAVE_NAME)
+    overwrite = st.checkbox("Replace the file if one with this name exists", key="library.overwrite")
+    saved = st.form_submit_button("Save to library", disabled=scenario is None)
+if saved and scenario is not None:
+    new_name = new_name.strip() or name
+    file_name = library.file_name_for(new_name)
+    data = {**ws.data, "meta": {**ws.data.get("meta", {}), "name": new_name}}
+    to_save, _ = fields.check(data)
+    try:
+        library.save_new(folder, file_name, dumps(to_save), overwrite=overwrite)
+    except FileExistsError:
+        st.error(
+            f"A scenario file `{file_name}` already exists, so nothing was saved. Choose another name "
+            f"(`{library.free_file_name(folder, new_name)}` is free), or tick “Replace the file”."
+        )
+    except (OSError, ValueError) as exc:
+        st.error(f"Could not save `{file_name}`: {exc}")
+    else:
+        ws.data["meta"] = data["meta"]
+        ws.origin, ws.pristine = file_name, copy.deepcopy(ws.data)
+        state.clear_widgets("meta.")
+        state.commit()
+        state.flash(f"Saved as `{file_name}`.")
+        st.rerun()
+if scenario is None:
+    st.caption("Fix the problems on the Design page to save.")

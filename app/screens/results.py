@@ -1,0 +1,36 @@
+"""Results: headline cards and charts of the last run, program against the no-program baseline."""
+
+import streamlit as st
+
+from app import runs, state, views
+from simulation.describe import describe
+from simulation.schema import Scenario
+
+ws = state.workspace()
+scenario, problems = state.current()
+st.title("Results")
+
+last = Scenario.model_validate_json(ws.last_run) if ws.last_run else None
+results = runs.cached(last) if last is not None else None
+if results is None:
+    if scenario is not None:
+        st.markdown(
+            f"**{scenario.meta.name}**" + (f" — {scenario.meta.description}" if scenario.meta.description else "")
+        )
+        st.markdown("\n".join(f"- {line}" for line in describe(scenario)))
+        st.info("Press **Run** in the sidebar to simulate this design against the same customers without the program.")
+    else:
+        views.problems_box(problems)
+    st.stop()
+
+if scenario is None or runs.key(scenario) != ws.last_run:
+    st.info("The design has changed since this run. These are the results of the last run; press **Run** to update.")
+sim = results.scenario.simulation
+st.caption(
+    f"**{results.scenario.meta.name}** · {sim.replications} replications · {sim.horizon_months} months · "
+    f"seed {sim.seed} · {results.scenario.customers.size:,} customers"
+)
+with st.expander("The program in plain words", expanded=False):
+    st.markdown("\n".join(f"- {line}" for line in describe(results.scenario)))
+views.headline_cards(results)
+views.results_charts(results, key="results")

@@ -1,0 +1,25 @@
+"""Where the app keeps its files. Environment variables let tests point it at a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scenarios_dir() -> Path:
+    """The scenario library: `scenarios/` in the repository, or `$LOJAL_SCENARIOS_DIR`."""
+    return Path(os.environ.get("LOJAL_SCENARIOS_DIR", ROOT / "scenarios"))
+
+
+def home() -> Path:
+    """Working files (drafts): `.lojal/` in the repository, or `$LOJAL_HOME`."""
+    return Path(os.environ.get("LOJAL_HOME", ROOT / ".lojal"))
+
+
+def drafts_dir() -> Path:
+    return home() / "drafts"
+
+
+MAX_COMPARE = 5

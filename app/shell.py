@@ -1,0 +1,47 @@
+"""What every page shares: the sidebar with the scenario's status and the Run button."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import runs, state
+
+
+def frame(results_page: st.Page, current_page: st.Page) -> None:
+    """Draw the sidebar; when Run is pressed, simulate (cached) and show the Results page."""
+    ws = state.workspace()
+    scenario, problems = state.current()
+    name = ws.data.get("meta", {}).get("name") or "Untitled scenario"
+    with st.sidebar:
+        st.markdown(f"### {name}")
+        origin = f"`{ws.origin}`" if ws.origin else "not saved in the library"
+        st.caption(origin + (" · unsaved changes" if ws.modified else ""))
+        if problems:
+            count = sum(len(v) for v in problems.values())
+            st.warning(f"{count} problem{'s' if count != 1 else ''} to fix on the Design page before a run.")
+        clicked = st.button("Run", key=state.RUN, type="primary", disabled=scenario is None, width="stretch")
+        status = st.empty()
+        if scenario is not None and not clicked:
+            if ws.last_run == runs.key(scenario):
+                status.caption("Results are up to date.")
+            elif runs.cached(scenario) is not None:
+                status.caption("Results of this design are ready: press Run.")
+            else:
+                reps = scenario.simulation.replications
+                status.caption(f"Press Run to simulate ({reps} replications).")
+    state.show_flash()
+    if clicked and scenario is not None:
+        update, bar = runs.progress_bar(status, "Simulating")
+        try:
+            runs.results(scenario, update)
+        except Exception as exc:  # noqa: BLE001 - the engine failed: say so, keep the design
+            bar.empty()
+            st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Your design is kept as it is.")
+            return
+        bar.empty()
+        ws.last_run = runs.key(scenario)
+        if ws.modified:
+            ws.keep_variant(f"{scenario.meta.name} (edited)", ws.data)
+        state.commit()
+        if current_page.url_path != results_page.url_path:
+            st.switch_page(results_page)

@@ -1,0 +1,143 @@
+"""Page sections shared by the pages: headline cards and the results charts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import streamlit as st
+
+import simulation
+
+from . import analysis, figures
+from .metrics import fmt, fmt_interval, metric
+
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+
+
+def chart(fig, key: str) -> None:
+    st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
+
+
+def retention_metric(results: simulation.Results) -> str:
+    """The longest retention horizon the run reports (`retention_36m` for a 36-month run)."""
+    names = [m for m in results.summary["metric"].unique() if m.startswith("retention_")]
+    names.sort(key=lambda m: int("".join(ch for ch in m if ch.isdigit()) or 0))
+    return names[-1] if names else "retention_12m"
+
+
+def headline_cards(results: simulation.Results, key: str = "cards") -> None:
+    """Eight cards: each the program's value and its change against no program, with the interval."""
+    summary, currency = results.summary, results.scenario.economics.currency
+    n = results.scenario.simulation.replications
+    # (metric, arm shown as the value, whether the change against the baseline is shown as delta)
+    cards = [
+        (retention_metric(results), "program", True),
+        ("net_profit", "incremental", False),
+        ("roi", "incremental", False),
+        ("payback_month", "incremental", False),
+        ("clv_mean", "program", True),
+        ("nps_end", "program", True),
+        ("program_cost", "program", False),
+        ("active_customers_end", "program", True),
+    ]
+    titles = {"net_profit": "Incremental profit", "program_cost": "Program cost (whole horizon)"}
+    for row in (cards[:4], cards[4:]):
+        cols = st.columns(len(row))
+        for col, (name, arm, with_delta) in zip(cols, row, strict=True):
+            m = metric(name)
+            mean = analysis.value(summary, name, arm)
+            low = analysis.value(summary, name, "incremental", "p05")
+            high = analysis.value(summary, name, "incremental", "p95")
+            change = analysis.value(summary, name, "incremental")
+            if name == "payback_month" and math.isnan(mean):
+                shown = f"not within {results.scenario.simulation.horizon_months} months"
+            else:
+                shown = fmt(mean, m.kind, currency)
+            delta = fmt(change, m.kind, currency, signed=True) if with_delta and not math.isnan(change) else None
+            signed = with_delta or (arm == "incremental" and m.kind == "money")
+            interval = fmt_interval(low, high, m.kind, currency, signed=signed)
+            description = f"vs no program; 90 %: {interval}" if delta else f"90 % interval: {interval}"
+            with col:
+                st.metric(
+                    titles.get(name, m.label),
+                    shown,
+                    delta=delta,
+                    delta_color="normal" if m.better >= 0 else "inverse",
+                    delta_description=description,
+                    help=(
+                        f"Mean over {n} replications of the program arm; the change is paired against the same "
+                        "customers without the program, with its 5-95 % interval across replications."
+                    ),
+                    border=True,
+                )
+
+
+def results_charts(results: simulation.Results, key: str = "res") -> None:
+    """Every results chart of one run, in sections a client can follow."""
+    monthly, currency = results.monthly, results.scenario.economics.currency
+    program = results.scenario.program.active_instruments()
+    st.subheader("Customers over time")
+    left, right = st.columns(2)
+    with left:
+        chart(figures.over_time(monthly, "active_customers", currency=currency), f"{key}.active")
+    with right:
+        chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
+
+    st.subheader("The satisfaction ladder")
+    arm = st.segmented_control(
+        "Arm",
+        ["program", "baseline"],
+        default="program",
+        format_func=figures.ARM_NAMES.get,
+        key=f"{key}.ladder_arm",
+        required=True,
+    )
+    left, right = st.columns(2)
+    with left:
+        chart(figures.ladder_over_time(monthly, arm), f"{key}.ladder")
+    with right:
+        chart(figures.ladder_flows(results.flows, arm), f"{key}.flows")
+
+    st.subheader("Money")
+    left, right = st.columns(2)
+    with left:
+        chart(figures.profit_waterfall(results.summary, currency), f"{key}.waterfall")
+    with right:
+        groups = [g for g in ("segment", "tier", "source") if g in set(results.clv["group_by"])]
+        group_by = st.segmented_control(
+            "CLV by", groups, default=groups[0] if groups else None, key=f"{key}.clv_by", required=True
+        )
+        if group_by:
+            chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
+
+    has_points = "points" in program and (monthly["metric"] == "points_issued").any()
+    has_tiers = "tiers" in program and monthly["metric"].str.startswith("tier_").any()
+    if has_points or has_tiers:
+        st.subheader("Tiers and points")
+        left, right = st.columns(2)
+        if has_tiers:
+            with left:
+                order = [t.name for t in program["tiers"].tiers]
+                chart(figures.tiers_over_time(monthly, order), f"{key}.tiers")
+        if has_points:
+            with right if has_tiers else left:
+                chart(figures.points_over_time(monthly, currency=currency), f"{key}.points")
+
+
+def problems_box(problems: dict[str, list[str]], where: str = "the Design page") -> None:
+    count = sum(len(v) for v in problems.values())
+    lines = [f"- `{path or 'scenario'}`: {m}" for path, msgs in problems.items() for m in msgs]
+    st.warning(f"The scenario has {count} problem{'s' if count != 1 else ''}; fix on {where}:\n" + "\n".join(lines))
+
+
+def guarded(action: Callable[[], None], message: str) -> bool:
+    """Run `action`; on an unexpected error show a message instead of a traceback. True if it worked."""
+    try:
+        action()
+        return True
+    except simulation.ScenarioError as exc:
+        st.error(message + "\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+    except Exception as exc:  # noqa: BLE001 - the workshop must go on; the message says what failed
+        st.error(f"{message}: {type(exc).__name__}: {exc}")
+    return False
