@@ -335,7 +335,8 @@ class Sim:
             fn()
             yield env.timeout(every)
 
-    def run(self) -> Sim:
+    def run(self, on_month=None) -> Sim:
+        """Simulate the horizon; `on_month(months_done)` is called after each month's books."""
         env = simpy.Environment()
         self._start()
         env.process(self._every(env, 0.0, self._market))
@@ -345,6 +346,8 @@ class Sim:
                 env.process(self._every(env, offset, event.fn, event.every_months, event.first_month))
         env.process(self._every(env, 0.8, self._acquisition))
         env.process(self._every(env, 0.9, self._bookkeeping))
+        if on_month is not None:
+            env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
         env.run(until=self.T)
         return self
 

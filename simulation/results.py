@@ -265,10 +265,10 @@ def run(
         raise ValueError("replications must be >= 1")
     seed = scenario.simulation.seed if seed is None else int(seed)
     reps = []
+    months = scenario.simulation.horizon_months
     for r in range(n_reps):
-        reps.append(summarise_replication(Sim(scenario, r, seed).run()))
-        if progress is not None:
-            progress((r + 1) / n_reps)
+        on_month = None if progress is None else (lambda m, r=r: progress((r + m / months) / n_reps))
+        reps.append(summarise_replication(Sim(scenario, r, seed).run(on_month)))
     return combine(scenario, reps, time.perf_counter() - start)
 
 
