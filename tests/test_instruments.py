@@ -41,6 +41,13 @@ def test_richer_reward_raises_redemptions_and_cost():
     assert monthly_total(rich, "rewards_redeemed") > 1.5 * monthly_total(lean, "rewards_redeemed")
 
 
+def test_a_more_valuable_reward_delights_more_at_the_same_cost():
+    small = run({"points": {"reward_value": 3, "redemption_threshold": 200}}, months=36, size=4000)
+    large = run({"points": {"reward_value": 60, "redemption_threshold": 200}}, months=36, size=4000)
+    assert_higher(large, small, "nps_end")
+    assert per_replication(large, "cost_rewards", "program").sum() > 0
+
+
 def test_goal_gradient_shortens_purchase_gaps_near_the_threshold():
     sim = started_sim({"points": {"goal_gradient": 0.4, "redemption_threshold": 100}})
     points = sim.people.points[: sim.people.n]

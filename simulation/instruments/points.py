@@ -81,7 +81,9 @@ class PointsModule(InstrumentModule):
         sim.record("rewards_redeemed", float(rewards.sum()))
         sim.record("points_redeemed", float(used.sum()))
         self.redeemed += float(used.sum())
-        sim.nudge(redeem, up=p.reward_satisfaction_lift)
+        # a reward worth a whole basket or more delights fully, a smaller one proportionally
+        worth = np.minimum(rewards * p.reward_value / sim.people.basket[: sim.people.n], 1.0)
+        sim.nudge(redeem, up=p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
         """Redemptions use the oldest lots first (first in, first out)."""
