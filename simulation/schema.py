@@ -7,6 +7,7 @@ carries a label, a unit and a help text in its metadata; `field_info()` reads th
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -246,7 +247,7 @@ class Tiers(Instrument):
         thresholds = [t.threshold for t in self.tiers]
         if thresholds[0] != 0:
             raise ValueError("tiers: the first (entry) tier must have threshold 0")
-        if any(b <= a for a, b in zip(thresholds, thresholds[1:])):
+        if any(b <= a for a, b in itertools.pairwise(thresholds)):
             raise ValueError("tiers: thresholds must be strictly ascending")
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):

@@ -9,7 +9,7 @@ import pytest
 
 import simulation
 from simulation import ScenarioError, scenario_io
-from simulation.schema import Scenario, json_schema
+from simulation.schema import json_schema
 
 SCENARIOS = sorted(Path(__file__).resolve().parent.parent.joinpath("scenarios").glob("*.yaml"))
 
