@@ -9,8 +9,12 @@ seeds; a quantity agrees when
     |mean_engine - mean_reference| < Z * sqrt(se_engine^2 + se_reference^2)
 
 with the standard errors taken from the replications themselves (not a tuned constant).
-`test_detects_a_wrong_churn_rate` shows the comparison has power: a reference whose
-churn is 20 % higher fails it.
+
+- `test_engine_baseline_matches_reference`: the default customer base.
+- `test_ladder_stress_matches_reference`: large per-purchase experience effects, so that
+  p_up + p_down > 1 is common and the rescaling rule of the ladder move matters.
+- `test_detects_a_wrong_churn_rate`: the comparison has power; a reference whose churn
+  is 20 % higher fails it.
 """
 
 from __future__ import annotations
@@ -32,16 +36,18 @@ from simulation.schema import LEVELS, Scenario  # noqa: E402
 
 N_CUSTOMERS = 2_000
 MONTHS = 24
+CHECK_MONTHS = (6, 12, 24)
 ENGINE_REPS = 40  # ~0.04 s each
 ENGINE_SEED = 7
-REFERENCE_REPS = 12  # ~0.4 s each
+REFERENCE_REPS = 10  # ~0.5 s each
 WRONG_REPS = 6
+WRONG_CHURN_FACTOR = 1.2
+STRESS_MONTHS, STRESS_ENGINE_REPS, STRESS_REFERENCE_REPS = 12, 20, 6
 BASELINE = 0  # row of the no-program arm in a replication's monthly ledger
 Z = 4.0
-CHECK_MONTHS = (6, 12, 24)
-WRONG_CHURN_FACTOR = 1.2
 
 ZERO_LEVELS = {name: 0 for name in LEVELS}
+ONE_LEVELS = {name: 1.0 for name in LEVELS}
 CORE = {
     "customers.size": N_CUSTOMERS,
     "simulation.horizon_months": MONTHS,
@@ -50,15 +56,24 @@ CORE = {
     "customers.word_of_mouth.listeners_per_month": ZERO_LEVELS,
     "customers.word_of_mouth.complaint_listeners": ZERO_LEVELS,
 }
+# every purchase has a 40 % chance to lift and a 40 % chance to drop the customer: from
+# two purchases in a month on, p_up + p_down > 1 and both are rescaled to sum to 1
+STRESS = {
+    "simulation.horizon_months": STRESS_MONTHS,
+    "customers.ladder.positive_experience": 0.4,
+    "customers.ladder.negative_experience": 0.4,
+    "customers.ladder.climb": ONE_LEVELS,
+    "customers.ladder.forgiveness": ONE_LEVELS,
+}
 
 
-def core_scenario() -> Scenario:
-    return override(Scenario(), CORE)
+def core_scenario(**extra) -> Scenario:
+    return override(Scenario(), {**CORE, **extra})
 
 
-def quantities(active: np.ndarray, purchases: np.ndarray, revenue: np.ndarray, levels: np.ndarray) -> dict[str, float]:
+def quantities(active, purchases, revenue, levels, check_months) -> dict[str, float]:
     """The compared figures of one replication; arrays are indexed by month 1..T at [month - 1]."""
-    out = {f"active_customers_m{m}": float(active[m - 1]) for m in CHECK_MONTHS}
+    out = {f"active_customers_m{m}": float(active[m - 1]) for m in check_months}
     out["purchases_per_month"] = float(purchases.mean())
     out["purchases_last_month"] = float(purchases[-1])
     out["revenue_per_month"] = float(revenue.mean())
@@ -67,40 +82,46 @@ def quantities(active: np.ndarray, purchases: np.ndarray, revenue: np.ndarray, l
     return out
 
 
-def engine_replication(scenario: Scenario, replication: int) -> dict[str, float]:
+def engine_replication(scenario: Scenario, replication: int, check_months=CHECK_MONTHS) -> dict[str, float]:
     """The baseline arm of one engine replication (`run_replication` keeps the monthly ledger)."""
     rep = simulation.run_replication(scenario, replication, seed=ENGINE_SEED)
     base = {k: np.asarray(v)[BASELINE, 1:] for k, v in rep.monthly.items()}  # index 0 is the start
     levels = np.column_stack([base[f"level_{name}"] for name in LEVELS])
-    return quantities(base["active_customers"], base["purchases"], base["revenue"], levels)
+    return quantities(base["active_customers"], base["purchases"], base["revenue"], levels, check_months)
 
 
-def reference_replication(scenario: Scenario, seed: int) -> dict[str, float]:
+def reference_replication(scenario: Scenario, seed: int, check_months=CHECK_MONTHS) -> dict[str, float]:
     f = reference_simpy.simulate(scenario, seed=seed)
     levels = f[list(reference_simpy.LEVEL_COLUMNS)].to_numpy(dtype=float)
-    return quantities(
-        f.active_customers.to_numpy(float), f.purchases.to_numpy(float), f.revenue.to_numpy(float), levels
-    )
+    cols = [f[c].to_numpy(dtype=float) for c in ("active_customers", "purchases", "revenue")]
+    return quantities(*cols, levels, check_months)
 
 
 def stack(reps: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {k: np.array([r[k] for r in reps]) for k in reps[0]}
 
 
-def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, tuple[float, float, float, float]]:
-    """Per quantity: (mean a, mean b, |diff| / combined standard error, combined standard error)."""
+def compare(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, tuple[float, float, float]]:
+    """Per quantity: (mean of a, mean of b, |difference| / combined standard error)."""
     out = {}
     for k in a:
         se = np.sqrt(a[k].var(ddof=1) / a[k].size + b[k].var(ddof=1) / b[k].size)
         diff = abs(a[k].mean() - b[k].mean())
-        out[k] = (a[k].mean(), b[k].mean(), diff / se if se > 0 else (0.0 if diff == 0 else np.inf), se)
+        out[k] = (a[k].mean(), b[k].mean(), diff / se if se > 0 else (0.0 if diff == 0 else np.inf))
     return out
 
 
 def report(cmp: dict) -> str:
     return "\n".join(
-        f"  {k:32} engine {ea:12.4f}  reference {eb:12.4f}  |diff|/se {z:6.2f}" for k, (ea, eb, z, _) in cmp.items()
+        f"  {k:30} engine {ea:12.4f}  reference {eb:12.4f}  |diff|/se {z:6.2f}" for k, (ea, eb, z) in cmp.items()
     )
+
+
+def assert_agree(engine: dict, reference: dict, what: str) -> None:
+    cmp = compare(engine, reference)
+    print(f"\n{what}:\n{report(cmp)}")
+    bad = {k: v for k, v in cmp.items() if not v[2] < Z}
+    assert not bad, f"{what}: engine and reference disagree (|diff| >= {Z} se):\n{report(bad)}\nall:\n{report(cmp)}"
 
 
 @pytest.fixture(scope="module")
@@ -137,26 +158,31 @@ def test_run_reports_the_replications(engine):
 
 
 def test_engine_baseline_matches_reference(engine, reference):
-    cmp = compare(engine, reference)
-    print(f"\nengine ({ENGINE_REPS} replications) vs reference ({REFERENCE_REPS}):\n{report(cmp)}")
-    bad = {k: v for k, v in cmp.items() if not v[2] < Z}
-    assert not bad, f"engine and reference disagree (|diff| >= {Z} se):\n{report(bad)}\nall:\n{report(cmp)}"
+    assert_agree(engine, reference, f"default core, engine ({ENGINE_REPS} reps) vs reference ({REFERENCE_REPS})")
+
+
+# Known engine discrepancy (found by this test): the engine's ladder tables
+# (simulation/engine.py, Sim._tables) are used as they are for the baseline arm, without
+# rescaling when p_up + p_down > 1, so a customer drawing u in [1 - p_down, p_up) moves up
+# and down and stays; the reference (and the engine's program arm) rescale both to sum to
+# 1. strict=True: once the engine is fixed this XPASSes and fails, so drop the marker then.
+@pytest.mark.xfail(strict=True, reason="engine baseline arm does not rescale p_up + p_down > 1 (engine.py _tables)")
+def test_ladder_stress_matches_reference():
+    scenario = core_scenario(**STRESS)
+    months = (STRESS_MONTHS // 2, STRESS_MONTHS)
+    eng = stack([engine_replication(scenario, r, months) for r in range(STRESS_ENGINE_REPS)])
+    ref = stack([reference_replication(scenario, 3000 + s, months) for s in range(STRESS_REFERENCE_REPS)])
+    assert_agree(eng, ref, "ladder stress (p_up + p_down > 1 is common)")
 
 
 def test_detects_a_wrong_churn_rate(engine):
     """The same comparison against a reference with 20 % more churn must fail."""
     sc = core_scenario()
     churn = sc.customers.ladder.churn_per_month.as_tuple()
-    wrong = override(
-        sc,
-        {
-            "customers.ladder.churn_per_month": {
-                name: min(1.0, c * WRONG_CHURN_FACTOR) for name, c in zip(LEVELS, churn, strict=True)
-            }
-        },
-    )
+    wrong_churn = {name: min(1.0, c * WRONG_CHURN_FACTOR) for name, c in zip(LEVELS, churn, strict=True)}
+    wrong = override(sc, {"customers.ladder.churn_per_month": wrong_churn})
     wrong_ref = stack([reference_replication(wrong, 2000 + seed) for seed in range(WRONG_REPS)])
     cmp = compare(engine, wrong_ref)
     print(f"\nengine vs reference with churn x{WRONG_CHURN_FACTOR}:\n{report(cmp)}")
-    assert cmp["active_customers_m24"][2] >= Z, f"a 20 % churn error went unnoticed:\n{report(cmp)}"
-    assert cmp["active_customers_m12"][2] >= Z, f"a 20 % churn error went unnoticed:\n{report(cmp)}"
+    for month in (12, 24):
+        assert cmp[f"active_customers_m{month}"][2] >= Z, f"a 20 % churn error went unnoticed:\n{report(cmp)}"
