@@ -19,6 +19,11 @@ def value(summary: pd.DataFrame, name: str, arm: str, column: str = "mean") -> f
     return float(row[column].iloc[0]) if len(row) else math.nan
 
 
+def is_change(summary: pd.DataFrame, name: str, arm: str) -> bool:
+    """Whether a row is a change against the baseline (ROI, payback month exist only as incremental figures)."""
+    return arm == "incremental" and bool(((summary["metric"] == name) & (summary["arm"] == "program")).any())
+
+
 def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
     """month, mean, p05, p95 of one monthly metric and arm."""
     frame = monthly[(monthly["metric"] == name) & (monthly["arm"] == arm)]
@@ -172,3 +177,16 @@ def compare_table(
     frame["_scenario"] = [labels.index(s) for s in frame["scenario"]]
     frame = frame.sort_values(["_order", "_arm", "_scenario"]).drop(columns=["_order", "_arm", "_scenario"])
     return frame.reset_index(drop=True)
+
+
+def starting_ladder(scenario) -> pd.DataFrame:
+    """Customers on each satisfaction level at the start, by segment (from the scenario's own shares)."""
+    from simulation.schema import LEVELS
+
+    rows = []
+    for segment in scenario.customers.segments:
+        for level, share in zip(LEVELS, segment.ladder_shares(), strict=True):
+            rows.append(
+                {"segment": segment.name, "level": level, "customers": share * segment.share * scenario.customers.size}
+            )
+    return pd.DataFrame(rows, columns=["segment", "level", "customers"])

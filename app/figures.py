@@ -31,10 +31,18 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", height: int = 340) -> go.Figure:
     fig.update_layout(
-        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        title={
+            "text": title,
+            "x": 0,
+            "xanchor": "left",
+            "y": 0.98,
+            "yref": "container",
+            "yanchor": "top",
+            "font": {"size": 15},
+        },
         height=height,
-        margin={"l": 10, "r": 10, "t": 48, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        margin={"l": 10, "r": 10, "t": 84, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         hovermode="x unified",
         yaxis_title=y_title,
     )
@@ -45,9 +53,9 @@ def _axis_format(fig: go.Figure, kind: str, currency: str, axis: str = "yaxis") 
     if kind == "share":
         fig.update_layout({axis: {"tickformat": ".0%"}})
     elif kind == "money":
-        fig.update_layout({axis: {"tickprefix": f"{currency} ", "tickformat": "~s"}})
+        fig.update_layout({axis: {"tickprefix": f"{currency} ", "tickformat": ".3~s"}})
     elif kind == "count":
-        fig.update_layout({axis: {"tickformat": "~s"}})
+        fig.update_layout({axis: {"tickformat": ".3~s"}})
 
 
 def band(fig: go.Figure, frame: pd.DataFrame, name: str, color: str, dash: str | None = None) -> None:
@@ -147,7 +155,7 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
     fig.add_annotation(x=0, y=1.07, xref="paper", yref="paper", text="start", showarrow=False)
     fig.add_annotation(x=1, y=1.07, xref="paper", yref="paper", text="end of horizon", showarrow=False)
     _layout(fig, f"From start to end: ladder flows ({ARM_NAMES.get(arm, arm).lower()})", height=380)
-    fig.update_layout(hovermode=False, margin={"l": 10, "r": 10, "t": 70, "b": 10})
+    fig.update_layout(hovermode=False, margin={"l": 10, "r": 10, "t": 84, "b": 10})
     return fig
 
 
@@ -316,4 +324,23 @@ def beat_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
     )
     _layout(fig, title, height=120 + 48 * len(matrix))
     fig.update_layout(hovermode="closest", yaxis={"autorange": "reversed"})
+    return fig
+
+
+def starting_ladder(frame: pd.DataFrame) -> go.Figure:
+    """Where the customers stand today: customers per satisfaction level, stacked by segment."""
+    fig = go.Figure()
+    for i, (segment, part) in enumerate(frame.groupby("segment", sort=False)):
+        part = part.set_index("level").reindex(list(LEVELS))
+        fig.add_trace(
+            go.Bar(
+                x=[level_label(level) for level in LEVELS],
+                y=part["customers"],
+                name=str(segment),
+                marker_color=SCENARIO_COLORS[i % len(SCENARIO_COLORS)],
+            )
+        )
+    _layout(fig, "Where the customers stand at the start", "customers", height=300)
+    fig.update_layout(barmode="stack", hovermode="closest")
+    _axis_format(fig, "count", "")
     return fig

@@ -11,16 +11,16 @@ import streamlit as st  # noqa: E402
 
 from app import shell  # noqa: E402
 
-st.set_page_config(page_title="lojal – loyalty program simulator", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="lojal – loyalty program simulator", page_icon=":material/loyalty:", layout="wide")
 
 HERE = Path(__file__).parent
-results = st.Page(HERE / "screens/results.py", title="Results", icon="📈", default=True)
+results = st.Page(HERE / "screens/results.py", title="Results", icon=":material/insights:", default=True)
 pages = [
     results,
-    st.Page(HERE / "screens/design.py", title="Design", icon="🛠️"),
-    st.Page(HERE / "screens/compare.py", title="Compare", icon="⚖️"),
-    st.Page(HERE / "screens/library.py", title="Scenario library", icon="📚"),
-    st.Page(HERE / "screens/export.py", title="Export", icon="⬇️"),
+    st.Page(HERE / "screens/design.py", title="Design", icon=":material/tune:"),
+    st.Page(HERE / "screens/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page(HERE / "screens/library.py", title="Scenario library", icon=":material/folder_open:"),
+    st.Page(HERE / "screens/export.py", title="Export", icon=":material/download:"),
 ]
 page = st.navigation(pages)
 shell.frame(results, page)

@@ -133,6 +133,8 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     if kind.name == "bool":
         _seed(path, bool(value))
         st.toggle(label, on_change=_store, args=(path, path, bool), **common)
+    elif kind.name == "choice" and len(kind.inner) == 1:  # nothing to choose (the schema version)
+        st.caption(f"{label}: {kind.inner[0]}", help=help_text)
     elif kind.name == "choice":
         options = list(kind.inner)
         _seed(path, value if value in options else options[0])
@@ -140,7 +142,6 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
             label,
             options,
             format_func=lambda o: str(o).replace("_", " "),
-            disabled=len(options) == 1,
             on_change=_store,
             args=(path, path, type(options[0])),
             **common,

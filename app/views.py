@@ -55,22 +55,21 @@ def headline_cards(results: simulation.Results, key: str = "cards") -> None:
             else:
                 shown = fmt(mean, m.kind, currency)
             delta = fmt(change, m.kind, currency, signed=True) if with_delta and not math.isnan(change) else None
-            signed = with_delta or (arm == "incremental" and m.kind == "money")
+            signed = with_delta or analysis.is_change(summary, name, arm)
             interval = fmt_interval(low, high, m.kind, currency, signed=signed)
-            description = f"vs no program; 90 %: {interval}" if delta else f"90 % interval: {interval}"
-            with col:
+            with col, st.container(border=True):
                 st.metric(
                     titles.get(name, m.label),
                     shown,
                     delta=delta,
                     delta_color="normal" if m.better >= 0 else "inverse",
-                    delta_description=description,
+                    delta_description="vs no program" if delta else None,
                     help=(
-                        f"Mean over {n} replications of the program arm; the change is paired against the same "
-                        "customers without the program, with its 5-95 % interval across replications."
+                        f"Mean over {n} replications. The change is paired against the same customers "
+                        "without the program; the interval is its 5-95 % range across replications."
                     ),
-                    border=True,
                 )
+                st.caption(f"90 % interval{' of the change' if delta else ''}: {interval}")
 
 
 def results_charts(results: simulation.Results, key: str = "res") -> None:

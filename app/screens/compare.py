@@ -20,12 +20,7 @@ picked = st.multiselect(
 scenarios = {label: options[label] for label in picked}
 ready = {label: runs.cached(s) for label, s in scenarios.items()}
 missing = [label for label, r in ready.items() if r is None]
-go = st.button(
-    f"Compare ({len(missing)} to simulate)" if missing else "Compare",
-    key="compare.run",
-    type="primary",
-    disabled=len(picked) < 2,
-)
+go = st.button("Compare", key="compare.run", type="primary", disabled=len(picked) < 2)
 if len(picked) < 2:
     st.info("Pick at least two scenarios: library files, designs kept on the Design page, or edits you ran.")
     st.stop()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import runs, state, views
+from app import analysis, figures, runs, state, views
 from simulation.describe import describe
 from simulation.schema import Scenario
 
@@ -19,6 +19,7 @@ if results is None:
         )
         st.markdown("\n".join(f"- {line}" for line in describe(scenario)))
         st.info("Press **Run** in the sidebar to simulate this design against the same customers without the program.")
+        views.chart(figures.starting_ladder(analysis.starting_ladder(scenario)), "results.start")
     else:
         views.problems_box(problems)
     st.stop()
