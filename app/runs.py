@@ -77,3 +77,8 @@ def run_all(
         else:
             out[label] = results(scenario)
     return out
+
+
+def clear() -> None:
+    """Forget every cached result (tests; a server restart does the same)."""
+    _store.clear()

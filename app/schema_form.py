@@ -42,7 +42,7 @@ class Form:
 
 
 def unit_text(info: dict, currency: str) -> str:
-    return info["unit"].replace("currency", currency)
+    return info["unit"].replace("currency unit", currency).replace("currency", currency)
 
 
 def label_of(info: dict, currency: str) -> str:

@@ -58,7 +58,7 @@ for (name, arm), group in table.groupby(["metric", "arm"], sort=False):
                 f"{fmt(rec.diff, m.kind, currency, True)} ({fmt_interval(rec.diff_p05, rec.diff_p95, m.kind, currency)})"
             )
     rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="compare.table")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
 
 st.subheader("Over time")

@@ -36,4 +36,4 @@ for label, key, build, file_name, mime, help_text in files:
     right.caption(help_text)
 
 st.subheader("Summary")
-st.dataframe(results.summary, hide_index=True, width="stretch", key="export.preview")
+st.dataframe(results.summary, hide_index=True, width="stretch")

@@ -34,7 +34,6 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={"Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
-    key="library.table",
 )
 choices = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
 choices.update({f"{v['label']} (this session)": v for v in ws.variants})
@@ -95,14 +94,15 @@ with st.form("library.save_form", border=True):
     saved = st.form_submit_button("Save to library", disabled=scenario is None)
 if saved and scenario is not None:
     new_name = new_name.strip() or name
-    file_name = library.file_name_for(new_name)
+    # a name already in the library means that file, whatever it is called
+    file_name = {e.name: e.path.name for e in entries}.get(new_name, library.file_name_for(new_name))
     data = {**ws.data, "meta": {**ws.data.get("meta", {}), "name": new_name}}
     to_save, _ = fields.check(data)
     try:
         library.save_new(folder, file_name, dumps(to_save), overwrite=overwrite)
     except FileExistsError:
         st.error(
-            f"A scenario file `{file_name}` already exists, so nothing was saved. Choose another name "
+            f"The library already has `{file_name}`, so nothing was saved. Choose another name "
             f"(`{library.free_file_name(folder, new_name)}` is free), or tick “Replace the file”."
         )
     except (OSError, ValueError) as exc:

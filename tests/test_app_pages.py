@@ -1,0 +1,305 @@
+"""Headless tests of every page with Streamlit's AppTest, on the real engine and a small library."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from test_app_support import app, charts, editor, library_dir, texts, trace_types, values  # noqa: F401
+
+import simulation
+from app import drafts, runs
+from app.settings import drafts_dir
+
+RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
+    f"screens/{name}.py" for name in ("results", "design", "compare", "library", "export")
+)
+
+
+def started(library_dir):  # noqa: F811
+    at = app().run()
+    assert not at.exception
+    return at
+
+
+def workspace(at) -> drafts.Workspace:
+    return drafts.load(drafts_dir(), at.query_params["draft"])
+
+
+# --------------------------------------------------------------------------- results
+def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir):  # noqa: F811
+    at = started(library_dir)
+    first = sorted(library_dir.glob("*.yaml"))[0]
+    assert simulation.load(first).meta.name in texts(at)
+    assert "Press **Run**" in texts(at)
+    assert not at.button(key="run").disabled
+    at.button(key="run").click().run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels[:4] == ["Retention after 12 months", "Incremental profit", "Return on investment", "Payback month"]
+    assert {"NPS at end", "Customer lifetime value", "Program cost (whole horizon)"} <= set(labels)
+    assert all(m.value for m in at.metric)
+    assert {"scatter", "sankey", "waterfall", "bar"} <= trace_types(at)
+    # the interval of each change is written under its card
+    assert sum("90 % interval" in c.value for c in at.caption) == 8
+    # the retention chart carries the engine's own monthly means
+    retention = [f for f in charts(at) if f["layout"]["title"]["text"].startswith("Retention")][0]
+    assert retention["data"][-1]["name"] == "With program"
+    shown = values(retention["data"][-1]["y"])
+    assert len(shown) == 13 and shown[0] == pytest.approx(1.0)  # months 0..12, everybody there at the start
+
+
+def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # noqa: F811
+    at = started(library_dir)
+    at.button(key="run").click().run()
+    first = [m.value for m in at.metric]
+
+    def fail(*args, **kwargs):
+        raise AssertionError("re-ran an unchanged scenario")
+
+    monkeypatch.setattr(simulation, "run", fail)
+    at.button(key="run").click().run()
+    assert not at.exception and not at.error
+    assert [m.value for m in at.metric] == first
+
+
+def test_engine_failure_is_explained_and_the_design_kept(library_dir, monkeypatch):  # noqa: F811
+    runs.clear()
+    at = started(library_dir)
+    before = workspace(at).data
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of cheese")
+
+    monkeypatch.setattr(simulation, "run", broken)
+    at.button(key="run").click().run()
+    assert not at.exception
+    assert any("out of cheese" in e.value for e in at.error)
+    assert workspace(at).data == before
+
+
+# --------------------------------------------------------------------------- design
+def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_dir, monkeypatch):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    assert not at.exception
+    tabs = [t.label for t in at.tabs]
+    assert tabs == [
+        "About",
+        "Customers",
+        "Program",
+        "Points",
+        "Tiers",
+        "Paid club",
+        "Referral",
+        "Economics",
+        "Simulation",
+    ]
+    calls = []
+    monkeypatch.setattr(simulation, "run", lambda *a, **k: calls.append(1))
+    earn = at.number_input(key="program.points.earn_rate")
+    assert earn.label == "Earn rate (points per kr)"  # label and unit from the schema, currency filled in
+    assert "Allowed: ≥ 0, ≤ 1000" in earn.help
+    earn.set_value(2.0).run()
+    assert not at.exception and calls == []
+    assert "2 points per kr 1 spent" in texts(at)
+    assert workspace(at).data["program"]["points"]["earn_rate"] == 2.0
+    slider = at.slider(key="program.points.redemption_probability")
+    slider.set_value(0.25).run()
+    assert workspace(at).data["program"]["points"]["redemption_probability"] == 0.25
+    at.switch_page(RESULTS).run()
+    assert "Press **Run**" in texts(at)
+
+
+def test_invalid_values_are_explained_in_place_and_block_the_run(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    at.number_input(key="program.points.redemption_threshold").set_value(0.0).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["input should be greater than 0 (got 0.0)"]  # under the field
+    assert any("`program.points.redemption_threshold`" in w.value for w in at.main.warning)  # and listed on top
+    assert at.button(key="run").disabled
+    assert any("1 problem" in w.value for w in at.sidebar.warning)
+    assert workspace(at).data["program"]["points"]["redemption_threshold"] == 0.0  # kept, not lost
+    at.number_input(key="program.points.redemption_threshold").set_value(300.0).run()
+    assert not at.button(key="run").disabled
+
+
+def test_instruments_switch_on_and_off_keeping_their_settings(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    assert workspace(at).data["program"]["tiers"] is None
+    at.toggle(key="program.tiers.enabled").set_value(True).run()
+    assert not at.exception
+    tiers = editor(at, "program.tiers.tiers")
+    assert list(tiers.value["name"]) == ["Silver", "Gold", "Platinum"]  # the schema's defaults
+    assert "tiers by spend" in texts(at)
+    at.number_input(key="program.tiers.downgrade_grace_months").set_value(2).run()
+    at.toggle(key="program.tiers.enabled").set_value(False).run()
+    block = workspace(at).data["program"]["tiers"]
+    assert block["enabled"] is False and block["downgrade_grace_months"] == 2
+    assert "Switched off: Tiers." in texts(at)
+
+
+def test_segments_table_rows_can_be_added_and_shares_are_checked(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    segments = editor(at, "customers.segments")
+    n = len(segments.value)
+    at.session_state[segments.key] = {
+        "edited_rows": {0: {"basket_value": 51.0}},
+        "added_rows": [{"name": "Tourists", "share": 0.1}],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert not at.exception
+    data = workspace(at).data["customers"]["segments"]
+    assert len(data) == n + 1 and data[0]["basket_value"] == 51.0
+    assert data[-1]["name"] == "Tourists" and data[-1]["purchases_per_month"] == 1.0  # defaults fill the rest
+    assert any("shares must sum to 1" in e.value for e in at.error)
+    assert at.button(key="run").disabled
+    assert len(editor(at, "customers.segments").value) == n + 1  # the table restarted from the draft
+
+
+def test_ladder_table_edits_go_to_the_scenario(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    ladder = editor(at, "customers.ladder.levels")
+    assert list(ladder.value.index) == [
+        "Very dissatisfied",
+        "Dissatisfied",
+        "Indifferent",
+        "Satisfied",
+        "Very satisfied",
+        "Loyal",
+    ]
+    column = [c for c in ladder.value.columns if c.startswith("Churn by level")][0]
+    at.session_state[ladder.key] = {"edited_rows": {5: {column: 0.001}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception
+    assert workspace(at).data["customers"]["ladder"]["churn_per_month"]["loyal"] == 0.001
+
+
+def test_a_refresh_keeps_the_draft(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    at.text_input(key="meta.name").set_value("Workshop idea").run()
+    at.number_input(key="program.points.earn_rate").set_value(3.0).run()
+    draft = at.query_params["draft"]
+    again = app()
+    again.query_params["draft"] = draft
+    again.run()
+    assert not again.exception
+    assert "Workshop idea" in texts(again) or "Workshop idea" in [m.value for m in again.sidebar.markdown][0]
+    again.switch_page(DESIGN).run()
+    assert again.number_input(key="program.points.earn_rate").value == 3.0
+    stranger = app()
+    stranger.query_params["draft"] = "../../etc"
+    stranger.run()
+    assert not stranger.exception and stranger.query_params["draft"] != draft
+
+
+# --------------------------------------------------------------------------- library
+def test_library_open_duplicate_save(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Name", "Description", "Author", "Last changed", "File"]
+    assert len(table) == len(list(library_dir.glob("*.yaml")))
+    second = table["Name"].iloc[1]
+    at.selectbox(key="library.pick").select_index(1).run()
+    at.button(key="library.open").click().run()
+    assert not at.exception and workspace(at).data["meta"]["name"] == second
+    at.button(key="library.duplicate").click().run()
+    assert workspace(at).data["meta"]["name"] == f"Copy of {second}"
+    # saving under a name that exists is refused, and the file is unchanged
+    existing = sorted(library_dir.glob("*.yaml"))[0]
+    before = existing.read_text()
+    at.text_input(key="library.save_name").set_value(simulation.load(existing).meta.name)
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert any("already has" in e.value for e in at.error)
+    assert existing.read_text() == before
+    at.checkbox(key="library.overwrite").check()
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert not at.error  # replaced only when asked to:
+    assert simulation.load(existing).meta.description == table["Description"].iloc[1]
+    at.text_input(key="library.save_name").set_value("Workshop variant")
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    saved = library_dir / "workshop-variant.yaml"
+    assert saved.exists() and simulation.load(saved).meta.name == "Workshop variant"
+    assert workspace(at).origin == "workshop-variant.yaml" and not workspace(at).modified
+
+
+def test_upload_a_scenario(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    text = (library_dir / sorted(p.name for p in library_dir.glob("*.yaml"))[-1]).read_text()
+    text = text.replace("name:", "name: Uploaded", 1)
+    at.file_uploader(key="upload").set_value(("mine.yaml", text.encode(), "application/x-yaml")).run()
+    assert not at.exception and not at.error
+    assert workspace(at).data["meta"]["name"].startswith("Uploaded")
+    assert any("Opened" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"customers:\n  size: [1, 2\n", "not valid YAML"),
+        (b"customers:\n  size: -5\n", "mine.yaml:2 customers.size"),
+        (b"custmers:\n  size: 5\n", "unknown field"),
+        (b"\xff\xfe\x00binary", "not a text file"),
+    ],
+)
+def test_a_bad_upload_gives_a_clear_message_and_changes_nothing(library_dir, content, expected):  # noqa: F811
+    at = started(library_dir)
+    before = workspace(at).data
+    at.switch_page(LIBRARY).run()
+    at.file_uploader(key="upload").set_value(("mine.yaml", content, "application/x-yaml")).run()
+    assert not at.exception
+    assert any(expected in e.value for e in at.error), [e.value for e in at.error]
+    assert workspace(at).data == before
+
+
+# --------------------------------------------------------------------------- compare and export
+def test_compare_two_designs(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(COMPARE).run()
+    assert not at.exception
+    pick = at.multiselect(key="compare.pick")
+    assert len(pick.value) == 2
+    assert "Press **Compare**" in texts(at)
+    at.button(key="compare.run").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    a, b = pick.value
+    assert {"Metric", "Arm", a, b, f"{b} − {a}"} <= set(table.columns)
+    assert "Return on investment" in set(table["Metric"])
+    heat = [f for f in charts(at) if f["data"][0]["type"] == "heatmap"][0]
+    z = [v for v in values(heat["data"][0]["z"]) if not math.isnan(v)]
+    assert z and all(0 <= v <= 1 for v in z)
+    at.selectbox(key="compare.metric").set_value(("nps_end", "program")).run()
+    assert not at.exception
+    # an edited design of this session is offered too
+    at.switch_page(DESIGN).run()
+    at.number_input(key="program.points.earn_rate").set_value(4.0).run()
+    at.switch_page(COMPARE).run()
+    assert any(o.endswith("(current)") for o in at.multiselect(key="compare.pick").options)
+
+
+def test_export_page_offers_every_file(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(EXPORT).run()
+    assert "Nothing to export yet" in texts(at)
+    at.button(key="run").click().run()
+    at.switch_page(EXPORT).run()
+    assert not at.exception
+    keys = {b.key for b in at.download_button}
+    assert keys >= {"export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
+    assert json.loads(json.dumps(at.dataframe[0].value.columns.tolist())) == [
+        "metric",
+        "arm",
+        "mean",
+        "p05",
+        "p95",
+    ]

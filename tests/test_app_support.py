@@ -1,0 +1,84 @@
+"""Support for the app tests (no tests here): a small scenario library in a temporary folder.
+
+The app reads its library from `$LOJAL_SCENARIOS_DIR` and keeps drafts under `$LOJAL_HOME`;
+the fixtures point both at a temporary folder holding small copies of the bundled
+scenarios (fewer customers, replications and months), so that AppTest runs are quick and
+the repository's own files are never touched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import simulation  # noqa: E402
+from simulation.scenario_io import dumps, load, override  # noqa: E402
+
+MAIN = str(ROOT / "app" / "main.py")
+SMALL = {"customers.size": 800, "simulation.replications": 3, "simulation.horizon_months": 12}
+BUNDLED = sorted((ROOT / "scenarios").glob("*.yaml"))
+
+
+def small(path: Path, **extra) -> simulation.Scenario:
+    return override(load(path), {**SMALL, **extra})
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary library with small copies of the bundled scenarios; drafts go to tmp too."""
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    for path in BUNDLED:
+        (folder / path.name).write_text(dumps(small(path)), encoding="utf-8")
+    monkeypatch.setenv("LOJAL_SCENARIOS_DIR", str(folder))
+    monkeypatch.setenv("LOJAL_HOME", str(tmp_path / "home"))
+    return folder
+
+
+def app(default_timeout: float = 90):
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(MAIN, default_timeout=default_timeout)
+
+
+def charts(at) -> list[dict]:
+    """The plotly figures on the page, as dicts."""
+    import json
+
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def trace_types(at) -> set[str]:
+    return {trace["type"] for fig in charts(at) for trace in fig["data"]}
+
+
+def texts(at) -> str:
+    """All markdown, captions, infos, warnings and errors of a page as one string."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "subheader"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def editor(at, prefix: str):
+    """The data editor whose key starts with `prefix` (keys carry a revision suffix)."""
+    found = [e for e in at.data_editor if e.key and e.key.startswith(prefix + "@")]
+    assert found, f"no data editor {prefix}; have {[e.key for e in at.data_editor]}"
+    return found[0]
+
+
+def values(array) -> list:
+    """A plotly array from a figure's JSON (plotly 6 writes numbers as base64 `bdata`)."""
+    if isinstance(array, dict) and "bdata" in array:
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)

@@ -1,0 +1,220 @@
+"""Unit tests of the app's pure modules, on results of the real engine (small runs)."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pandas as pd
+import pytest
+from test_app_support import BUNDLED, small
+
+import simulation
+from app import analysis, drafts, fields, figures, library, metrics
+from simulation import describe, export
+from simulation.schema import LEVELS, Scenario
+
+
+@pytest.fixture(scope="module")
+def coffee() -> simulation.Results:
+    return simulation.run(small(BUNDLED[0]))
+
+
+@pytest.fixture(scope="module")
+def pair() -> dict[str, simulation.Results]:
+    """Two designs with the same seed and replications: paired by replication."""
+    base = small(BUNDLED[0])
+    richer = simulation.override(base, {"program.points.reward_value": 90})
+    return {"base": simulation.run(base), "richer": simulation.run(richer)}
+
+
+# --------------------------------------------------------------------------- fields
+def test_paths_parse_join_get_set():
+    assert fields.parse("customers.segments[2].share") == ["customers", "segments", 2, "share"]
+    assert fields.join("customers", "segments", 2, "share") == "customers.segments[2].share"
+    data = Scenario().model_dump(mode="json")
+    fields.set_in(data, "customers.segments[0].share", 0.7)
+    assert fields.get_in(data, "customers.segments[0].share") == 0.7
+    assert fields.get_in(data, "customers.segments[5].share", "missing") == "missing"
+    fields.set_in(data, "program.points.earn_rate", 3.0)  # creates the missing block
+    assert data["program"]["points"] == {"earn_rate": 3.0}
+    assert fields.is_field_key("program.points.earn_rate") and not fields.is_field_key("run")
+
+
+def test_check_routes_block_messages_to_the_field():
+    data = Scenario().model_dump(mode="json")
+    data["customers"]["segments"][0]["share"] = 0.5
+    scenario, problems = fields.check(data)
+    assert scenario is None
+    assert problems == {"customers.segments": ["shares must sum to 1 (got 0.5)"]}
+    data["customers"]["segments"][0]["share"] = 1.0
+    data["customers"]["ladder"]["churn_per_month"]["loyal"] = 2
+    _, problems = fields.check(data)
+    assert list(problems) == ["customers.ladder.churn_per_month.loyal"]
+    assert fields.check(Scenario().model_dump(mode="json")) == (Scenario(), {})
+
+
+def test_kind_of_covers_every_schema_field():
+    """Every field of every block has a widget kind (a new field type would fail here first)."""
+    seen, todo = set(), [Scenario]
+    while todo:
+        model = todo.pop()
+        for info in model.model_fields.values():
+            kind = fields.kind_of(info.annotation)
+            seen.add(kind.name)
+            if kind.name in ("model", "table") and kind.inner not in todo:
+                todo.append(kind.inner)
+    assert seen >= {"bool", "choice", "int", "float", "str", "levels", "model", "table", "vector"}
+
+
+# --------------------------------------------------------------------------- library and drafts
+def test_save_never_overwrites_silently(tmp_path):
+    path = library.save_new(tmp_path, "a.yaml", "meta: {name: A}\n")
+    with pytest.raises(FileExistsError):
+        library.save_new(tmp_path, "a.yaml", "meta: {name: B}\n")
+    assert "A" in path.read_text()
+    library.save_new(tmp_path, "a.yaml", "meta: {name: B}\n", overwrite=True)
+    assert "B" in path.read_text()
+    assert library.free_file_name(tmp_path, "a") == "a-2.yaml"
+    with pytest.raises(ValueError):
+        library.save_new(tmp_path, "../evil.yaml", "x: 1\n")
+    assert library.slugify("  Coffee card v2! ") == "coffee-card-v2"
+
+
+def test_library_lists_names_and_flags_broken_files(tmp_path):
+    (tmp_path / "good.yaml").write_text(simulation.dumps(small(BUNDLED[0])))
+    (tmp_path / "bad.yaml").write_text("customers:\n  size: -5\n")
+    entries = {e.path.name: e for e in library.list_scenarios(tmp_path)}
+    assert entries["good.yaml"].ok and entries["good.yaml"].name == small(BUNDLED[0]).meta.name
+    assert not entries["bad.yaml"].ok
+    assert "bad.yaml:2 customers.size" in entries["bad.yaml"].problems[0]
+
+
+def test_drafts_round_trip_and_refuse_bad_ids(tmp_path):
+    ws = drafts.Workspace(drafts.new_id(), Scenario().model_dump(mode="json"))
+    ws.data["customers"]["size"] = -1  # invalid values are kept, not lost
+    label = ws.keep_variant("mine", ws.data)
+    assert ws.keep_variant("again", ws.data) == label  # same content kept once
+    drafts.save(tmp_path, ws)
+    back = drafts.load(tmp_path, ws.id)
+    assert back == ws
+    assert drafts.load(tmp_path, "../../etc/passwd") is None
+    assert drafts.load(tmp_path, "0123456789abcdef") is None
+
+
+# --------------------------------------------------------------------------- metrics and analysis
+def test_formatting():
+    assert metrics.fmt(0.123, "share") == "12.3 %"
+    assert metrics.fmt(0.021, "share", signed=True) == "+2.1 pp"
+    assert metrics.fmt(-1234.5, "money", "kr", signed=True) == "-kr 1,234"
+    assert metrics.fmt(2.5, "money", "$") == "$2.50"
+    assert metrics.fmt(float("nan"), "count") == "–"
+    assert metrics.metric("cost_rewards").better == -1
+    assert metrics.metric("level_very_satisfied").label == "Very satisfied"
+
+
+def test_profit_bridge_closes_to_the_engines_net_profit(coffee):
+    bridge = analysis.profit_bridge(coffee.summary)
+    total = bridge[bridge.measure == "total"].value.iloc[0]
+    steps = bridge[bridge.measure == "relative"].value.sum()
+    assert total == pytest.approx(analysis.value(coffee.summary, "net_profit", "incremental"))
+    assert steps == pytest.approx(total, rel=1e-9, abs=1e-6)
+    assert "Other" not in set(bridge.step), "the engine's net profit has a part the bridge does not name"
+
+
+def test_beat_probability_is_paired_by_replication():
+    a = pd.Series([1.0, 2.0, 3.0, 4.0])
+    b = pd.Series([0.5, 2.5, 2.0, 4.0])
+    assert analysis.beat_probability(a, b, 1, True) == pytest.approx((1 + 0 + 1 + 0.5) / 4)
+    assert analysis.beat_probability(a, b, -1, True) == pytest.approx((0 + 1 + 0 + 0.5) / 4)
+    assert analysis.beat_probability(a, b, 1, False) == pytest.approx(
+        sum(0.5 if x == y else float(x > y) for x in a for y in b) / 16
+    )
+
+
+def test_compare_table_and_beat_matrix(pair):
+    summaries = {k: r.summary for k, r in pair.items()}
+    reps = {k: r.replications for k, r in pair.items()}
+    assert analysis.paired(reps)
+    table = analysis.compare_table(summaries, reps)
+    assert set(table.scenario) == {"base", "richer"}
+    assert set(pair["base"].summary.metric) == set(table.metric)  # every summary metric
+    row = table[(table.metric == "net_profit") & (table.arm == "program") & (table.scenario == "richer")].iloc[0]
+    direct = analysis.value(summaries["richer"], "net_profit", "program") - analysis.value(
+        summaries["base"], "net_profit", "program"
+    )
+    assert row["diff"] == pytest.approx(direct)
+    assert row.diff_p05 <= row["diff"] <= row.diff_p95
+    matrix = analysis.beat_matrix(reps, "net_profit", "incremental")
+    assert matrix.loc["base", "richer"] + matrix.loc["richer", "base"] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- figures
+def test_figures_show_the_results(coffee):
+    fig = figures.over_time(coffee.monthly, "retention")
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["No program", "With program"]
+    program = analysis.series(coffee.monthly, "retention", "program")
+    assert list(fig.data[-1].y) == pytest.approx(list(program["mean"]))
+
+    ladder = figures.ladder_over_time(coffee.monthly)
+    assert [t.stackgroup for t in ladder.data] == ["ladder"] * len(LEVELS)
+
+    sankey = figures.ladder_flows(coffee.flows).data[0]
+    flows = coffee.flows[(coffee.flows.arm == "program") & (coffee.flows.customers > 0)]
+    assert sum(sankey.link.value) == pytest.approx(flows.customers.sum())
+    assert sum(sankey.link.value) == pytest.approx(coffee.scenario.customers.size, rel=0.01)
+
+    waterfall = figures.profit_waterfall(coffee.summary).data[0]
+    assert waterfall.type == "waterfall" and waterfall.measure[-1] == "total"
+
+    clv = figures.clv_by_group(coffee.clv, "segment")
+    assert {t.name for t in clv.data} == {"No program", "With program"}
+    assert list(clv.data[0].x) == [s.name for s in coffee.scenario.customers.segments]
+
+    points = figures.points_over_time(coffee.monthly)
+    assert {t.name for t in points.data} >= {"Points issued", "Points liability"}
+
+
+def test_compare_figures(pair):
+    monthlies = {k: r.monthly for k, r in pair.items()}
+    fig = figures.overlay(monthlies, "active_customers")
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["base", "richer"]
+    matrix = analysis.beat_matrix({k: r.replications for k, r in pair.items()}, "nps_end", "program")
+    heat = figures.beat_heatmap(matrix, "t").data[0]
+    assert heat.type == "heatmap" and list(heat.x) == ["base", "richer"]
+
+
+def test_starting_ladder_matches_the_scenario():
+    scenario = small(BUNDLED[0])
+    frame = analysis.starting_ladder(scenario)
+    assert frame.customers.sum() == pytest.approx(scenario.customers.size)
+    assert len(figures.starting_ladder(frame).data) == len(scenario.customers.segments)
+
+
+# --------------------------------------------------------------------------- describe and export
+def test_plain_language_summary():
+    base = Scenario().model_dump(mode="json")
+    base["program"]["points"] = {"earn_rate": 0.1, "reward_value": 50, "redemption_threshold": 500, "expiry_months": 12}
+    text = describe.summary(simulation.validate(base))
+    assert "1 point per kr 10 spent" in text
+    assert "a kr 50 reward at 500 points" in text
+    assert "expires after 12 months without activity" in text
+    base["program"]["points"]["enabled"] = False
+    off = describe.summary(simulation.validate(base))
+    assert "Switched off: Points." in off and "No program instrument" in off
+    for path in BUNDLED:
+        assert describe.describe(simulation.load(path))  # every example reads
+
+
+def test_exports_are_readable(coffee):
+    summary = pd.read_csv(io.BytesIO(export.summary_csv(coffee)))
+    assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95"]
+    assert len(summary) == len(coffee.summary)
+    monthly = pd.read_csv(io.BytesIO(export.monthly_csv(coffee)))
+    assert list(monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
+    book = pd.read_excel(io.BytesIO(export.excel_bytes(coffee)), sheet_name=None)
+    assert {"About", "Summary", "Monthly", "Replications", "Flows", "CLV", "Monthly program", "Scenario"} <= set(book)
+    assert len(book["Summary"]) == len(coffee.summary)
+    assert not math.isnan(book["Monthly program"]["active_customers"].iloc[-1])
+    again = simulation.loads(export.scenario_yaml(coffee).decode())
+    assert again == coffee.scenario
