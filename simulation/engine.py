@@ -139,11 +139,14 @@ class Sim:
         climb = np.array(lad.climb.as_tuple())
         p_up = 1.0 - (1.0 - lad.positive_experience * climb[:, None]) ** k[None, :]
         p_up[TOP] = 0.0  # nowhere higher than the top
-        self.p_up_by_k_level = p_up.T.ravel()  # index k * levels + level
         p_down = 1.0 - self.keep_by_level[:, None] ** k[None, :]
         p_down[:, 0] += lad.drift_without_contact  # a month without a purchase
         p_down[0] = 0.0  # nowhere lower than the bottom
-        self.p_down_by_k_level = p_down.T.ravel()  # index k * levels + level
+        np.clip(p_down, 0.0, 1.0, out=p_down)
+        # one uniform decides the move, so the two chances must fit in [0, 1]: rescale both
+        total = np.maximum(p_up + p_down, 1.0)
+        self.p_up_by_k_level = (p_up / total).T.ravel()  # index k * levels + level
+        self.p_down_by_k_level = (p_down / total).T.ravel()
 
     K_MAX = 63
 

@@ -166,7 +166,6 @@ def test_engine_baseline_matches_reference(engine, reference):
 # rescaling when p_up + p_down > 1, so a customer drawing u in [1 - p_down, p_up) moves up
 # and down and stays; the reference (and the engine's program arm) rescale both to sum to
 # 1. strict=True: once the engine is fixed this XPASSes and fails, so drop the marker then.
-@pytest.mark.xfail(strict=True, reason="engine baseline arm does not rescale p_up + p_down > 1 (engine.py _tables)")
 def test_ladder_stress_matches_reference():
     scenario = core_scenario(**STRESS)
     months = (STRESS_MONTHS // 2, STRESS_MONTHS)
