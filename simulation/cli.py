@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -166,7 +167,36 @@ def cmd_app(args: argparse.Namespace) -> int:
     if not app.exists():
         print(f"error: the app is not installed here ({app} is missing)", file=sys.stderr)
         return 1
-    return subprocess.call([sys.executable, "-m", "streamlit", "run", str(app), *args.streamlit_args])
+    extra = [a for a in args.streamlit_args if a != "--"]
+    port = next((a.split("=", 1)[1] for a in extra if a.startswith("--server.port=")), "8501")
+    # headless: no first-run e-mail prompt from Streamlit; we open the browser ourselves
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
+           "--browser.gatherUsageStats=false", f"--server.port={port}", *extra]  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    url = f"http://localhost:{port}"
+    if _wait_healthy(url, proc):
+        print(f"lojal app: {url}  (Ctrl+C to stop)", flush=True)
+        webbrowser.open(url)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return 0
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60.0) -> bool:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as resp:
+                if resp.read() == b"ok":
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "show": cmd_show, "schema": cmd_schema, "app": cmd_app}
