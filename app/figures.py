@@ -257,7 +257,13 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
     _layout(fig, "Points: issued (up), redeemed and expired (down), liability", "points per month")
     fig.update_layout(
         barmode="relative",
-        yaxis2={"overlaying": "y", "side": "right", "showgrid": False, "title": metric("points_liability").label},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "showgrid": False,
+            "rangemode": "tozero",
+            "title": metric("points_liability").label,
+        },
     )
     fig.update_xaxes(title_text="month")
     _axis_format(fig, metric("points_liability").kind, currency, "yaxis2")

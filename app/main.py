@@ -9,7 +9,7 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the pa
 
 import streamlit as st  # noqa: E402
 
-from app import shell  # noqa: E402
+from app import runs, shell  # noqa: E402
 
 st.set_page_config(page_title="lojal – loyalty program simulator", page_icon=":material/loyalty:", layout="wide")
 
@@ -23,5 +23,6 @@ pages = [
     st.Page(HERE / "screens/export.py", title="Export", icon=":material/download:"),
 ]
 page = st.navigation(pages)
+runs.warm_up()
 shell.frame(results, page)
 page.run()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simulation.describe import level_label, money
+from simulation.describe import level_label, money, with_currency
 
 
 @dataclass(frozen=True)
@@ -117,14 +117,18 @@ def is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = False) -> str:
-    """A value as a person reads it; `signed` for changes (`+2.1 pp`, `-kr 300`)."""
+def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = False, short: bool = False) -> str:
+    """A value as a person reads it; `signed` for changes (`+2.1 pp`, `-kr 300`), `short` for cards (`kr 14.8 M`)."""
     if is_missing(value):
         return "–"
     sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
     a = abs(value)
     if kind == "share":
         return f"{sign}{100 * a:.1f} {'pp' if signed else '%'}"
+    if kind == "money" and short and a >= 1e6:
+        return sign + with_currency(f"{a / 1e6:.3g} M", currency)
+    if kind == "money" and short and a >= 1e5:
+        return sign + with_currency(f"{a / 1e3:.0f} k", currency)
     if kind == "money":
         return sign + money(round(a) if a >= 100 else round(a, 2), currency)
     if kind == "count":

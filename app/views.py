@@ -53,7 +53,7 @@ def headline_cards(results: simulation.Results, key: str = "cards") -> None:
             if name == "payback_month" and math.isnan(mean):
                 shown = f"not within {results.scenario.simulation.horizon_months} months"
             else:
-                shown = fmt(mean, m.kind, currency)
+                shown = fmt(mean, m.kind, currency, short=True)
             delta = fmt(change, m.kind, currency, signed=True) if with_delta and not math.isnan(change) else None
             signed = with_delta or analysis.is_change(summary, name, arm)
             interval = fmt_interval(low, high, m.kind, currency, signed=signed)

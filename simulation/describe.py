@@ -40,7 +40,10 @@ def _pct(x: float) -> str:
 def money(x: float, currency: str) -> str:
     """`kr 10`, `$10`, `€2.50`: symbols stick to the number, codes and words get a space."""
     digits = 0 if abs(x - round(x)) < 1e-9 else 2
-    amount = f"{x:,.{digits}f}"
+    return with_currency(f"{x:,.{digits}f}", currency)
+
+
+def with_currency(amount: str, currency: str) -> str:
     sep = "" if len(currency) == 1 and not currency.isalpha() else " "
     return f"{currency}{sep}{amount}"
 

@@ -38,6 +38,7 @@ def library_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (folder / path.name).write_text(dumps(small(path)), encoding="utf-8")
     monkeypatch.setenv("LOJAL_SCENARIOS_DIR", str(folder))
     monkeypatch.setenv("LOJAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("LOJAL_WORKERS", "1")  # small runs stay in-process (the pool has its own test)
     return folder
 
 

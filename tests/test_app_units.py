@@ -10,7 +10,7 @@ import pytest
 from test_app_support import BUNDLED, small
 
 import simulation
-from app import analysis, drafts, fields, figures, library, metrics
+from app import analysis, drafts, fields, figures, library, metrics, runs
 from simulation import describe, export
 from simulation.schema import LEVELS, Scenario
 
@@ -218,3 +218,13 @@ def test_exports_are_readable(coffee):
     assert not math.isnan(book["Monthly program"]["active_customers"].iloc[-1])
     again = simulation.loads(export.scenario_yaml(coffee).decode())
     assert again == coffee.scenario
+
+
+def test_replications_spread_over_processes_give_the_engines_numbers():
+    scenario = small(BUNDLED[0])
+    seen = []
+    spread = runs.simulate(scenario, progress=seen.append, parallel=True)
+    alone = simulation.run(scenario)
+    for name in ("summary", "monthly", "replications", "flows", "clv"):
+        pd.testing.assert_frame_equal(getattr(spread, name), getattr(alone, name))
+    assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications

@@ -1,0 +1,70 @@
+"""The workshop in a real browser: open, run the example, look at it, compare two designs, refresh."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from conftest import ARTIFACTS, ROOT
+from playwright.sync_api import Page, expect
+
+SCREENSHOT = ROOT / "docs" / "screenshot-results.png"
+RESULT_CHARTS = 7  # active customers, retention, ladder, flows, waterfall, CLV, points
+
+
+def idle(page: Page) -> None:
+    """Wait until the script run is over (Streamlit shows a 'running' widget meanwhile)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+@pytest.mark.e2e
+def test_workshop_in_the_browser(page: Page, app_url: str):
+    page.goto(app_url)
+    run = page.get_by_role("button", name="Run", exact=True)
+    expect(run).to_be_enabled(timeout=60_000)
+    # the app opens on a ready-to-run example: its summary and where its customers stand today
+    expect(page.get_by_text("Press Run in the sidebar")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(1, timeout=60_000)
+    idle(page)
+    assert re.search(r"[?&]draft=[0-9a-f]{16}", page.url)
+
+    started = time.perf_counter()
+    run.click()
+    expect(page.locator(".js-plotly-plot")).to_have_count(RESULT_CHARTS, timeout=120_000)
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(8)
+    seconds = time.perf_counter() - started
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "timing.json").write_text(json.dumps({"run_to_charts_seconds": round(seconds, 2)}))
+    print(f"\nRun -> charts in the browser: {seconds:.2f} s")
+    expect(page.get_by_text("Retention after")).to_be_visible()
+    idle(page)
+    page.wait_for_timeout(800)  # let plotly finish drawing before the picture
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    # a design change is kept across a refresh, and does not re-run anything by itself
+    page.get_by_role("link", name="Design").click()
+    page.get_by_role("tab", name="Points").click()
+    earn = page.get_by_label("Earn rate (points per kr)", exact=True)
+    expect(earn).to_be_visible(timeout=30_000)
+    earn.fill("2")
+    earn.press("Enter")
+    expect(page.get_by_text("2 points per kr 1 spent")).to_be_visible(timeout=30_000)
+    idle(page)
+    page.reload()
+    page.get_by_role("tab", name="Points").click(timeout=60_000)
+    expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
+
+    # compare two library designs: a table of every metric and who beats whom
+    page.get_by_role("link", name="Compare").click()
+    compare = page.get_by_role("button", name="Compare", exact=True)
+    expect(compare).to_be_enabled(timeout=30_000)
+    compare.click()
+    expect(page.get_by_text("Every metric side by side")).to_be_visible(timeout=120_000)
+    expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=120_000)
+    expect(page.get_by_text("P(row beats column)")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    idle(page)
+    page.screenshot(path=str(ARTIFACTS / "compare.png"))
