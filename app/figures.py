@@ -213,8 +213,8 @@ def clv_by_group(clv: pd.DataFrame, group_by: str = "segment", currency: str = "
 
 def tiers_over_time(monthly: pd.DataFrame, tier_order: Sequence[str] = (), arm: str = "program") -> go.Figure:
     """Members in each tier, month by month, stacked from the entry tier up."""
-    wide = prefixed(monthly, "tier_", arm)
-    names = [t for t in tier_order if t in wide] + [t for t in wide if t not in tier_order]
+    wide = prefixed(monthly, "tier_", arm)  # also holds tier_upgrades / tier_downgrades: keep the tiers
+    names = [t for t in tier_order if t in wide] if tier_order else list(wide)
     fig = go.Figure()
     for i, name in enumerate(names):
         color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import streamlit as st
 
@@ -110,33 +109,24 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
         if group_by:
             chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
 
-    has_points = "points" in program and (monthly["metric"] == "points_issued").any()
-    has_tiers = "tiers" in program and monthly["metric"].str.startswith("tier_").any()
-    if has_points or has_tiers:
-        st.subheader("Tiers and points")
-        left, right = st.columns(2)
-        if has_tiers:
-            with left:
-                order = [t.name for t in program["tiers"].tiers]
-                chart(figures.tiers_over_time(monthly, order), f"{key}.tiers")
-        if has_points:
-            with right if has_tiers else left:
-                chart(figures.points_over_time(monthly, currency=currency), f"{key}.points")
+    # the instruments' own charts, two to a row
+    extra = []
+    if "tiers" in program and monthly["metric"].str.startswith("tier_").any():
+        order = [t.name for t in program["tiers"].tiers]
+        extra.append((figures.tiers_over_time(monthly, order), f"{key}.tiers"))
+    if "points" in program and (monthly["metric"] == "points_issued").any():
+        extra.append((figures.points_over_time(monthly, currency=currency), f"{key}.points"))
+    if "subscription" in program and (monthly["metric"] == "subscribers").any():
+        extra.append((figures.over_time(monthly, "subscribers", ("program",), currency), f"{key}.subscribers"))
+    if extra:
+        st.subheader("Tiers, points and club")
+        for start in range(0, len(extra), 2):
+            for col, (fig, chart_key) in zip(st.columns(2), extra[start : start + 2], strict=False):
+                with col:
+                    chart(fig, chart_key)
 
 
 def problems_box(problems: dict[str, list[str]], where: str = "the Design page") -> None:
     count = sum(len(v) for v in problems.values())
     lines = [f"- `{path or 'scenario'}`: {m}" for path, msgs in problems.items() for m in msgs]
     st.warning(f"The scenario has {count} problem{'s' if count != 1 else ''}; fix on {where}:\n" + "\n".join(lines))
-
-
-def guarded(action: Callable[[], None], message: str) -> bool:
-    """Run `action`; on an unexpected error show a message instead of a traceback. True if it worked."""
-    try:
-        action()
-        return True
-    except simulation.ScenarioError as exc:
-        st.error(message + "\n\n" + "\n".join(f"- {p}" for p in exc.problems))
-    except Exception as exc:  # noqa: BLE001 - the workshop must go on; the message says what failed
-        st.error(f"{message}: {type(exc).__name__}: {exc}")
-    return False

@@ -303,3 +303,20 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
         "p05",
         "p95",
     ]
+
+
+def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    names = list(at.selectbox(key="library.pick").options)
+    at.selectbox(key="library.pick").set_value(next(n for n in names if "tier" in n)).run()
+    at.button(key="library.open").click().run()
+    at.button(key="run").click().run()  # Run from another page goes to the results
+    assert not at.exception
+    titles = [f["layout"]["title"]["text"] for f in charts(at)]
+    assert "Members by tier" in titles and any(t.startswith("Club subscribers") for t in titles)
+    # (AppTest forgets a switch_page on the next run; a browser stays on Results, see tests/e2e)
+    at.switch_page(RESULTS).run()
+    at.segmented_control(key="results.clv_by").set_value("tier").run()
+    clv = [f for f in charts(at) if "by tier" in f["layout"]["title"]["text"]]
+    assert clv and not at.exception

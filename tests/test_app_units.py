@@ -228,3 +228,13 @@ def test_replications_spread_over_processes_give_the_engines_numbers():
     for name in ("summary", "monthly", "replications", "flows", "clv"):
         pd.testing.assert_frame_equal(getattr(spread, name), getattr(alone, name))
     assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications
+
+
+def test_tier_chart_shows_the_tiers_only():
+    fashion = next(p for p in BUNDLED if "tier" in p.name)
+    results = simulation.run(small(fashion))
+    order = [t.name for t in results.scenario.program.tiers.tiers]
+    fig = figures.tiers_over_time(results.monthly, order)
+    assert [t.name for t in fig.data] == order  # not the upgrade / downgrade counts
+    assert "tier" in set(results.clv.group_by)
+    assert {t.name for t in figures.clv_by_group(results.clv, "tier").data} == {"No program", "With program"}

@@ -57,6 +57,15 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     page.get_by_role("tab", name="Points").click(timeout=60_000)
     expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
 
+    # Run from the Design page shows the new results, and the Results page stays put on a click
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
+    expect(page.locator(".js-plotly-plot")).to_have_count(RESULT_CHARTS, timeout=120_000)
+    idle(page)
+    page.get_by_role("radio", name="No program").click()
+    expect(page.get_by_text("Satisfaction ladder over time (no program)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
+
     # compare two library designs: a table of every metric and who beats whom
     page.get_by_role("link", name="Compare").click()
     compare = page.get_by_role("button", name="Compare", exact=True)
