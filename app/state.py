@@ -19,6 +19,7 @@ FLASH = "lojal.flash"
 RUN = "run"  # the Run button
 QUERY_DRAFT = "draft"  # URL query parameter holding the draft id
 SAVE_NAME = "library.save_name"
+UPLOADED = "library.uploaded"  # id of the last uploaded file handled (the uploader keeps it across reruns)
 PER_SCENARIO = (SAVE_NAME,)  # non-field widgets that show the scenario being edited
 
 

@@ -25,7 +25,7 @@ def retention_metric(results: simulation.Results) -> str:
     return names[-1] if names else "retention_12m"
 
 
-def headline_cards(results: simulation.Results, key: str = "cards") -> None:
+def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval."""
     summary, currency = results.summary, results.scenario.economics.currency
     n = results.scenario.simulation.replications

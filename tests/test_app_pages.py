@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 from test_app_support import app, charts, editor, library_dir, texts, trace_types, values  # noqa: F401
@@ -275,6 +276,8 @@ def test_compare_two_designs(library_dir):  # noqa: F811
     a, b = pick.value
     assert {"Metric", "Arm", a, b, f"{b} − {a}"} <= set(table.columns)
     assert "Return on investment" in set(table["Metric"])
+    retention_change = table[(table["Arm"] == "Difference") & table["Metric"].str.startswith("Retention")][a].iloc[0]
+    assert re.fullmatch(r"[+-]?\d+\.\d pp \([+-]?\d+\.\d pp to [+-]?\d+\.\d pp\)", retention_change)
     heat = [f for f in charts(at) if f["data"][0]["type"] == "heatmap"][0]
     z = [v for v in values(heat["data"][0]["z"]) if not math.isnan(v)]
     assert z and all(0 <= v <= 1 for v in z)

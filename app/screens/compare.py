@@ -49,16 +49,16 @@ rows = []
 for (name, arm), group in table.groupby(["metric", "arm"], sort=False):
     m = metric(name)
     row = {"Metric": m.label, "Arm": figures.ARM_NAMES.get(arm, arm)}
+    signed = analysis.is_change(summaries[reference], name, arm)  # a change: +/- and percentage points
     for rec in group.itertuples(index=False):
-        row[rec.scenario] = (
-            f"{fmt(rec.mean, m.kind, currency)} ({fmt_interval(rec.p05, rec.p95, m.kind, currency, False)})"
-        )
+        interval = fmt_interval(rec.p05, rec.p95, m.kind, currency, signed)
+        row[rec.scenario] = f"{fmt(rec.mean, m.kind, currency, signed)} ({interval})"
         if rec.scenario != reference:
             row[f"{rec.scenario} − {reference}"] = (
                 f"{fmt(rec.diff, m.kind, currency, True)} ({fmt_interval(rec.diff_p05, rec.diff_p95, m.kind, currency)})"
             )
     rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=420)
 st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
 
 st.subheader("Over time")

@@ -58,8 +58,8 @@ if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is N
 # --------------------------------------------------------------------------- upload
 st.subheader("Upload a scenario file")
 upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key="upload")
-if upload is not None and st.session_state.get("library.uploaded") != upload.file_id:
-    st.session_state["library.uploaded"] = upload.file_id
+if upload is not None and st.session_state.get(state.UPLOADED) != upload.file_id:
+    st.session_state[state.UPLOADED] = upload.file_id
     try:
         uploaded = loads(upload.getvalue().decode("utf-8"), upload.name)
     except UnicodeDecodeError:
