@@ -25,4 +25,4 @@ pages = [
 page = st.navigation(pages)
 runs.warm_up()
 shell.frame(results, page)
-page.run()
+shell.run_page(page)

@@ -209,6 +209,10 @@ def _restart(path: str) -> None:
     entry.pop("frame", None)
 
 
+def _mapping(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _clean(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -258,7 +262,8 @@ def table(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     by_kind = fields_by_kind(item_model)
     columns = [n for k in SCALARS for n in by_kind.get(k, [])]
     columns = [n for n in item_model.model_fields if n in columns]  # schema order
-    items = list(fields.get_in(form.data, path, []) or [])
+    raw = fields.get_in(form.data, path, [])
+    items = [i if isinstance(i, dict) else {} for i in raw] if isinstance(raw, list) else []  # a damaged draft
     st.markdown(f"**{info['label']}**")
     st.caption(info["help"])
     key = _editor_key(path, form)
@@ -324,12 +329,12 @@ def row_vectors(item_model: type[BaseModel], name: str, path: str, items: list[d
         rows = []
         for item in items:
             vector = (item or {}).get(name)
-            if vector is None:
-                rows.append([None] * len(keys))
-            elif isinstance(vector, dict):
+            if isinstance(vector, dict):
                 rows.append([vector.get(k) for k in keys])
+            elif isinstance(vector, list):
+                rows.append((list(vector) + [None] * len(keys))[: len(keys)])
             else:
-                rows.append(list(vector) + [None] * (len(keys) - len(vector)))
+                rows.append([None] * len(keys))
         frame = pd.DataFrame(rows, columns=labels, index=row_names, dtype="float64")
         return frame
 
@@ -368,7 +373,7 @@ def level_table(model: type[BaseModel], names: list[str], path: str, form: Form)
     def build() -> pd.DataFrame:
         cols = {}
         for n, label in zip(names, labels, strict=True):
-            values = fields.get_in(form.data, fields.join(path, n)) or {}
+            values = _mapping(fields.get_in(form.data, fields.join(path, n)))
             cols[label] = [values.get(level) for level in LEVELS]
         return pd.DataFrame(cols, index=list(LEVEL_LABELS), dtype="float64")
 
@@ -427,6 +432,7 @@ def switch(model: type[BaseModel], name: str, path: str, form: Form) -> bool:
     info = field_info(model, name)
     inner = kind_of(info["annotation"]).inner
     current = fields.get_in(form.data, path)
+    current = current if isinstance(current, dict) else None
     has_enabled = "enabled" in inner.model_fields
     on = current is not None and (not has_enabled or current.get("enabled", True))
     key = fields.join(path, "enabled")
@@ -443,7 +449,7 @@ def switch(model: type[BaseModel], name: str, path: str, form: Form) -> bool:
 
 def _switch(key: str, path: str, inner: type[BaseModel], has_enabled: bool) -> None:
     on = bool(st.session_state[key])
-    current = fields.get_in(state.workspace().data, path)
+    current = _mapping(fields.get_in(state.workspace().data, path)) or None
     if current is None and on:
         state.set_field(path, inner().model_dump(mode="json"))
         state.clear_widgets(path + ".")

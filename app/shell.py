@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from . import runs, state
+
+UNHANDLED = "This page hit a problem it could not handle"
+log = logging.getLogger("lojal.app")
 
 
 def frame(results_page: st.Page, current_page: st.Page) -> None:
@@ -45,3 +50,19 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
         state.commit()
         if current_page.url_path != results_page.url_path:
             st.switch_page(results_page)
+
+
+def run_page(page: st.Page) -> None:
+    """Run a page; an unexpected error becomes a message (details go to the server log), never a traceback.
+
+    Streamlit's own control flow (rerun, stop, switch page) is not an `Exception` and passes through.
+    """
+    try:
+        page.run()
+    except Exception as exc:  # noqa: BLE001 - last line of defence in front of a client
+        log.exception("page %s failed", page.title)
+        ws = state.workspace()
+        st.error(
+            f"{UNHANDLED} ({type(exc).__name__}: {exc}). Your design is safe: it is kept as draft `{ws.id}` "
+            "and comes back when the page is reloaded."
+        )

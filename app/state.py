@@ -115,3 +115,14 @@ def comparable() -> dict[str, Scenario]:
             out[label if label not in out else f"{label} (session)"] = scenario
             seen.add(scenario.model_dump_json())
     return out
+
+
+def last_run() -> Scenario | None:
+    """The scenario of the last run, if there was one (and it still reads under the current schema)."""
+    text = workspace().last_run
+    if not text:
+        return None
+    try:
+        return Scenario.model_validate_json(text)
+    except ValueError:
+        return None

@@ -7,7 +7,16 @@ import math
 import re
 
 import pytest
-from test_app_support import app, charts, editor, library_dir, texts, trace_types, values  # noqa: F401
+from test_app_support import (  # noqa: F401
+    app,
+    assert_ok,
+    charts,
+    editor,
+    library_dir,
+    texts,
+    trace_types,
+    values,
+)
 
 import simulation
 from app import drafts, runs
@@ -20,7 +29,7 @@ RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
 
 def started(library_dir):  # noqa: F811
     at = app().run()
-    assert not at.exception
+    assert_ok(at)
     return at
 
 
@@ -36,7 +45,7 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert "Press **Run**" in texts(at)
     assert not at.button(key="run").disabled
     at.button(key="run").click().run()
-    assert not at.exception
+    assert_ok(at)
     labels = [m.label for m in at.metric]
     assert labels[:4] == ["Retention after 12 months", "Incremental profit", "Return on investment", "Payback month"]
     assert {"NPS at end", "Customer lifetime value", "Program cost (whole horizon)"} <= set(labels)
@@ -61,7 +70,8 @@ def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # n
 
     monkeypatch.setattr(simulation, "run", fail)
     at.button(key="run").click().run()
-    assert not at.exception and not at.error
+    assert_ok(at)
+    assert not at.error
     assert [m.value for m in at.metric] == first
 
 
@@ -75,7 +85,7 @@ def test_engine_failure_is_explained_and_the_design_kept(library_dir, monkeypatc
 
     monkeypatch.setattr(simulation, "run", broken)
     at.button(key="run").click().run()
-    assert not at.exception
+    assert_ok(at)
     assert any("out of cheese" in e.value for e in at.error)
     assert workspace(at).data == before
 
@@ -84,7 +94,7 @@ def test_engine_failure_is_explained_and_the_design_kept(library_dir, monkeypatc
 def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_dir, monkeypatch):  # noqa: F811
     at = started(library_dir)
     at.switch_page(DESIGN).run()
-    assert not at.exception
+    assert_ok(at)
     tabs = [t.label for t in at.tabs]
     assert tabs == [
         "About",
@@ -103,7 +113,8 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
     assert earn.label == "Earn rate (points per kr)"  # label and unit from the schema, currency filled in
     assert "Allowed: ≥ 0, ≤ 1000" in earn.help
     earn.set_value(2.0).run()
-    assert not at.exception and calls == []
+    assert_ok(at)
+    assert calls == []
     assert "2 points per kr 1 spent" in texts(at)
     assert workspace(at).data["program"]["points"]["earn_rate"] == 2.0
     slider = at.slider(key="program.points.redemption_probability")
@@ -117,7 +128,7 @@ def test_invalid_values_are_explained_in_place_and_block_the_run(library_dir):  
     at = started(library_dir)
     at.switch_page(DESIGN).run()
     at.number_input(key="program.points.redemption_threshold").set_value(0.0).run()
-    assert not at.exception
+    assert_ok(at)
     assert [e.value for e in at.error] == ["input should be greater than 0 (got 0.0)"]  # under the field
     assert any("`program.points.redemption_threshold`" in w.value for w in at.main.warning)  # and listed on top
     assert at.button(key="run").disabled
@@ -132,7 +143,7 @@ def test_instruments_switch_on_and_off_keeping_their_settings(library_dir):  # n
     at.switch_page(DESIGN).run()
     assert workspace(at).data["program"]["tiers"] is None
     at.toggle(key="program.tiers.enabled").set_value(True).run()
-    assert not at.exception
+    assert_ok(at)
     tiers = editor(at, "program.tiers.tiers")
     assert list(tiers.value["name"]) == ["Silver", "Gold", "Platinum"]  # the schema's defaults
     assert "tiers by spend" in texts(at)
@@ -154,7 +165,7 @@ def test_segments_table_rows_can_be_added_and_shares_are_checked(library_dir):  
         "deleted_rows": [],
     }
     at.run()
-    assert not at.exception
+    assert_ok(at)
     data = workspace(at).data["customers"]["segments"]
     assert len(data) == n + 1 and data[0]["basket_value"] == 51.0
     assert data[-1]["name"] == "Tourists" and data[-1]["purchases_per_month"] == 1.0  # defaults fill the rest
@@ -178,7 +189,7 @@ def test_ladder_table_edits_go_to_the_scenario(library_dir):  # noqa: F811
     column = [c for c in ladder.value.columns if c.startswith("Churn by level")][0]
     at.session_state[ladder.key] = {"edited_rows": {5: {column: 0.001}}, "added_rows": [], "deleted_rows": []}
     at.run()
-    assert not at.exception
+    assert_ok(at)
     assert workspace(at).data["customers"]["ladder"]["churn_per_month"]["loyal"] == 0.001
 
 
@@ -191,14 +202,15 @@ def test_a_refresh_keeps_the_draft(library_dir):  # noqa: F811
     again = app()
     again.query_params["draft"] = draft
     again.run()
-    assert not again.exception
+    assert_ok(again)
     assert "Workshop idea" in texts(again) or "Workshop idea" in [m.value for m in again.sidebar.markdown][0]
     again.switch_page(DESIGN).run()
     assert again.number_input(key="program.points.earn_rate").value == 3.0
     stranger = app()
     stranger.query_params["draft"] = "../../etc"
     stranger.run()
-    assert not stranger.exception and stranger.query_params["draft"] != draft
+    assert_ok(stranger)
+    assert stranger.query_params["draft"] != draft
 
 
 # --------------------------------------------------------------------------- library
@@ -211,7 +223,8 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     second = table["Name"].iloc[1]
     at.selectbox(key="library.pick").select_index(1).run()
     at.button(key="library.open").click().run()
-    assert not at.exception and workspace(at).data["meta"]["name"] == second
+    assert_ok(at)
+    assert workspace(at).data["meta"]["name"] == second
     at.button(key="library.duplicate").click().run()
     assert workspace(at).data["meta"]["name"] == f"Copy of {second}"
     # saving under a name that exists is refused, and the file is unchanged
@@ -238,7 +251,8 @@ def test_upload_a_scenario(library_dir):  # noqa: F811
     text = (library_dir / sorted(p.name for p in library_dir.glob("*.yaml"))[-1]).read_text()
     text = text.replace("name:", "name: Uploaded", 1)
     at.file_uploader(key="upload").set_value(("mine.yaml", text.encode(), "application/x-yaml")).run()
-    assert not at.exception and not at.error
+    assert_ok(at)
+    assert not at.error
     assert workspace(at).data["meta"]["name"].startswith("Uploaded")
     assert any("Opened" in s.value for s in at.success)
 
@@ -257,7 +271,7 @@ def test_a_bad_upload_gives_a_clear_message_and_changes_nothing(library_dir, con
     before = workspace(at).data
     at.switch_page(LIBRARY).run()
     at.file_uploader(key="upload").set_value(("mine.yaml", content, "application/x-yaml")).run()
-    assert not at.exception
+    assert_ok(at)
     assert any(expected in e.value for e in at.error), [e.value for e in at.error]
     assert workspace(at).data == before
 
@@ -266,12 +280,12 @@ def test_a_bad_upload_gives_a_clear_message_and_changes_nothing(library_dir, con
 def test_compare_two_designs(library_dir):  # noqa: F811
     at = started(library_dir)
     at.switch_page(COMPARE).run()
-    assert not at.exception
+    assert_ok(at)
     pick = at.multiselect(key="compare.pick")
     assert len(pick.value) == 2
     assert "Press **Compare**" in texts(at)
     at.button(key="compare.run").click().run()
-    assert not at.exception
+    assert_ok(at)
     table = at.dataframe[0].value
     a, b = pick.value
     assert {"Metric", "Arm", a, b, f"{b} − {a}"} <= set(table.columns)
@@ -282,7 +296,7 @@ def test_compare_two_designs(library_dir):  # noqa: F811
     z = [v for v in values(heat["data"][0]["z"]) if not math.isnan(v)]
     assert z and all(0 <= v <= 1 for v in z)
     at.selectbox(key="compare.metric").set_value(("nps_end", "program")).run()
-    assert not at.exception
+    assert_ok(at)
     # an edited design of this session is offered too
     at.switch_page(DESIGN).run()
     at.number_input(key="program.points.earn_rate").set_value(4.0).run()
@@ -296,7 +310,7 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
     assert "Nothing to export yet" in texts(at)
     at.button(key="run").click().run()
     at.switch_page(EXPORT).run()
-    assert not at.exception
+    assert_ok(at)
     keys = {b.key for b in at.download_button}
     assert keys >= {"export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
     assert json.loads(json.dumps(at.dataframe[0].value.columns.tolist())) == [
@@ -315,7 +329,7 @@ def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F81
     at.selectbox(key="library.pick").set_value(next(n for n in names if "tier" in n)).run()
     at.button(key="library.open").click().run()
     at.button(key="run").click().run()  # Run from another page goes to the results
-    assert not at.exception
+    assert_ok(at)
     titles = [f["layout"]["title"]["text"] for f in charts(at)]
     assert "Members by tier" in titles and any(t.startswith("Club subscribers") for t in titles)
     # (AppTest forgets a switch_page on the next run; a browser stays on Results, see tests/e2e)
@@ -323,3 +337,44 @@ def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F81
     at.segmented_control(key="results.clv_by").set_value("tier").run()
     clv = [f for f in charts(at) if "by tier" in f["layout"]["title"]["text"]]
     assert clv and not at.exception
+
+
+def test_an_unexpected_error_is_a_message_not_a_traceback(library_dir, monkeypatch):  # noqa: F811
+    from app import figures
+    from app.shell import UNHANDLED
+
+    at = started(library_dir)
+    at.button(key="run").click().run()
+
+    def broken(*args, **kwargs):
+        raise ValueError("no flows today")
+
+    monkeypatch.setattr(figures, "ladder_flows", broken)
+    at.run()
+    assert not at.exception
+    message = [e.value for e in at.error if UNHANDLED in e.value][0]
+    assert "no flows today" in message and at.query_params["draft"] in message
+    assert at.metric  # what was drawn before the error stays
+
+
+def test_a_damaged_draft_does_not_break_the_app(library_dir):  # noqa: F811
+    at = started(library_dir)
+    draft = at.query_params["draft"]
+    path = drafts_dir() / f"{draft}.json"
+    stored = json.loads(path.read_text())
+    stored["data"]["customers"]["segments"] = "several"
+    stored["last_run"] = '{"not": "a scenario"}'
+    path.write_text(json.dumps(stored))
+    again = app()
+    again.query_params["draft"] = draft
+    again.run()
+    assert_ok(again)
+    assert again.button(key="run").disabled  # the damage is a problem to fix, not a crash
+    assert "segments" in texts(again)
+    again.switch_page(DESIGN).run()
+    assert_ok(again)
+    path.write_text("{ not json")
+    third = app()
+    third.query_params["draft"] = draft
+    third.run()
+    assert_ok(third)  # an unreadable draft starts afresh from the example

@@ -83,3 +83,12 @@ def values(array) -> list:
 
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
     return list(array)
+
+
+def assert_ok(at) -> None:
+    """No traceback, and no error caught by the app's last line of defence either."""
+    from app.shell import UNHANDLED
+
+    assert not at.exception, [e.value for e in at.exception]
+    caught = [e.value for e in at.error if UNHANDLED in e.value]
+    assert not caught, caught

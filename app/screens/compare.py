@@ -27,7 +27,11 @@ if len(picked) < 2:
 if missing and not go:
     st.info("Press **Compare** to simulate the scenarios that have not been run yet: " + ", ".join(missing) + ".")
     st.stop()
-results = runs.run_all(scenarios, st.container()) if missing else ready
+try:
+    results = runs.run_all(scenarios, st.container()) if missing else ready
+except Exception as exc:  # noqa: BLE001 - the engine failed on one of them: say which, keep going
+    st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Nothing was lost; pick other scenarios or retry.")
+    st.stop()
 
 summaries = {label: r.summary for label, r in results.items()}
 reps = {label: r.replications for label, r in results.items()}

@@ -6,12 +6,11 @@ import streamlit as st
 
 from app import library, runs, state
 from simulation import export
-from simulation.schema import Scenario
 
 ws = state.workspace()
 st.title("Export")
 
-last = Scenario.model_validate_json(ws.last_run) if ws.last_run else None
+last = state.last_run()
 results = runs.cached(last) if last is not None else None
 if results is None:
     st.info("Nothing to export yet: press **Run** in the sidebar first.")

@@ -4,13 +4,12 @@ import streamlit as st
 
 from app import analysis, figures, runs, state, views
 from simulation.describe import describe
-from simulation.schema import Scenario
 
 ws = state.workspace()
 scenario, problems = state.current()
 st.title("Results")
 
-last = Scenario.model_validate_json(ws.last_run) if ws.last_run else None
+last = state.last_run()
 results = runs.cached(last) if last is not None else None
 if results is None:
     if scenario is not None:
