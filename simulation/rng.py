@@ -41,51 +41,153 @@ LARGE_RATE = 80.0  # above this, the normal approximation (and float32 exp would
 
 
 def poisson_from_uniform(lam: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Poisson counts by inverting the CDF at `u`.
+    """Poisson counts by inverting the CDF at `u` (`u` broadcasts against `lam`).
 
     Inversion (rather than `Generator.poisson`) keeps common random numbers exact: the
     same uniform gives the same count when the rate is the same, and a nearby count when
-    the program changes the rate. Whole-array passes while many customers are still
-    below their uniform, then only the few left are iterated. Rates above LARGE_RATE
-    (purchases per month; rare) use the normal approximation, also by inversion.
+    the program changes the rate. Each customer's count is the number of terms of the
+    CDF, P(0) + P(1) + ..., that stay below their uniform; the terms are summed in the
+    same order and with the same roundings whichever of the three passes below does it.
+    Rates above LARGE_RATE (purchases per month; rare) use the normal approximation,
+    also by inversion.
     """
     shape = lam.shape
-    rate = np.ascontiguousarray(lam, dtype=np.float64).ravel()
-    u = np.broadcast_to(u, shape).ravel()
+    rate = np.ascontiguousarray(lam, dtype=np.float64)
     large = rate > LARGE_RATE
-    if large.any():
+    any_large = bool(large.any())
+    if any_large:
         rate = np.where(large, 0.0, rate)
-    p = np.exp(-rate.astype(np.float32)).astype(np.float64)  # float32 exp: 6x faster, ample precision
+    k = _invert(rate, u).reshape(-1)
+    if any_large:
+        big = np.flatnonzero(large)
+        lam_big = np.ascontiguousarray(lam, dtype=np.float64).reshape(-1)[big]
+        k[big] = [poisson_scalar(x, v) for x, v in zip(lam_big, _flat_take(u, shape, big), strict=True)]
+    return k.reshape(shape)
+
+
+# The count of a customer whose uniform lies beyond the CDF even after many terms (a
+# uniform within rounding of 1) stops TAIL_TERMS terms after the pass at which at most
+# 1/16 of the customers were left. (That cap is from the first version of this function,
+# kept so that counts never change.)
+TAIL_TERMS = int(LARGE_RATE + 12 * np.sqrt(LARGE_RATE) + 30)
+FEW_LEFT = 256  # customers left: from here on, terms a block at a time (see _term_blocks)
+FIRST_BLOCK = 8
+
+
+class _Left:
+    """Customers still below their uniform: flat positions, their terms so far, counts."""
+
+    __slots__ = ("at", "rate", "u", "p", "cdf", "k")
+
+    def __init__(self, at, rate, u, p, cdf, k):
+        self.at, self.rate, self.u, self.p, self.cdf, self.k = at, rate, u, p, cdf, k
+
+    def take(self, rows: np.ndarray) -> _Left:
+        return _Left(*(getattr(self, name)[rows] for name in self.__slots__))
+
+
+def _flat_take(u: np.ndarray, shape: tuple[int, ...], flat: np.ndarray) -> np.ndarray:
+    """`u` broadcast to `shape`, at flat positions, without materialising the broadcast."""
+    if u.shape == shape:
+        return u.reshape(-1)[flat]
+    if u.shape == shape[len(shape) - u.ndim :]:  # shared by the leading axes (both arms)
+        return u.reshape(-1)[flat % u.size]
+    return np.broadcast_to(u, shape).reshape(-1)[flat]
+
+
+class _Pass:
+    """The number of the next term, and the cap on terms: TAIL_TERMS after the first pass
+    at which at most 1/16 of the customers were left."""
+
+    def __init__(self, size: int):
+        self.j, self.limit, self.few = 0, None, size // 16
+
+    def done(self, active: int) -> None:
+        """A pass is over with `active` customers still below their uniform."""
+        if self.limit is None and (self.few >= active or self.j >= TAIL_TERMS):  # (the second: never loop forever)
+            self.limit = self.j + TAIL_TERMS
+
+    def next(self) -> float:
+        self.j += 1
+        return 1.0 / self.j
+
+    def capped(self) -> bool:
+        return self.limit is not None and self.j >= self.limit
+
+
+def _invert(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Counts for rates <= LARGE_RATE. Whole-array passes while more than a sixth of the
+    customers need more terms (measured: gathering earlier costs more than it saves);
+    then only those left, compacted each time half of them are done (integer gathers: a
+    boolean mask on a random pattern is ~8x slower); then the last few."""
+    p = rate.astype(np.float32)
+    np.negative(p, out=p)
+    p = np.exp(p, out=p).astype(np.float64)  # float32 exp: 6x faster, ample precision
     cdf = p.copy()
     more = u > cdf
     k = more.astype(np.int32)
-    j = 0
     active = int(np.count_nonzero(more))
-    while active > rate.size // 16:
-        j += 1
+    passes = _Pass(rate.size)
+    passes.done(active)
+    while 6 * active > rate.size:
         p *= rate
-        p *= 1.0 / j
+        p *= passes.next()
         cdf += p
         np.greater(u, cdf, out=more)
         k += more
         active = int(np.count_nonzero(more))
+        passes.done(active)
+    k = k.reshape(-1)
     if active:
-        idx = np.flatnonzero(more)
-        rate_i, u_i, p_i, cdf_i = rate[idx], u[idx], p[idx], cdf[idx]
-        limit = j + int(LARGE_RATE + 12 * np.sqrt(LARGE_RATE) + 30)
-        while idx.size and j < limit:
-            j += 1
-            p_i *= rate_i
-            p_i *= 1.0 / j
-            cdf_i += p_i
-            still = u_i > cdf_i
-            k[idx[still]] += 1
-            idx, rate_i, u_i, p_i, cdf_i = idx[still], rate_i[still], u_i[still], p_i[still], cdf_i[still]
-    if large.any():
-        big = np.flatnonzero(large)
-        lam_big = np.ascontiguousarray(lam, dtype=np.float64).ravel()[big]
-        k[big] = [poisson_scalar(x, v) for x, v in zip(lam_big, u[big], strict=True)]
-    return k.reshape(shape)
+        at = np.flatnonzero(more)
+        flat = (rate.reshape(-1)[at], _flat_take(u, rate.shape, at), p.reshape(-1)[at], cdf.reshape(-1)[at], k[at])
+        left = _compacted_passes(_Left(at, *flat), passes, k)
+        _term_blocks(left, passes, k)
+    return k
+
+
+def _compacted_passes(left: _Left, passes: _Pass, k: np.ndarray) -> _Left:
+    """Passes over the customers left, until few are; writes the counts of those done."""
+    still = np.ones(left.at.size, bool)
+    while not passes.capped() and (left.at.size > FEW_LEFT or passes.limit is None):
+        left.p *= left.rate
+        left.p *= passes.next()
+        left.cdf += left.p
+        np.greater(left.u, left.cdf, out=still)
+        left.k += still
+        active = int(np.count_nonzero(still))
+        passes.done(active)
+        if 2 * active < left.at.size:
+            k[left.at] = left.k
+            left = left.take(np.flatnonzero(still))
+            still = np.ones(active, bool)
+    k[left.at] = left.k
+    return left.take(np.flatnonzero(still))
+
+
+def _term_blocks(left: _Left, passes: _Pass, k: np.ndarray) -> None:
+    """The last few customers (the highest rates) need the most terms: one numpy call per
+    term would cost ~1 us each, for a handful of values. `multiply.accumulate` along a row
+    [p, rate, 1/(j+1), rate, 1/(j+2), ...] forms the same products in the same order (and
+    `add.accumulate` the same running sums), for a whole block of terms in a few calls."""
+    block, j = FIRST_BLOCK, passes.j
+    while left.at.size and j < passes.limit:
+        b = min(block, passes.limit - j)
+        f = np.empty((left.at.size, 2 * b + 1))
+        f[:, 0] = left.p
+        f[:, 1::2] = left.rate[:, None]
+        f[:, 2::2] = 1.0 / np.arange(j + 1, j + b + 1)
+        np.multiply.accumulate(f, axis=1, out=f)
+        cdf = f[:, ::2].copy()  # the terms P(j), ..., P(j + b)
+        cdf[:, 0] = left.cdf
+        np.add.accumulate(cdf, axis=1, out=cdf)
+        below = np.count_nonzero(left.u[:, None] > cdf[:, 1:], axis=1)  # the CDF only grows
+        left.k += below.astype(np.int32)
+        k[left.at] = left.k
+        go_on = np.flatnonzero(below == b)
+        left = _Left(left.at[go_on], left.rate[go_on], left.u[go_on], f[go_on, -1], cdf[go_on, -1], left.k[go_on])
+        j += b
+        block *= 2
 
 
 _NORMAL = NormalDist()
