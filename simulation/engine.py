@@ -109,7 +109,8 @@ class Sim:
             self.people.nudge_up[:n] += np.where(mask, up, 0.0)
         if np.ndim(down) or down:
             self.people.nudge_down[:n] += np.where(mask, down, 0.0)
-        self.people.contact[:n] |= mask
+        if np.ndim(up) or up:  # a welcome contact stops the drift for lack of contact; a bad one does not
+            self.people.contact[:n] |= mask
 
     @property
     def members(self) -> np.ndarray:

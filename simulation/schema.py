@@ -234,8 +234,8 @@ class Tiers(Instrument):
     tiers: list[Tier] = F(
         [
             Tier(name="Silver", threshold=0.0),
-            Tier(name="Gold", threshold=1500.0, discount=0.03, earn_multiplier=1.5, status_lift=0.01),
-            Tier(name="Platinum", threshold=5000.0, discount=0.07, earn_multiplier=2.0, free_shipping=True, perk_cost_per_member_month=2.0, status_lift=0.02),
+            Tier(name="Gold", threshold=600.0, discount=0.03, earn_multiplier=1.5, status_lift=0.01),
+            Tier(name="Platinum", threshold=1500.0, discount=0.07, earn_multiplier=2.0, free_shipping=True, perk_cost_per_member_month=2.0, status_lift=0.02),
         ],
         label="Tiers",
         help="Tiers from the entry tier (threshold 0) upwards, thresholds ascending.",
@@ -256,13 +256,13 @@ class Tiers(Instrument):
 
 
 class Subscription(Instrument):
-    fee: float = F(9.0, label="Fee", unit="currency per billing period", help="Price of the paid club.", ge=0)
+    fee: float = F(5.0, label="Fee", unit="currency per billing period", help="Price of the paid club.", ge=0)
     billing_period_months: int = F(1, label="Billing period", unit="months", help="Months between charges.", ge=1, le=24)
-    trial_months: int = F(1, label="Free trial", unit="months", help="Free months before the first charge.", ge=0, le=12)
+    trial_months: int = F(1, label="Free trial", unit="months", help="Free months before the first charge (first-time subscribers only).", ge=0, le=12)
     uptake_per_month: float = F(0.02, label="Uptake", unit="probability/month", help="Chance that a member who bought this month starts the club.", ge=0, le=1)
-    discount: float = F(0.05, label="Discount", unit="share of basket", help="Club discount on every purchase.", ge=0, le=0.9)
+    discount: float = F(0.10, label="Discount", unit="share of basket", help="Club discount on every purchase.", ge=0, le=0.9)
     free_shipping: bool = F(True, label="Free shipping", help="Club orders ship free.")
-    exclusive_access_value: float = F(2.0, label="Access value", unit="currency/month", help="What exclusive access is worth to a subscriber each month.", ge=0)
+    exclusive_access_value: float = F(3.0, label="Access value", unit="currency/month", help="What exclusive access is worth to a subscriber each month.", ge=0)
     exclusive_access_cost: float = F(0.5, label="Access cost", unit="currency/subscriber/month", help="What exclusive access costs per subscriber per month.", ge=0)
     purchase_rate_lift: float = F(0.15, label="Purchase lift", unit="share of rate", help="Higher purchase rate of subscribers (sunk-cost and convenience effect).", ge=0, le=3)
     churn_multiplier: float = F(0.7, label="Churn multiplier", unit="x", help="Subscribers' churn relative to non-subscribers on the same level.", ge=0, le=1)

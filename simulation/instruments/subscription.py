@@ -52,9 +52,10 @@ class SubscriptionModule(InstrumentModule):
         sim.nudge(subs, up=p.satisfaction_lift)
         start = sim.members & ~sim.view("is_subscriber") & (sim.k > 0)
         start &= sim.uniform("club_uptake") < p.uptake_per_month
+        returning = start & (sim.view("ti_subscribed") >= 0)  # the free trial is for first-timers
         sim.view("is_subscriber")[start] = True
         sim.view("ti_subscribed")[start] = sim.month
-        sim.view("ti_next_bill")[start] = sim.month + p.trial_months
+        sim.view("ti_next_bill")[start] = np.where(returning[start], sim.month, sim.month + p.trial_months)
         sim.view("club_value")[start] = 0.0
         sim.record("club_starts", float(start.sum()))
 
