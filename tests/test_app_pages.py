@@ -20,7 +20,9 @@ from test_app_support import (  # noqa: F401
 
 import simulation
 from app import drafts, runs
+from app.fields import join, kind_of
 from app.settings import drafts_dir
+from simulation.schema import Points, Program, Referral, Scenario, Subscription, Tiers, field_info
 
 RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
     f"screens/{name}.py" for name in ("results", "design", "compare", "library", "export")
@@ -378,3 +380,51 @@ def test_a_damaged_draft_does_not_break_the_app(library_dir):  # noqa: F811
     third.query_params["draft"] = draft
     third.run()
     assert_ok(third)  # an unreadable draft starts afresh from the example
+
+
+def _schema_fields(model, prefix=""):
+    """(kind, path, model, name) of every field of the schema, stepping into blocks."""
+    for name, info in model.model_fields.items():
+        kind = kind_of(info.annotation)
+        path = join(prefix, name) if prefix else name
+        if kind.name == "model":
+            yield from _schema_fields(kind.inner, path)
+        else:
+            yield kind, path, model, name
+
+
+def test_every_field_of_the_schema_has_a_widget(library_dir):  # noqa: F811
+    everything = Scenario(
+        program=Program(points=Points(), tiers=Tiers(), subscription=Subscription(), referral=Referral())
+    )
+    (library_dir / "0-everything.yaml").write_text(simulation.dumps(everything))  # the example the app opens on
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    assert_ok(at)
+    widgets = ("number_input", "slider", "toggle", "selectbox", "text_input", "text_area")
+    keys = {w.key for kind in widgets for w in getattr(at, kind)}
+    editors = {e.key.split("@")[0]: list(e.value.columns) for e in at.data_editor}
+    captions = texts(at)
+    missing = []
+    for kind, path, model, name in _schema_fields(Scenario):
+        label = field_info(model, name)["label"]
+        if kind.name == "choice" and len(kind.inner) == 1:  # nothing to choose: shown, not editable
+            found = f"{label}: {kind.inner[0]}" in captions
+        elif kind.name in ("bool", "choice", "int", "float", "str"):
+            found = path in keys
+        elif kind.name == "levels":  # a column of the block's level table
+            found = any(c.startswith(label) for c in editors.get(f"{path.rsplit('.', 1)[0]}.levels", []))
+        elif kind.name == "table":  # scalar fields are columns; per-row vectors have their own table
+            for sub, sub_info in kind.inner.model_fields.items():
+                if kind_of(sub_info.annotation).name in ("levels", "vector"):
+                    found_sub = f"{path}.{sub}" in editors
+                else:
+                    found_sub = sub in editors.get(path, [])
+                if not found_sub:
+                    missing.append(f"{path}[].{sub}")
+            found = path in editors
+        else:
+            found = False
+        if not found:
+            missing.append(path)
+    assert missing == []
