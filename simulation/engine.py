@@ -51,6 +51,7 @@ class Sim:
         self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
         self.ledger: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, self.T + 1)))
         self.month = 0
+        self._members: np.ndarray | None = None
         self._arrays()
 
     def _arrays(self) -> None:
@@ -105,17 +106,27 @@ class Sim:
     def nudge(self, mask: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
         """Queue a satisfaction effect on program-arm customers for their next ladder move."""
         n = self.people.n
+        # (a product with the mask, not np.where: the same numbers, one fast pass)
         if np.ndim(up) or up:
-            self.people.nudge_up[:n] += np.where(mask, up, 0.0)
+            self.people.nudge_up[:n] += np.multiply(mask, up)
         if np.ndim(down) or down:
-            self.people.nudge_down[:n] += np.where(mask, down, 0.0)
+            self.people.nudge_down[:n] += np.multiply(mask, down)
         if np.ndim(up) or up:  # a welcome contact stops the drift for lack of contact; a bad one does not
             self.people.contact[:n] |= mask
 
     @property
     def members(self) -> np.ndarray:
-        """Program-arm customers who are alive members."""
-        return self.pview("is_member") & self.pview("is_alive")
+        """Program-arm customers who are alive members. Several instruments ask several
+        times a month, so it is computed once per change (see `membership_changed`) and
+        read-only: combine it into a new array (`sim.members & x`), never in place."""
+        if self._members is None:
+            self._members = self.pview("is_member") & self.pview("is_alive")
+            self._members.flags.writeable = False
+        return self._members
+
+    def membership_changed(self) -> None:
+        """Call after changing `is_member` or `is_alive` (enrolment, churn, arrivals)."""
+        self._members = None
 
     # ------------------------------------------------------------------ set-up
     def _start(self) -> None:
@@ -131,6 +142,7 @@ class Sim:
             n = self.n0
             p.is_member[PROGRAM, :n] = p.u_join[:n] < self.enrol_by_segment[p.segment[:n]]
             self.record("cost_fixed", self.sc.economics.launch_cost)
+        self.membership_changed()
         self._bookkeeping(month_index=0)
 
     def _tables(self) -> None:
@@ -220,6 +232,7 @@ class Sim:
         joins = bought & ~self.pview("is_member")
         joins &= self.uniform("late_enrolment") < self.sc.program.late_enrollment_per_month
         self.pview("is_member")[:] |= joins
+        self.membership_changed()
 
     def _ladder(self, k: np.ndarray) -> None:
         n = self.people.n
@@ -231,16 +244,18 @@ class Sim:
         p_up = self.p_up_by_k_level[kk]
         p_down = self.p_down_by_k_level[kk]
         if self.has_program:  # program events this month and last: nudges; contact stops the drift
-            prog_up, prog_down = p_up[PROGRAM], p_down[PROGRAM]
-            prog_down[self.people.contact[:n] & (k[PROGRAM] == 0) & (level[PROGRAM] > 0)] -= (
-                self.sc.customers.ladder.drift_without_contact
-            )
+            prog_up, prog_down, prog_level = p_up[PROGRAM], p_down[PROGRAM], level[PROGRAM]
+            # (masks enter as products, x * True = x and x * False = 0: the same numbers as
+            # masked assignment, without its slow random-pattern branches)
+            drifted = self.people.contact[:n] & (k[PROGRAM] == 0) & (prog_level > 0)
+            prog_down -= np.multiply(drifted, self.sc.customers.ladder.drift_without_contact)
             prog_up += self.people.nudge_up[:n]
             prog_down += self.people.nudge_down[:n]
-            prog_up[level[PROGRAM] == TOP] = 0.0
-            prog_down[level[PROGRAM] == 0] = 0.0
-            np.clip(p_up, 0.0, 1.0, out=p_up)
-            np.clip(p_down, 0.0, 1.0, out=p_down)
+            prog_up *= prog_level != TOP
+            prog_down *= prog_level != 0
+            # the baseline row comes from the tables, already within [0, 1]
+            np.clip(prog_up, 0.0, 1.0, out=prog_up)
+            np.clip(prog_down, 0.0, 1.0, out=prog_down)
             total = prog_up + prog_down
             over = total > 1.0
             if over.any():
@@ -256,10 +271,10 @@ class Sim:
         down &= alive
         level += up
         level -= down
-        self.record("moved_up", up.sum(axis=1))
-        self.record("moved_down", down.sum(axis=1))
-        self.complaint_listeners = np.where(down, self.complaints_by_level[level], 0.0).sum(axis=1)
-        self.recommend_listeners = np.where(alive, self.listeners_by_level[level], 0.0).sum(axis=1)
+        self.record("moved_up", np.count_nonzero(up, axis=1))
+        self.record("moved_down", np.count_nonzero(down, axis=1))
+        self.complaint_listeners = (self.complaints_by_level[level] * down).sum(axis=1)
+        self.recommend_listeners = (self.listeners_by_level[level] * alive).sum(axis=1)
 
     def _churn(self) -> None:
         n = self.people.n
@@ -273,8 +288,9 @@ class Sim:
         leave = self.uniform("churn") < hazard
         leave &= alive
         alive &= ~leave
+        self.membership_changed()
         self.view("ti_churned")[leave] = self.month
-        self.record("churned", leave.sum(axis=1))
+        self.record("churned", np.count_nonzero(leave, axis=1))
 
     # ------------------------------------------------------------------ arrivals
     def _acquisition(self) -> None:
@@ -308,6 +324,7 @@ class Sim:
         if arm == PROGRAM and self.has_program:
             joins = member | (p.u_join[slots] < self.enrol_by_segment[p.segment[slots]])
             p.is_member[arm, slots] = joins
+        self.membership_changed()
         self.ledger["acquisitions"][arm, self.month + 1] += count
         if arm == PROGRAM:
             for module in self.instruments:
@@ -318,18 +335,28 @@ class Sim:
         idx = self.month + 1 if month_index is None else month_index
         alive = self.view("is_alive")
         level = self.view("level")
-        counts = np.stack([np.bincount(level[a][alive[a]], minlength=N_LEVELS) for a in (0, 1)])
+        counts = self._alive_by_level(level, alive)
         active = counts.sum(axis=1)
         for i, name in enumerate(LEVELS):
             self.ledger[f"level_{name}"][:, idx] = counts[:, i]
         self.ledger["active_customers"][:, idx] = active
-        self.ledger["members"][:, idx] = (self.view("is_member") & alive).sum(axis=1)
-        self.ledger["retention"][:, idx] = alive[:, : self.n0].sum(axis=1) / self.n0
+        self.ledger["members"][:, idx] = np.count_nonzero(self.view("is_member") & alive, axis=1)
+        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.n0], axis=1) / self.n0
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)
         self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
         for module in self.instruments:
             module.record(idx)
+
+    @staticmethod
+    def _alive_by_level(level: np.ndarray, alive: np.ndarray) -> np.ndarray:
+        """Customers alive at each level, per arm: (2, levels). One bincount of the codes
+        arm * 2L + alive * L + level (a boolean compress per arm costs ~4x more)."""
+        code = alive * np.int8(N_LEVELS)
+        code += level
+        code[PROGRAM] += 2 * N_LEVELS
+        counts = np.bincount(code.ravel(), minlength=4 * N_LEVELS).reshape(2, 2, N_LEVELS)
+        return counts[:, 1]
 
     # ------------------------------------------------------------------ SimPy
     def _every(self, env: simpy.Environment, offset: float, fn, every: int = 1, first: int = 0):

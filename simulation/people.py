@@ -42,6 +42,9 @@ class People:
         self._gen = streams.generator("customer_template")
         self.capacity = max(int(capacity), 16)
         self.n_used = np.zeros(2, dtype=np.int64)  # slots filled per arm
+        # slots in use in either arm: the width every vectorised step works on (a plain
+        # int, kept up to date on arrival: it is read hundreds of times a month)
+        self.n = 0
         self.n_template = 0
         self._specs: dict[str, _StateSpec] = {}
         self._template_names = ("segment", "base_rate", "basket", "start_level", "u_join", "is_digital")
@@ -83,11 +86,6 @@ class People:
             pad = np.full(spec.shape(extra), spec.fill, dtype=spec.dtype)
             setattr(self, name, np.concatenate([old, pad], axis=-1))
         self.capacity = new_cap
-
-    @property
-    def n(self) -> int:
-        """Slots in use in either arm: the width every vectorised step works on."""
-        return int(self.n_used.max())
 
     # -- templates ------------------------------------------------------------
     def _ensure_templates(self, upto: int, initial: bool) -> None:
@@ -141,6 +139,7 @@ class People:
         self.is_alive[:, :n] = True
         self.level[:, :n] = self.start_level[:n]
         self.n_used[:] = n
+        self.n = n
 
     def arrive(self, arm: int, count: int, source: int, month: int) -> slice:
         """Fill the next `count` slots of one arm with new customers; returns their slots."""
@@ -152,4 +151,5 @@ class People:
         self.source[arm, lo:hi] = source
         self.ti_arrived[arm, lo:hi] = month
         self.n_used[arm] = hi
+        self.n = max(self.n, hi)
         return slice(lo, hi)

@@ -27,7 +27,7 @@ class ReferralModule(InstrumentModule):
         can = sim.members
         n_ref = sim.view("n_referrals")
         if p.max_referrals_per_referrer:
-            can &= n_ref < p.max_referrals_per_referrer
+            can = can & (n_ref < p.max_referrals_per_referrer)  # (a new array: members is shared)
         refer = can & (sim.uniform("referral") < self.propensity[sim.pview("level")])
         converted = refer & (sim.uniform("referral_conversion") < p.conversion)
         n_ref += converted
