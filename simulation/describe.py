@@ -34,7 +34,7 @@ def _count(n: int, word: str, plural: str | None = None) -> str:
 
 
 def _pct(x: float) -> str:
-    return f"{_num(100 * x, 1)} %"
+    return f"{_num(100 * x, 1 if abs(x) >= 0.01 else 2)} %"
 
 
 def money(x: float, currency: str) -> str:
@@ -70,7 +70,8 @@ def describe_points(p: Points, currency: str) -> str:
     elif p.earn_rate < 1:
         earn = f"1 point per {money(1 / p.earn_rate, currency)} spent"
     else:
-        earn = f"{_num(p.earn_rate)} point{'s' if p.earn_rate != 1 else ''} per {money(1, currency)} spent"
+        per = with_currency("1", currency) if len(currency) == 1 and not currency.isalpha() else currency
+        earn = f"{_num(p.earn_rate)} point{'s' if p.earn_rate != 1 else ''} per {per} spent"  # per kr / per $1
     reward = f"a {money(p.reward_value, currency)} reward at {_num(p.redemption_threshold)} points"
     if p.expiry_months == 0:
         expiry = "points never expire"

@@ -39,7 +39,7 @@ choices = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
 choices.update({f"{v['label']} (this session)": v for v in ws.variants})
 pick = st.selectbox("Scenario", list(choices), key="library.pick", index=0 if choices else None)
 open_col, duplicate_col, _ = st.columns([1, 1, 4])
-if open_col.button("Open", key="library.open", type="primary", disabled=pick is None):
+if open_col.button("Open scenario", key="library.open", type="primary", disabled=pick is None):
     item = choices[pick]
     if isinstance(item, library.ScenarioFile):
         state.open_scenario(item.scenario.model_dump(mode="json"), item.path.name)
