@@ -36,33 +36,38 @@ class PointsModule(InstrumentModule):
 
     def progress(self) -> np.ndarray:
         """Share of the way to the next reward (1 once a reward is affordable)."""
-        return np.minimum(self.sim.view("points") / self.p.redemption_threshold, 1.0)
+        progress = self.sim.view("points") / self.p.redemption_threshold
+        return np.minimum(progress, 1.0, out=progress)
 
     def purchase_rate(self, rel_rate: np.ndarray) -> None:
         sim = self.sim
-        members = sim.members
-        boost = 1.0 + self.p.goal_gradient * self.progress()
-        just_redeemed = sim.view("ti_redeemed") == sim.month - 1
-        boost = np.where(just_redeemed, boost * (1.0 - self.p.post_redemption_dip), boost)
-        rel_rate *= np.where(members, boost, 1.0)  # the program row
+        boost = self.progress()
+        boost *= self.p.goal_gradient
+        boost += 1.0
+        just_redeemed = sim.view("ti_redeemed") == sim.month - 1  # (few: a masked update is cheap)
+        boost[just_redeemed] *= 1.0 - self.p.post_redemption_dip
+        rel_rate *= np.where(sim.members, boost, 1.0)  # the program row
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
         members = sim.members
-        earned = np.where(members, sim.net_spend * p.earn_rate * sim.rel_earn, 0.0)
+        earned = sim.net_spend * p.earn_rate
+        earned *= sim.rel_earn
+        earned *= members  # (x * False = 0: as np.where, in one fast pass)
         if p.activity_bonus_points:
             active = members & sim.people.is_digital[: sim.people.n]
             active &= sim.uniform("points_activity") < p.activity_probability
-            earned += np.where(active, p.activity_bonus_points, 0.0)
+            earned += np.multiply(active, p.activity_bonus_points)
             sim.view("contact")[:] |= active
         self.earned = earned
         points = sim.view("points")
         points += earned
-        sim.view("ti_points_activity")[earned > 0] = sim.month
+        sim.view("ti_points_activity")[np.flatnonzero(earned)] = sim.month  # (earned >= 0)
         if self.fixed_lots:
             sim.view("points_lots")[sim.month % p.expiry_months] += earned
-        sim.record("points_issued", float(earned.sum()))
-        self.issued += float(earned.sum())
+        issued = float(earned.sum())
+        sim.record("points_issued", issued)
+        self.issued += issued
         self._redeem(members)
 
     def _redeem(self, members: np.ndarray) -> None:
@@ -70,7 +75,9 @@ class PointsModule(InstrumentModule):
         points = sim.view("points")
         can = members & (points >= p.redemption_threshold)
         redeem = can & (sim.uniform("points_redeem") < p.redemption_probability)
-        rewards = np.where(redeem, np.floor(points / p.redemption_threshold), 0.0)
+        rewards = points / p.redemption_threshold
+        np.floor(rewards, out=rewards)
+        rewards *= redeem
         used = rewards * p.redemption_threshold
         points -= used
         if self.fixed_lots:
@@ -79,23 +86,32 @@ class PointsModule(InstrumentModule):
         sim.view("ti_points_activity")[redeem] = sim.month
         sim.charge("cost_rewards", rewards * p.reward_cost)
         sim.record("rewards_redeemed", float(rewards.sum()))
-        sim.record("points_redeemed", float(used.sum()))
-        self.redeemed += float(used.sum())
+        redeemed = float(used.sum())
+        sim.record("points_redeemed", redeemed)
+        self.redeemed += redeemed
         # a reward worth a whole basket or more delights fully, a smaller one proportionally
         worth = np.minimum(rewards * p.reward_value / sim.people.basket[: sim.people.n], 1.0)
         sim.nudge(redeem, up=p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
-        """Redemptions use the oldest lots first (first in, first out)."""
+        """Redemptions use the oldest lots first (first in, first out). The redeemers' lots
+        are gathered once into a block, oldest first, and written back once."""
         lots = self.sim.view("points_lots")
         e = self.p.expiry_months
         slot = np.flatnonzero(used > 0)
+        if not slot.size:
+            return
+        oldest_first = (self.sim.month + 1 + np.arange(e)) % e  # the lot after this month's is the oldest
+        at = np.ix_(oldest_first, slot)
+        block = lots[at]
         left = used[slot]
-        for age in range(e):  # the lot after this month's is the oldest
-            lot = (self.sim.month + 1 + age) % e
-            take = np.minimum(lots[lot, slot], left)
-            lots[lot, slot] -= take
+        for lot in block:
+            take = np.minimum(lot, left)
+            lot -= take
             left -= take
+            if not left.any():  # (lots are >= 0, so the rest would take 0 and change nothing)
+                break
+        lots[at] = block
 
     def expire(self) -> None:
         """Monthly: expire points by the policy; balances of customers who left are forfeit."""
