@@ -66,7 +66,10 @@ def results(scenario: Scenario, progress: Callable[[float], None] | None = None)
 
 def workers() -> int:
     """Processes for replications: the cores, or `$LOJAL_WORKERS` (1 = never start processes)."""
-    return max(1, int(os.environ.get("LOJAL_WORKERS", os.cpu_count() or 1)))
+    try:
+        return max(1, int(os.environ.get("LOJAL_WORKERS", os.cpu_count() or 1)))
+    except ValueError:
+        return 1
 
 
 @st.cache_resource(show_spinner=False)
