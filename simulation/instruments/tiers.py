@@ -26,6 +26,7 @@ class TiersModule(InstrumentModule):
         self.ships_free = np.array([t.free_shipping for t in p.tiers])
         self.perk_cost = np.array([t.perk_cost_per_member_month for t in p.tiers])
         self.status_lift = np.array([t.status_lift for t in p.tiers])
+        self._benefit_tables()
         people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
         people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
         window = (p.qualification_window_months,)
@@ -36,18 +37,36 @@ class TiersModule(InstrumentModule):
         every = self.p.review_every_months
         return [CalendarEvent("tier review", every, self.review, first_month=every - 1)]
 
-    def _tier(self) -> tuple[np.ndarray, np.ndarray]:
-        tier = self.sim.view("tier")
-        return tier, np.maximum(tier, 0)
+    def _benefit_tables(self) -> None:
+        """Each benefit by benefit code (see `_codes`): code 0 is no benefit, code 1 + t
+        the benefit of tier t. One lookup per benefit replaces lookup + np.where."""
+
+        def by_code(values, none):
+            return np.array([none, *values])
+
+        self.keep_by_code = by_code(1.0 - self.discount, 1.0)  # 1 - discount
+        self.basket_by_code = by_code(1.0 + self.spend_lift, 1.0)
+        self.earn_by_code = by_code(self.earn_multiplier, 1.0)
+        self.ships_free_by_code = by_code(self.ships_free, False)
+        self.perk_cost_by_code = by_code(self.perk_cost, 0.0)
+        self.status_lift_by_code = by_code(self.status_lift, 0.0)
+
+    def _codes(self) -> np.ndarray:
+        """Benefit codes: 0 for customers who are not alive members, 1 + tier for members
+        (a member not yet placed, tier -1, gets the entry tier's benefits)."""
+        code = np.maximum(self.sim.view("tier"), 0)
+        code += 1
+        code *= self.sim.members
+        return code
 
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         sim = self.sim
-        members = sim.members
-        _, t = self._tier()
-        keep *= np.where(members, 1.0 - self.discount[t], 1.0)
-        rel_basket *= np.where(members, 1.0 + self.spend_lift[t], 1.0)
-        sim.rel_earn *= np.where(members, self.earn_multiplier[t], 1.0)
-        sim.free_shipping |= members & self.ships_free[t]
+        code = self._codes()
+        for factor, by_code in ((keep, self.keep_by_code), (rel_basket, self.basket_by_code), (sim.rel_earn, self.earn_by_code)):
+            if (by_code != 1.0).any():  # (a product with ones changes nothing: skipped)
+                factor *= by_code[code]
+        if self.ships_free.any():
+            sim.free_shipping |= self.ships_free_by_code[code]
 
     def _metric(self) -> np.ndarray:
         sim = self.sim
@@ -60,33 +79,48 @@ class TiersModule(InstrumentModule):
         return sim.net_spend
 
     def qualified_tier(self) -> np.ndarray:
-        return np.searchsorted(self.thresholds, self.sim.view("qualifying"), side="right") - 1
+        """The highest tier whose threshold the qualifying metric reaches (thresholds ascend
+        from 0, so: the number reached, minus 1; a count of comparisons is ~10x faster
+        than np.searchsorted)."""
+        qualifying = self.sim.view("qualifying")
+        tier = np.full(qualifying.shape, -1, np.int8)
+        for threshold in self.thresholds:
+            tier += qualifying >= threshold
+        return tier
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
         members = sim.members
         window = sim.view("qualifying_months")
         slot = sim.month % p.qualification_window_months
-        value = np.where(members, self._metric(), 0.0)
+        value = self._metric() * members  # (x * False = 0: as np.where, in one fast pass)
         qualifying = sim.view("qualifying")
         qualifying += value - window[slot]
         window[slot] = value
-        tier, t = self._tier()
+        tier = sim.view("tier")
         qualified = self.qualified_tier()
         up = members & (qualified > tier)
-        status_sens = sim.status_sensitivity[sim.people.segment[: sim.people.n]]
-        sim.nudge(up & (tier >= 0), up=p.upgrade_satisfaction_lift * status_sens)
-        sim.record("tier_upgrades", float((up & (tier >= 0)).sum()))
+        upgraded = up & (tier >= 0)
+        if upgraded.any():  # (else the nudge would add zeros)
+            sim.nudge(upgraded, up=p.upgrade_satisfaction_lift * self._status_sensitivity())
+        sim.record("tier_upgrades", float(np.count_nonzero(upgraded)))
         tier[up] = qualified[up]
-        t = np.maximum(tier, 0)
         below = members & (qualified < tier)
         since = sim.view("ti_below_tier")
-        since[below & (since < 0)] = sim.month
-        since[~below] = -1
-        sim.charge("cost_perks", np.where(members, self.perk_cost[t], 0.0))
-        lift = np.where(members, self.status_lift[t], 0.0)
-        if lift.any():
-            sim.view("nudge_up")[:] += lift
+        since[below & (since < 0)] = sim.month  # (few)
+        since[:] = np.where(below, since, -1)
+        code = self._codes()
+        if self.perk_cost.any():
+            sim.charge("cost_perks", self.perk_cost_by_code[code])
+        else:
+            sim.record("cost_perks", 0.0)
+        if self.status_lift.any():
+            lift = self.status_lift_by_code[code]
+            if lift.any():
+                sim.view("nudge_up")[:] += lift
+
+    def _status_sensitivity(self) -> np.ndarray:
+        return self.sim.status_sensitivity[self.sim.people.segment[: self.sim.people.n]]
 
     def review(self) -> None:
         sim, p = self.sim, self.p
@@ -100,16 +134,17 @@ class TiersModule(InstrumentModule):
         target = np.maximum(target, qualified)
         tier[due] = target[due]
         since[due] = np.where(qualified[due] >= target[due], -1, sim.month)  # still below: grace restarts
-        status_sens = sim.status_sensitivity[sim.people.segment[: sim.people.n]]
-        sim.nudge(due, down=p.downgrade_satisfaction_hurt * status_sens)
-        sim.record("tier_downgrades", float(due.sum()))
+        if due.any():  # (else the nudge would add zeros)
+            sim.nudge(due, down=p.downgrade_satisfaction_hurt * self._status_sensitivity())
+        sim.record("tier_downgrades", float(np.count_nonzero(due)))
 
     def record(self, index: int) -> None:
         sim = self.sim
-        members = sim.members
-        tier = sim.view("tier")
+        placed = sim.view("tier") + np.int8(1)  # 0: not (yet) in a tier
+        placed *= sim.members
+        counts = np.bincount(placed, minlength=len(self.p.tiers) + 1)
         for i, t in enumerate(self.p.tiers):
-            sim.ledger[f"tier_{t.name}"][PROGRAM, index] = (members & (tier == i)).sum()
+            sim.ledger[f"tier_{t.name}"][PROGRAM, index] = counts[1 + i]
 
     def summary(self, out: dict[str, np.ndarray]) -> None:
         sim = self.sim
