@@ -17,6 +17,7 @@ and applied at the next ladder move. Every equation is in docs/model.md.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 import simpy
@@ -33,6 +34,14 @@ DETRACTORS = (0, 1, 2)
 RECENT_MONTHS = 12
 
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
+
+
+class ProgramFactors(NamedTuple):
+    """The instruments' factors on this month's purchases, program row."""
+
+    rate: np.ndarray  # x purchase rate
+    keep: np.ndarray  # 1 - combined discount
+    basket: np.ndarray  # x basket
 
 
 class Sim:
@@ -60,6 +69,7 @@ class Sim:
         segs = sc.customers.segments
         self.rate_by_level = np.array(lad.purchase_rate_multiplier.as_tuple())
         self.upsell_by_level = np.array(lad.upsell_share.as_tuple())
+        self.basket_by_level = 1.0 + self.upsell_by_level
         self.churn_by_level = np.array(lad.churn_per_month.as_tuple())
         self.keep_by_level = 1.0 - lad.negative_experience * np.array(lad.forgiveness.as_tuple())
         self.listeners_by_level = np.array(sc.customers.word_of_mouth.listeners_per_month.as_tuple())
@@ -68,6 +78,8 @@ class Sim:
         self.price_sensitivity = np.array([s.price_sensitivity for s in segs])
         self.status_sensitivity = np.array([s.status_sensitivity for s in segs])
         self.enrol_by_segment = np.array([s.enrollment_propensity for s in segs])
+        self._segment_tables = {"margin": self.margin_by_segment, "price_sensitivity": self.price_sensitivity}
+        self._slot_values: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
@@ -84,6 +96,15 @@ class Sim:
     def pview(self, name: str) -> np.ndarray:
         """The program arm's row of a per-arm state array (what instruments act on)."""
         return getattr(self.people, name)[PROGRAM, : self.people.n]
+
+    def per_slot(self, name: str) -> np.ndarray:
+        """A per-segment parameter ("margin", "price_sensitivity") for every slot in use,
+        looked up once per slot rather than every month."""
+        p = self.people
+        values = self._slot_values.get(name)
+        if values is None or values.size < p.n:
+            values = self._slot_values[name] = self._segment_tables[name][p.segment[: p.n_template]]
+        return values[: p.n]
 
     def record(self, metric: str, value) -> None:
         """Add to a monthly figure: per arm (shape (2,)) or, for a scalar, the program arm.
@@ -165,68 +186,89 @@ class Sim:
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
-        p, sc = self.people, self.sc
-        n = p.n
-        alive = self.view("is_alive")
         level = self.view("level")
-        seg = p.segment[:n]
+        k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
+        list_spend, net_spend = self._spend(k, level)
+        if self.has_program:
+            self._program_purchases(k, list_spend, net_spend)
+        self._ladder(k)
+        self._churn()
 
-        rel_rate = np.ones((2, n))
-        keep = np.ones((2, n))  # 1 - combined discount
-        rel_basket = np.ones((2, n))
+    def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
+        p = self.people
+        lam = p.base_rate[: p.n] * self.rate_by_level[level]
         if self.has_program:  # instruments act on the program row only
-            self.rel_earn = np.ones(n)
-            self.free_shipping = np.zeros(n, bool)
-            for module in self.instruments:
-                module.purchase_rate(rel_rate[PROGRAM])
-                module.basket(keep[PROGRAM], rel_basket[PROGRAM])
-            # discounts raise the purchase rate of price-sensitive customers
-            rel_rate[PROGRAM] *= 1.0 + self.price_sensitivity[seg] * (1.0 - keep[PROGRAM])
-        lam = p.base_rate[:n] * self.rate_by_level[level]
-        lam *= rel_rate
-        lam *= alive
-        k = poisson_from_uniform(lam, self.uniform("purchase"))
+            self.factors = self._program_factors()
+            lam[PROGRAM] *= self.factors.rate
+        lam *= self.view("is_alive")
+        return lam
 
-        lad = sc.customers.ladder
-        basket = p.basket[:n] * (1.0 + self.upsell_by_level[level])
-        base_spend = k * p.basket[:n]
-        if lad.new_customer_months and self.month:
-            new = self.month - self.view("ti_arrived") < lad.new_customer_months
-            new[:, : self.n0] = False  # the starting base is established
-            tenure = np.where(new, lad.new_customer_basket_multiplier, 1.0)
-            basket *= tenure
-            base_spend *= tenure
-        basket *= rel_basket
+    def _program_factors(self) -> ProgramFactors:
+        """The instruments' factors on the program row (the baseline row's would be ones)."""
+        n = self.people.n
+        rel_rate, keep, rel_basket = np.ones(n), np.ones(n), np.ones(n)
+        self.rel_earn = np.ones(n)
+        self.free_shipping = np.zeros(n, bool)
+        for module in self.instruments:
+            module.purchase_rate(rel_rate)
+            module.basket(keep, rel_basket)
+        # discounts raise the purchase rate of price-sensitive customers
+        rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - keep)
+        return ProgramFactors(rel_rate, keep, rel_basket)
+
+    def _spend(self, k: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """List and net spend of this month's purchases, per arm; sales figures and value."""
+        p = self.people
+        basket = p.basket[: p.n] * self.basket_by_level[level]  # upsell by level
+        base_spend = k * p.basket[: p.n]
+        self._new_customer_baskets(basket, base_spend)
+        if self.has_program:
+            basket[PROGRAM] *= self.factors.basket
         list_spend = k * basket
-        net_spend = list_spend * keep if self.has_program else list_spend
-        margin = list_spend * self.margin_by_segment[seg]
-
+        net_spend = list_spend
+        if self.has_program:
+            net_spend = list_spend.copy()
+            net_spend[PROGRAM] *= self.factors.keep
+        margin = list_spend * self.per_slot("margin")
         self.record("purchases", k.sum(axis=1))
         self.record("revenue", net_spend.sum(axis=1))
         self.record("gross_margin", margin.sum(axis=1))
-        self.record("upsell", (list_spend - base_spend).sum(axis=1))
+        upsell = np.subtract(list_spend, base_spend, out=base_spend)
+        self.record("upsell", upsell.sum(axis=1))
         self.record("list_sales", list_spend.sum(axis=1))
         margin *= self.discount_factor[self.month]
         self.view("value")[:] += margin
         self.view("n_purchases")[:] += k
         if self.month >= self.T - RECENT_MONTHS:
             self.view("n_purchases_recent")[:] += k
+        return list_spend, net_spend
 
-        if self.has_program:
-            self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend[PROGRAM]
-            self._late_enrolment(k[PROGRAM] > 0)
-            members = self.members
-            self.charge("cost_discounts", self.list_spend - self.net_spend)
-            shipping = sc.economics.shipping_cost_per_order
-            if shipping:
-                self.charge("cost_shipping", np.where(self.free_shipping, self.k * shipping, 0.0))
-            self.charge("cost_member_service", members * sc.economics.cost_per_member_per_month)
-            self.record("cost_fixed", sc.economics.program_fixed_cost_per_month)
-            for module in self.instruments:
-                module.after_purchases()
-            self.record("active_members", float((members & ((self.k > 0) | p.contact[:n])).sum()))
-        self._ladder(k)
-        self._churn()
+    def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
+        """Customers in their first months buy new_customer_basket_multiplier x the basket.
+        The starting base (slots below n0) is established: only later slots are looked at."""
+        lad, n0 = self.sc.customers.ladder, self.n0
+        if not lad.new_customer_months or not self.month or self.people.n <= n0:
+            return
+        new = self.month - self.view("ti_arrived")[:, n0:] < lad.new_customer_months
+        tenure = np.where(new, lad.new_customer_basket_multiplier, 1.0)
+        basket[:, n0:] *= tenure
+        base_spend[:, n0:] *= tenure
+
+    def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
+        """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
+        econ = self.sc.economics
+        self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend[PROGRAM]
+        self._late_enrolment(self.k > 0)
+        members = self.members
+        self.charge("cost_discounts", self.list_spend - self.net_spend)
+        if econ.shipping_cost_per_order:
+            self.charge("cost_shipping", (self.k * econ.shipping_cost_per_order) * self.free_shipping)
+        self.charge("cost_member_service", members * econ.cost_per_member_per_month)
+        self.record("cost_fixed", econ.program_fixed_cost_per_month)
+        for module in self.instruments:
+            module.after_purchases()
+        active = members & ((self.k > 0) | self.people.contact[: self.people.n])
+        self.record("active_members", float(np.count_nonzero(active)))
 
     def _late_enrolment(self, bought: np.ndarray) -> None:
         joins = bought & ~self.pview("is_member")
