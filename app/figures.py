@@ -164,6 +164,7 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
         "node": {"label": labels, "color": colors, "pad": 12, "thickness": 14},
         "link": {"source": source, "target": target, "value": value, "color": link_colors},
         "valueformat": ",.0f",
+        "textfont": {"color": "#0f172a", "size": 12},
     }
     notes = [
         {"x": x, "y": 1.07, "xref": "paper", "yref": "paper", "text": text, "showarrow": False}
@@ -285,6 +286,7 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
         side="right",
         showgrid=False,
         rangemode="tozero",
+        tickmode="auto",  # its own round numbers, not ticks synced to the points axis
         title={"text": label},
     )
     title = "Points: issued (up), redeemed and expired (down), liability"
