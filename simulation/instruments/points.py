@@ -101,17 +101,16 @@ class PointsModule(InstrumentModule):
         slot = np.flatnonzero(used > 0)
         if not slot.size:
             return
-        oldest_first = (self.sim.month + 1 + np.arange(e)) % e  # the lot after this month's is the oldest
-        at = np.ix_(oldest_first, slot)
-        block = lots[at]
+        block = lots[:, slot]  # (one gather of columns: np.ix_ indexing is ~50x slower)
         left = used[slot]
-        for lot in block:
+        for age in range(e):  # the lot after this month's is the oldest
+            lot = block[(self.sim.month + 1 + age) % e]
             take = np.minimum(lot, left)
             lot -= take
             left -= take
             if not left.any():  # (lots are >= 0, so the rest would take 0 and change nothing)
                 break
-        lots[at] = block
+        lots[:, slot] = block
 
     def expire(self) -> None:
         """Monthly: expire points by the policy; balances of customers who left are forfeit."""
