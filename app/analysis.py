@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .metrics import metric, sort_key
+from .metrics import fmt, fmt_interval, metric, sort_key
 
 ARMS = ("program", "baseline", "incremental")
+ARM_NAMES = {"program": "With program", "baseline": "No program", "incremental": "Difference"}
 
 
 def value(summary: pd.DataFrame, name: str, arm: str, column: str = "mean") -> float:
@@ -190,3 +191,24 @@ def starting_ladder(scenario) -> pd.DataFrame:
                 {"segment": segment.name, "level": level, "customers": share * segment.share * scenario.customers.size}
             )
     return pd.DataFrame(rows, columns=["segment", "level", "customers"])
+
+
+def compare_display(table: pd.DataFrame, reference_summary: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """`compare_table` as people read it: one row per metric and arm, one column per scenario
+    (mean and interval), and one per difference to the first scenario (with its interval)."""
+    if table.empty:
+        return pd.DataFrame(columns=["Metric", "Arm"])
+    reference = table["scenario"].iloc[0]
+    rows = []
+    for (name, arm), group in table.groupby(["metric", "arm"], sort=False):
+        m = metric(name)
+        signed = is_change(reference_summary, name, arm)  # a change: +/- and percentage points
+        row = {"Metric": m.label, "Arm": ARM_NAMES.get(arm, arm)}
+        for rec in group.itertuples(index=False):
+            interval = fmt_interval(rec.p05, rec.p95, m.kind, currency, signed)
+            row[rec.scenario] = f"{fmt(rec.mean, m.kind, currency, signed)} ({interval})"
+            if rec.scenario != reference:
+                diff = fmt_interval(rec.diff_p05, rec.diff_p95, m.kind, currency)
+                row[f"{rec.scenario} − {reference}"] = f"{fmt(rec.diff, m.kind, currency, True)} ({diff})"
+        rows.append(row)
+    return pd.DataFrame(rows)

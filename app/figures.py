@@ -17,12 +17,11 @@ from plotly.colors import qualitative
 from simulation.describe import level_label
 from simulation.schema import LEVELS
 
-from .analysis import prefixed, profit_bridge, series
+from .analysis import ARM_NAMES, prefixed, profit_bridge, series
 from .metrics import metric
 
 PROGRAM, BASELINE = "#0f766e", "#94a3b8"
 ARM_COLORS = {"program": PROGRAM, "baseline": BASELINE, "incremental": "#7c3aed"}
-ARM_NAMES = {"program": "With program", "baseline": "No program", "incremental": "Difference"}
 LEVEL_COLORS = dict(zip(LEVELS, ("#b91c1c", "#f97316", "#facc15", "#a3e635", "#22c55e", "#15803d"), strict=True))
 CHURNED_COLOR = "#475569"
 SCENARIO_COLORS = qualitative.D3

@@ -1,10 +1,9 @@
 """Compare: two to five designs side by side, with paired differences and who beats whom."""
 
-import pandas as pd
 import streamlit as st
 
 from app import analysis, figures, runs, state, views
-from app.metrics import fmt, fmt_interval, metric, sort_key
+from app.metrics import metric, sort_key
 from app.settings import MAX_COMPARE
 
 ws = state.workspace()
@@ -20,11 +19,11 @@ picked = st.multiselect(
 scenarios = {label: options[label] for label in picked}
 ready = {label: runs.cached(s) for label, s in scenarios.items()}
 missing = [label for label, r in ready.items() if r is None]
-go = st.button("Compare", key="compare.run", type="primary", disabled=len(picked) < 2)
+clicked = st.button("Compare", key="compare.run", type="primary", disabled=len(picked) < 2)
 if len(picked) < 2:
     st.info("Pick at least two scenarios: library files, designs kept on the Design page, or edits you ran.")
     st.stop()
-if missing and not go:
+if missing and not clicked:
     st.info("Press **Compare** to simulate the scenarios that have not been run yet: " + ", ".join(missing) + ".")
     st.stop()
 try:
@@ -49,20 +48,7 @@ arms = st.pills(
 )  # fmt: skip
 table = analysis.compare_table(summaries, reps, tuple(arms or analysis.ARMS))
 reference = picked[0]
-rows = []
-for (name, arm), group in table.groupby(["metric", "arm"], sort=False):
-    m = metric(name)
-    row = {"Metric": m.label, "Arm": figures.ARM_NAMES.get(arm, arm)}
-    signed = analysis.is_change(summaries[reference], name, arm)  # a change: +/- and percentage points
-    for rec in group.itertuples(index=False):
-        interval = fmt_interval(rec.p05, rec.p95, m.kind, currency, signed)
-        row[rec.scenario] = f"{fmt(rec.mean, m.kind, currency, signed)} ({interval})"
-        if rec.scenario != reference:
-            row[f"{rec.scenario} − {reference}"] = (
-                f"{fmt(rec.diff, m.kind, currency, True)} ({fmt_interval(rec.diff_p05, rec.diff_p95, m.kind, currency)})"
-            )
-    rows.append(row)
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=420)
+st.dataframe(analysis.compare_display(table, summaries[reference], currency), hide_index=True, height=420)
 st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
 
 st.subheader("Over time")
@@ -74,8 +60,9 @@ with right:
     views.chart(figures.overlay(monthlies, "net_profit_cumulative", "incremental", currency), "compare.profit")
 
 st.subheader("Which design wins?")
+every = summaries[reference]
 choices = sorted(
-    {(n, a) for n, a in zip(table["metric"], table["arm"], strict=True)},
+    {(n, a) for n, a in zip(every["metric"], every["arm"], strict=True)},
     key=lambda t: (sort_key(t[0]), analysis.ARMS.index(t[1])),
 )
 default = choices.index(("net_profit", "incremental")) if ("net_profit", "incremental") in choices else 0
@@ -91,7 +78,9 @@ m = metric(name)
 better = {1: "higher is better", -1: "lower is better", 0: "higher counts as better"}[m.better]
 left, right = st.columns(2)
 with left:
-    views.chart(figures.compare_bars(table, name, arm, currency), "compare.bars")
+    views.chart(
+        figures.compare_bars(analysis.compare_table(summaries, reps, (arm,)), name, arm, currency), "compare.bars"
+    )
 with right:
     matrix = analysis.beat_matrix(reps, name, arm)
     views.chart(figures.beat_heatmap(matrix, f"P(row beats column) on {m.label.lower()} ({better})"), "compare.beats")
