@@ -109,7 +109,7 @@ class Sim:
     def record(self, metric: str, value) -> None:
         """Add to a monthly figure: per arm (shape (2,)) or, for a scalar, the program arm.
         Month t's flows and end-of-month stocks go to index t+1."""
-        if np.ndim(value):
+        if isinstance(value, np.ndarray) and value.ndim:
             self.ledger[metric][:, self.month + 1] += value
         else:
             self.ledger[metric][PROGRAM, self.month + 1] += value
@@ -186,17 +186,19 @@ class Sim:
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
-        level = self.view("level")
+        # Tables by level are read with `take` on an intp copy of the levels: fancy indexing
+        # by the int8 levels converts them on every lookup and is ~2x slower.
+        level = self.view("level").astype(np.intp)
         k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
         list_spend, net_spend = self._spend(k, level)
         if self.has_program:
             self._program_purchases(k, list_spend, net_spend)
-        self._ladder(k)
-        self._churn()
+        level = self._ladder(k)
+        self._churn(level)
 
     def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
         p = self.people
-        lam = p.base_rate[: p.n] * self.rate_by_level[level]
+        lam = p.base_rate[: p.n] * self.rate_by_level.take(level)
         if self.has_program:  # instruments act on the program row only
             self.factors = self._program_factors()
             lam[PROGRAM] *= self.factors.rate
@@ -219,7 +221,7 @@ class Sim:
     def _spend(self, k: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """List and net spend of this month's purchases, per arm; sales figures and value."""
         p = self.people
-        basket = p.basket[: p.n] * self.basket_by_level[level]  # upsell by level
+        basket = p.basket[: p.n] * self.basket_by_level.take(level)  # upsell by level
         base_spend = k * p.basket[: p.n]
         self._new_customer_baskets(basket, base_spend)
         if self.has_program:
@@ -276,15 +278,16 @@ class Sim:
         self.pview("is_member")[:] |= joins
         self.membership_changed()
 
-    def _ladder(self, k: np.ndarray) -> None:
+    def _ladder(self, k: np.ndarray) -> np.ndarray:
+        """Moves up and down the ladder; returns the new levels as an intp table index."""
         n = self.people.n
         alive = self.view("is_alive")
         level = self.view("level")
-        kk = np.minimum(k, self.K_MAX)
+        kk = np.minimum(k, self.K_MAX, dtype=np.intp)
         kk *= N_LEVELS
         kk += level
-        p_up = self.p_up_by_k_level[kk]
-        p_down = self.p_down_by_k_level[kk]
+        p_up = self.p_up_by_k_level.take(kk)
+        p_down = self.p_down_by_k_level.take(kk)
         if self.has_program:  # program events this month and last: nudges; contact stops the drift
             prog_up, prog_down, prog_level = p_up[PROGRAM], p_down[PROGRAM], level[PROGRAM]
             # (masks enter as products, x * True = x and x * False = 0: the same numbers as
@@ -315,12 +318,14 @@ class Sim:
         level -= down
         self.record("moved_up", np.count_nonzero(up, axis=1))
         self.record("moved_down", np.count_nonzero(down, axis=1))
-        self.complaint_listeners = (self.complaints_by_level[level] * down).sum(axis=1)
-        self.recommend_listeners = (self.listeners_by_level[level] * alive).sum(axis=1)
+        level = level.astype(np.intp)
+        self.complaint_listeners = (self.complaints_by_level.take(level) * down).sum(axis=1)
+        self.recommend_listeners = (self.listeners_by_level.take(level) * alive).sum(axis=1)
+        return level
 
-    def _churn(self) -> None:
+    def _churn(self, level: np.ndarray) -> None:
         n = self.people.n
-        hazard = self.churn_by_level[self.view("level")]
+        hazard = self.churn_by_level.take(level)
         if self.has_program:
             rel = np.ones(n)
             for module in self.instruments:
