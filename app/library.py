@@ -77,12 +77,17 @@ def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False
     return path
 
 
-def free_file_name(directory: Path, name: str) -> str:
-    """`name.yaml`, or `name-2.yaml`, `name-3.yaml`, ... whichever does not exist yet."""
-    stem = slugify(name)
-    candidate, n = f"{stem}.yaml", 2
-    while (directory / candidate).exists():
-        candidate, n = f"{stem}-{n}.yaml", n + 1
+def target_file(entries: list[ScenarioFile], name: str) -> str:
+    """The file a scenario named `name` is saved to: the file already holding that name, else a new one."""
+    return {e.name: e.path.name for e in entries}.get(name, file_name_for(name))
+
+
+def free_name(directory: Path, entries: list[ScenarioFile], name: str) -> str:
+    """`name`, or `name 2`, `name 3`, ... whichever is neither a scenario's name nor a file yet."""
+    taken = {e.name for e in entries}
+    candidate, n = name, 2
+    while candidate in taken or (directory / target_file(entries, candidate)).exists():
+        candidate, n = f"{name} {n}", n + 1
     return candidate
 
 

@@ -234,7 +234,7 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     before = existing.read_text()
     at.text_input(key="library.save_name").set_value(simulation.load(existing).meta.name)
     at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
-    assert any("already has" in e.value for e in at.error)
+    assert any("already has" in e.value and " 2” is free" in e.value for e in at.error)
     assert existing.read_text() == before
     at.checkbox(key="library.overwrite").check()
     at.button(key="FormSubmitter:library.save_form-Save to library").click().run()

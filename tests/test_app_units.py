@@ -75,7 +75,10 @@ def test_save_never_overwrites_silently(tmp_path):
     assert "A" in path.read_text()
     library.save_new(tmp_path, "a.yaml", "meta: {name: B}\n", overwrite=True)
     assert "B" in path.read_text()
-    assert library.free_file_name(tmp_path, "a") == "a-2.yaml"
+    entries = library.list_scenarios(tmp_path)
+    assert library.target_file(entries, "B") == "a.yaml"  # the name lives in a.yaml
+    assert library.target_file(entries, "New one") == "new-one.yaml"
+    assert library.free_name(tmp_path, entries, "B") == "B 2"
     with pytest.raises(ValueError):
         library.save_new(tmp_path, "../evil.yaml", "x: 1\n")
     assert library.slugify("  Coffee card v2! ") == "coffee-card-v2"

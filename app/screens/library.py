@@ -94,8 +94,7 @@ with st.form("library.save_form", border=True):
     saved = st.form_submit_button("Save to library", disabled=scenario is None)
 if saved and scenario is not None:
     new_name = new_name.strip() or name
-    # a name already in the library means that file, whatever it is called
-    file_name = {e.name: e.path.name for e in entries}.get(new_name, library.file_name_for(new_name))
+    file_name = library.target_file(entries, new_name)
     data = {**ws.data, "meta": {**ws.data.get("meta", {}), "name": new_name}}
     to_save, _ = fields.check(data)
     try:
@@ -103,7 +102,7 @@ if saved and scenario is not None:
     except FileExistsError:
         st.error(
             f"The library already has `{file_name}`, so nothing was saved. Choose another name "
-            f"(`{library.free_file_name(folder, new_name)}` is free), or tick “Replace the file”."
+            f"(“{library.free_name(folder, entries, new_name)}” is free), or tick “Replace the file”."
         )
     except (OSError, ValueError) as exc:
         st.error(f"Could not save `{file_name}`: {exc}")
