@@ -5,13 +5,31 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, ROOT
 from playwright.sync_api import Page, expect
 
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).parent / "artifacts"  # git-ignored: timing.json, compare.png, streamlit.log
 SCREENSHOT = ROOT / "docs" / "screenshot-results.png"
-RESULT_CHARTS = 7  # active customers, retention, ladder, flows, waterfall, CLV, points
+BASE_CHARTS = 6  # active customers, retention, ladder, flows, waterfall, CLV (+ one per instrument chart)
+
+
+def charts_drawn(page: Page, at_least: int = BASE_CHARTS) -> int:
+    """Wait until the run is over and plotly has drawn every chart on the page; the number of charts."""
+    page.wait_for_function(
+        """(least) => {
+            const boxes = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+            const drawn = document.querySelectorAll('.js-plotly-plot .main-svg').length > 0
+                ? document.querySelectorAll('.js-plotly-plot').length : 0;
+            return boxes >= least && drawn === boxes && !document.querySelector('[data-testid="stStatusWidget"]');
+        }""",
+        arg=at_least,
+        timeout=120_000,
+        polling=50,
+    )
+    return page.locator(".js-plotly-plot").count()
 
 
 def idle(page: Page) -> None:
@@ -32,12 +50,10 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
 
     started = time.perf_counter()
     run.click()
-    expect(page.locator(".js-plotly-plot")).to_have_count(RESULT_CHARTS, timeout=120_000)
+    charts = charts_drawn(page)
     expect(page.get_by_test_id("stMetricValue")).to_have_count(8)
-    seconds = time.perf_counter() - started
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "timing.json").write_text(json.dumps({"run_to_charts_seconds": round(seconds, 2)}))
-    print(f"\nRun -> charts in the browser: {seconds:.2f} s")
+    first = time.perf_counter() - started
+    assert charts == BASE_CHARTS + 1  # the example is a points card: plus the points chart
     expect(page.get_by_text("Retention after")).to_be_visible()
     idle(page)
     page.wait_for_timeout(800)  # let plotly finish drawing before the picture
@@ -58,9 +74,15 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
 
     # Run from the Design page shows the new results, and the Results page stays put on a click
+    started = time.perf_counter()
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
-    expect(page.locator(".js-plotly-plot")).to_have_count(RESULT_CHARTS, timeout=120_000)
+    charts_drawn(page)
+    expect(page.get_by_test_id("stMetricValue")).to_have_count(8)
+    again = time.perf_counter() - started
+    timing = {"run_to_charts_seconds": {"first_run": round(first, 2), "edited_design": round(again, 2)}}
+    (ARTIFACTS / "timing.json").write_text(json.dumps(timing))
+    print(f"\nRun -> charts in the browser: {first:.2f} s (first run), {again:.2f} s (an edited design)")
     idle(page)
     page.get_by_role("radio", name="No program").click()
     expect(page.get_by_text("Satisfaction ladder over time (no program)")).to_be_visible(timeout=30_000)
