@@ -31,6 +31,22 @@ def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
     return frame[["month", "mean", "p05", "p95"]].sort_values("month").reset_index(drop=True)
 
 
+def headline_summary(summary: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
+    """The summary, plus `retention_end` (from the monthly series) when the run is too short
+    for the engine's 12/24/36-month retention figures."""
+    if summary["metric"].str.startswith("retention_").any():
+        return summary
+    rows = []
+    for arm in ARMS:
+        frame = series(monthly, "retention", arm)
+        if len(frame):
+            last = frame.iloc[-1]
+            rows.append(
+                {"metric": "retention_end", "arm": arm, "mean": last["mean"], "p05": last["p05"], "p95": last["p95"]}
+            )
+    return pd.concat([summary, pd.DataFrame(rows, columns=summary.columns)], ignore_index=True)
+
+
 def prefixed(monthly: pd.DataFrame, prefix: str, arm: str) -> pd.DataFrame:
     """Monthly means of every metric starting with `prefix` (`level_`, `tier_`), one column each."""
     frame = monthly[monthly["metric"].str.startswith(prefix) & (monthly["arm"] == arm)]

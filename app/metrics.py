@@ -48,6 +48,7 @@ _SPECIAL = {
     "members": ("Members", "count", 1),
     "subscribers": ("Club subscribers", "count", 1),
     "retention": ("Retention", "share", 1),
+    "retention_end": ("Retention at the end", "share", 1),
     "purchases": ("Purchases", "count", 1),
     "net_profit_cumulative": ("Cumulative net profit", "money", 1),
     "points_issued": ("Points issued", "count", 0),

@@ -18,20 +18,20 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
 
 
-def retention_metric(results: simulation.Results) -> str:
-    """The longest retention horizon the run reports (`retention_36m` for a 36-month run)."""
-    names = [m for m in results.summary["metric"].unique() if m.startswith("retention_")]
-    names.sort(key=lambda m: int("".join(ch for ch in m if ch.isdigit()) or 0))
-    return names[-1] if names else "retention_12m"
+def retention_metric(summary) -> str:
+    """The longest retention horizon reported (`retention_36m` for a 36-month run, else `retention_end`)."""
+    names = [m for m in summary["metric"].unique() if m.startswith("retention_") and m[10:-1].isdigit()]
+    names.sort(key=lambda m: int(m[10:-1]))
+    return names[-1] if names else "retention_end"
 
 
 def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval."""
-    summary, currency = results.summary, results.scenario.economics.currency
-    n = results.scenario.simulation.replications
+    summary = analysis.headline_summary(results.summary, results.monthly)
+    currency, n = results.scenario.economics.currency, results.scenario.simulation.replications
     # (metric, arm shown as the value, whether the change against the baseline is shown as delta)
     cards = [
-        (retention_metric(results), "program", True),
+        (retention_metric(summary), "program", True),
         ("net_profit", "incremental", False),
         ("roi", "incremental", False),
         ("payback_month", "incremental", False),

@@ -241,3 +241,12 @@ def test_tier_chart_shows_the_tiers_only():
     assert [t.name for t in fig.data] == order  # not the upgrade / downgrade counts
     assert "tier" in set(results.clv.group_by)
     assert {t.name for t in figures.clv_by_group(results.clv, "tier").data} == {"No program", "With program"}
+
+
+def test_a_run_shorter_than_a_year_still_has_a_retention_card():
+    short = simulation.run(small(BUNDLED[0], **{"simulation.horizon_months": 6}))
+    assert not short.summary.metric.str.startswith("retention_").any()
+    summary = analysis.headline_summary(short.summary, short.monthly)
+    end = analysis.series(short.monthly, "retention", "program").iloc[-1]["mean"]
+    assert analysis.value(summary, "retention_end", "program") == pytest.approx(end)
+    assert metrics.metric("retention_end").kind == "share"
