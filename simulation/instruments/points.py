@@ -135,7 +135,7 @@ class PointsModule(InstrumentModule):
 
     def record(self, index: int) -> None:
         sim = self.sim
-        outstanding = np.where(sim.pview("is_alive"), sim.view("points"), 0.0).sum()
+        outstanding = (sim.view("points") * sim.pview("is_alive")).sum()  # (as np.where, faster)
         sim.ledger["points_outstanding"][PROGRAM, index] = outstanding
         sim.ledger["points_liability"][PROGRAM, index] = outstanding * self.cost_per_point
 
