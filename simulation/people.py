@@ -34,6 +34,14 @@ class _StateSpec:
         return (*self.leading, width) if self.program_only else (*self.leading, 2, width)
 
 
+def _filled(shape: tuple[int, ...], fill, dtype: np.dtype) -> np.ndarray:
+    """np.full, but zero fills come from np.zeros: its pages are mapped lazily, so the
+    spare capacity beyond the slots in use costs neither time nor memory."""
+    if fill == 0:
+        return np.zeros(shape, dtype)
+    return np.full(shape, fill, dtype=dtype)
+
+
 class People:
     TEMPLATE_BLOCK = 4096
 
@@ -70,7 +78,7 @@ class People:
         for state that only the program arm has (an instrument's points, tiers, ...)."""
         spec = _StateSpec(np.dtype(dtype), fill, tuple(leading), program_only)
         self._specs[name] = spec
-        arr = np.full(spec.shape(self.capacity), fill, dtype=spec.dtype)
+        arr = _filled(spec.shape(self.capacity), fill, spec.dtype)
         setattr(self, name, arr)
         return arr
 
@@ -83,7 +91,7 @@ class People:
             setattr(self, name, np.concatenate([old, np.full(extra, fill, old.dtype)]))
         for name, spec in self._specs.items():
             old = getattr(self, name)
-            pad = np.full(spec.shape(extra), spec.fill, dtype=spec.dtype)
+            pad = _filled(spec.shape(extra), spec.fill, spec.dtype)
             setattr(self, name, np.concatenate([old, pad], axis=-1))
         self.capacity = new_cap
 

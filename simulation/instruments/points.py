@@ -101,16 +101,20 @@ class PointsModule(InstrumentModule):
         slot = np.flatnonzero(used > 0)
         if not slot.size:
             return
-        block = lots[:, slot]  # (one gather of columns: np.ix_ indexing is ~50x slower)
+        # Lots are >= 0, so taking from an empty one changes nothing: the lots of months
+        # before month 0 (never filled: rows `filled` and up) are not gathered, and the
+        # loop stops once nothing is left to take.
+        filled = min(e, self.sim.month + 1)
+        block = lots[:filled, slot]  # (one gather of columns: np.ix_ indexing is ~50x slower)
         left = used[slot]
-        for age in range(e):  # the lot after this month's is the oldest
+        for age in range(e - filled, e):  # the lot after this month's is the oldest
             lot = block[(self.sim.month + 1 + age) % e]
             take = np.minimum(lot, left)
             lot -= take
             left -= take
-            if not left.any():  # (lots are >= 0, so the rest would take 0 and change nothing)
+            if not np.count_nonzero(left):
                 break
-        lots[:, slot] = block
+        lots[:filled, slot] = block
 
     def expire(self) -> None:
         """Monthly: expire points by the policy; balances of customers who left are forfeit."""

@@ -83,8 +83,8 @@ class TiersModule(InstrumentModule):
         from 0, so: the number reached, minus 1; a count of comparisons is ~10x faster
         than np.searchsorted)."""
         qualifying = self.sim.view("qualifying")
-        tier = np.full(qualifying.shape, -1, np.int8)
-        for threshold in self.thresholds:
+        tier = np.subtract(qualifying >= self.thresholds[0], 1, dtype=np.int8)
+        for threshold in self.thresholds[1:]:
             tier += qualifying >= threshold
         return tier
 
