@@ -250,12 +250,13 @@ def tiers_over_time(monthly: pd.DataFrame, tier_order: Sequence[str] = (), arm: 
 
 def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str = "kr") -> go.Figure:
     """Points issued, redeemed and expired each month (bars), and the outstanding liability (line)."""
-    traces = []
+    traces, reach = [], 0.0
     colors = {"points_issued": PROGRAM, "points_redeemed": "#2563eb", "points_expired": "#f97316"}
     for name, color in colors.items():
         frame = series(monthly, name, arm)
         if len(frame):
             sign = 1 if name == "points_issued" else -1
+            reach = max(reach, float(frame["mean"].abs().max()))
             traces.append(
                 {
                     "type": "bar",
@@ -267,6 +268,7 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
             )
     liability = series(monthly, "points_liability", arm)
     label = metric("points_liability").label
+    top = float(liability["mean"].max()) if len(liability) else 0.0
     if len(liability):
         traces.append(
             {
@@ -284,12 +286,13 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
         overlaying="y",
         side="right",
         showgrid=False,
-        rangemode="tozero",
         tickmode="auto",  # its own round numbers, not ticks synced to the points axis
         title={"text": label},
     )
     title = "Points: issued (up), redeemed and expired (down), liability"
     y = _axis("count", title={"text": "points per month"})
+    if reach > 0 and top > 0:  # both axes symmetric about zero, so their zero lines meet
+        y["range"], y2["range"] = [-1.1 * reach, 1.1 * reach], [-1.1 * top, 1.1 * top]
     return _figure(traces, title, y, MONTHS, barmode="relative", yaxis2=y2)
 
 

@@ -29,6 +29,7 @@ def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval."""
     summary = analysis.headline_summary(results.summary, results.monthly)
     currency, n = results.scenario.economics.currency, results.scenario.simulation.replications
+    horizon = results.scenario.simulation.horizon_months
     # (metric, arm shown as the value, whether the change against the baseline is shown as delta)
     cards = [
         (retention_metric(summary), "program", True),
@@ -40,7 +41,7 @@ def headline_cards(results: simulation.Results) -> None:
         ("program_cost", "program", False),
         ("active_customers_end", "program", True),
     ]
-    titles = {"net_profit": "Incremental profit", "program_cost": "Program cost (whole horizon)"}
+    titles = {"net_profit": "Incremental profit", "program_cost": "Program cost"}
     for row in (cards[:4], cards[4:]):
         cols = st.columns(len(row))
         for col, (name, arm, with_delta) in zip(cols, row, strict=True):
@@ -64,8 +65,9 @@ def headline_cards(results: simulation.Results) -> None:
                     delta_color="normal" if m.better >= 0 else "inverse",
                     delta_description="vs no program" if delta else None,
                     help=(
-                        f"Mean over {n} replications. The change is paired against the same customers "
-                        "without the program; the interval is its 5-95 % range across replications."
+                        f"Mean over {n} replications; money is the total over the {horizon}-month horizon. "
+                        "The change is paired against the same customers without the program; the interval "
+                        "is its 5-95 % range across replications."
                     ),
                 )
                 st.caption(f"90 % interval{' of the change' if delta else ''}: {interval}")
