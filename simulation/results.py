@@ -93,7 +93,14 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     n = people.n
     used = np.arange(n)[None, :] < people.n_used[:, None]  # slots that exist in each arm
     value = sim.view("value")
-    s["clv_mean"] = np.where(used, value, 0).sum(axis=1) / np.maximum(used.sum(axis=1), 1)
+    # CLV of the starting base: the same customers in both arms, so the difference is the
+    # program's effect per customer, not a change in who the customers are
+    s["clv_mean"] = value[:, : sim.n0].mean(axis=1)
+    acquired = used.copy()
+    acquired[:, : sim.n0] = False
+    n_acquired = acquired.sum(axis=1)
+    s["clv_acquired_mean"] = np.divide(np.where(acquired, value, 0).sum(axis=1), n_acquired,
+                                       out=np.zeros(2), where=n_acquired > 0)  # fmt: skip
     recent = sim.view("n_purchases_recent")
     buyers = (recent >= 1).sum(axis=1)
     s["repurchase_rate"] = np.divide((recent >= 2).sum(axis=1), buyers, out=np.zeros(2), where=buyers > 0)
