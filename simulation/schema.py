@@ -208,7 +208,7 @@ class Points(Instrument):
     expiry_policy: Literal["inactivity", "fixed"] = F("inactivity", label="Expiry policy", help="'inactivity': the whole balance expires after that many months without earning or redeeming; 'fixed': each month's points expire that many months after they were earned.")
     goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase acceleration as a member nears a reward: rate x (1 + goal_gradient x progress).", ge=0, le=3)
     post_redemption_dip: float = F(0.05, label="Post-reward dip", unit="share of rate", help="Lower purchase rate in the month after a redemption.", ge=0, le=1)
-    reward_satisfaction_lift: float = F(0.15, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward worth at least the customer's usual basket (smaller rewards delight proportionally less).", ge=0, le=1)
+    reward_satisfaction_lift: float = F(0.05, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward worth at least the customer's usual basket (smaller rewards delight proportionally less).", ge=0, le=1)
     expiry_satisfaction_hurt: float = F(0.10, label="Expiry annoyance", unit="probability", help="Added chance of moving down a level when points expire.", ge=0, le=1)
 
 
