@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -12,7 +13,9 @@ from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).parent / "artifacts"  # git-ignored: timing.json, compare.png, streamlit.log
-SCREENSHOT = ROOT / "docs" / "screenshot-results.png"
+# the README's screenshot is refreshed on request (LOJAL_UPDATE_SCREENSHOT=1), so a test run
+# does not dirty a tracked file
+SCREENSHOT = ROOT / "docs" / "screenshot-results.png" if os.environ.get("LOJAL_UPDATE_SCREENSHOT") else ARTIFACTS / "results.png"
 BASE_CHARTS = 6  # active customers, retention, ladder, flows, waterfall, CLV (+ one per instrument chart)
 
 
