@@ -5,7 +5,9 @@ Each stream is seeded from (seed, replication, stable hash of the decision's nam
   number of replications or where it runs;
 - an instrument that draws from its own streams never shifts the draws of another;
 - the program arm and its no-program twin share every draw (one uniform per slot is used
-  for both arms), so their difference is the program's effect, not noise.
+  for both arms), so their difference is the program's effect, not noise;
+- per-slot draws are keyed by (decision, month) and customer attributes by blocks of
+  slots, so slot j draws the same numbers in any design run with the same seed.
 """
 
 from __future__ import annotations
@@ -26,15 +28,25 @@ class Streams:
         self._generators: dict[str, np.random.Generator] = {}
 
     def generator(self, name: str) -> np.random.Generator:
+        """The running generator of one decision (for draws whose count never varies)."""
         gen = self._generators.get(name)
         if gen is None:
-            seq = np.random.SeedSequence([self.seed, self.replication, stable_hash(name)])
-            gen = self._generators[name] = np.random.Generator(np.random.PCG64(seq))
+            gen = self._generators[name] = self.fresh(name)
         return gen
 
-    def uniform(self, name: str, n: int) -> np.ndarray:
-        """n uniforms in [0, 1), one per customer slot, shared by both arms."""
-        return self.generator(name).random(n)
+    def fresh(self, name: str, *key: int) -> np.random.Generator:
+        """A new generator for one decision and key (a month, a block of slots)."""
+        seq = np.random.SeedSequence([self.seed, self.replication, stable_hash(name), *key])
+        return np.random.Generator(np.random.PCG64(seq))
+
+    def uniform(self, name: str, n: int, month: int) -> np.ndarray:
+        """n uniforms in [0, 1), one per customer slot, shared by both arms.
+
+        A fresh generator per (decision, month): slot j gets the j-th number whatever n is,
+        so a design that brings in more customers does not shift anyone else's draws and
+        two designs run with the same seed share their random numbers too.
+        """
+        return self.fresh(name, month).random(n)
 
 
 LARGE_RATE = 80.0  # above this, the normal approximation (and float32 exp would underflow)
@@ -129,7 +141,7 @@ def _invert(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
     active = int(np.count_nonzero(more))
     passes = _Pass(rate.size)
     passes.done(active)
-    while 6 * active > rate.size:
+    while 6 * active > rate.size and not passes.capped():
         p *= rate
         p *= passes.next()
         cdf += p
