@@ -87,7 +87,7 @@ class Sim:
     # ------------------------------------------------------------------ helpers
     def uniform(self, name: str) -> np.ndarray:
         """One uniform per slot in use, shared by both arms."""
-        return self.streams.uniform(name, self.people.n)
+        return self.streams.uniform(name, self.people.n, self.month)
 
     def view(self, name: str) -> np.ndarray:
         """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""

@@ -47,13 +47,14 @@ class People:
 
     def __init__(self, scenario: Scenario, streams: Streams, capacity: int):
         self.scenario = scenario
-        self._gen = streams.generator("customer_template")
+        self._streams = streams
         self.capacity = max(int(capacity), 16)
         self.n_used = np.zeros(2, dtype=np.int64)  # slots filled per arm
         # slots in use in either arm: the width every vectorised step works on (a plain
         # int, kept up to date on arrival: it is read hundreds of times a month)
         self.n = 0
         self.n_template = 0
+        self.n_initial = 0
         self._specs: dict[str, _StateSpec] = {}
         self._template_names = ("segment", "base_rate", "basket", "start_level", "u_join", "is_digital")
         self.segment = np.zeros(self.capacity, np.int8)
@@ -97,20 +98,32 @@ class People:
 
     # -- templates ------------------------------------------------------------
     def _ensure_templates(self, upto: int, initial: bool) -> None:
-        """Draw template attributes for slots up to `upto` in slot order (deterministic)."""
-        if upto > self.capacity:
-            self._grow(upto)
+        """Draw template attributes for slots up to `upto`.
+
+        The starting base is one block; arrivals come in fixed blocks of TEMPLATE_BLOCK
+        slots, each from its own generator, so slot j's attributes never depend on how
+        many customers arrived when (the same person in any design with the same seed).
+        """
+        if initial:
+            self._ensure_capacity(upto)
+            self._draw_templates(0, upto, True, self._streams.fresh("customer_template_initial"))
+            self.n_template = self.n_initial = upto
+            return
         while self.n_template < upto:
-            lo = self.n_template
-            hi = upto if initial else min(self.capacity, max(upto, lo + self.TEMPLATE_BLOCK))
-            if hi > self.capacity:
-                self._grow(hi)
-            self._draw_templates(lo, hi, initial)
+            block = (self.n_template - self.n_initial) // self.TEMPLATE_BLOCK
+            lo = self.n_initial + block * self.TEMPLATE_BLOCK
+            hi = lo + self.TEMPLATE_BLOCK
+            self._ensure_capacity(hi)
+            self._draw_templates(lo, hi, False, self._streams.fresh("customer_template", block))
             self.n_template = hi
 
-    def _draw_templates(self, lo: int, hi: int, initial: bool) -> None:
+    def _ensure_capacity(self, needed: int) -> None:
+        if needed > self.capacity:
+            self._grow(needed)
+
+    def _draw_templates(self, lo: int, hi: int, initial: bool, g: np.random.Generator) -> None:
         segs = self.scenario.customers.segments
-        n, g = hi - lo, self._gen
+        n = hi - lo
         if initial:  # the starting base is split exactly by share (largest remainder)
             raw = np.array([s.share for s in segs]) * n
             counts = np.floor(raw).astype(int)

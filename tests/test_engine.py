@@ -147,3 +147,19 @@ def test_ladder_matches_the_closed_form_markov_chain_clv():
     # moves the closed form outside the tolerance
     harsher = simulation.override(sc, {"customers.ladder.churn_per_month.satisfied": 0.025})
     assert abs(closed_form(harsher, months)[0] - sim_clv.mean()) > 4 * sim_clv.std(ddof=1) / np.sqrt(reps)
+
+
+def test_designs_with_the_same_seed_share_their_baseline_exactly():
+    """Common random numbers across designs: the no-program twin is the same in both runs,
+    even when one design brings in many more customers (referrals) than the other."""
+    points = simulation.run(scenario(program={"points": {}}, replications=2))
+    growth = {"points": {}, "referral": {"conversion": 0.9, "referral_probability": dict.fromkeys(LEVELS, 0.2)}}
+    grown = simulation.run(scenario(program=growth, replications=2))
+    assert per_replication(grown, "acquisitions", "program").min() > 1.5 * per_replication(points, "acquisitions", "program").max()
+    a = points.replications[points.replications.arm == "baseline"].set_index(["replication", "metric"]).value
+    b = grown.replications[grown.replications.arm == "baseline"].set_index(["replication", "metric"]).value
+    common = a.index.intersection(b.index)
+    # identical up to the rounding of sums over wider arrays
+    assert len(common) > 40 and np.allclose(a[common], b[common], rtol=1e-12, atol=1e-9)
+    for metric in ("purchases", "churned", "active_customers_end", "acquisitions"):
+        assert (a.xs(metric, level="metric") == b.xs(metric, level="metric")).all()

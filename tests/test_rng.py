@@ -38,8 +38,10 @@ def test_poisson_scalar_matches_the_array_version():
 
 def test_streams_are_named_and_independent_of_order():
     a, b = Streams(1, 0), Streams(1, 0)
-    x = a.uniform("purchase", 5)
-    b.uniform("churn", 5)  # drawing another decision first changes nothing
-    assert (b.uniform("purchase", 5) == x).all()
-    assert not (Streams(1, 1).uniform("purchase", 5) == x).all()
-    assert not (Streams(2, 0).uniform("purchase", 5) == x).all()
+    x = a.uniform("purchase", 5, month=3)
+    b.uniform("churn", 5, month=3)  # drawing another decision first changes nothing
+    assert (b.uniform("purchase", 5, month=3) == x).all()
+    assert (b.uniform("purchase", 9, month=3)[:5] == x).all()  # more slots: the same first draws
+    assert not (a.uniform("purchase", 5, month=4) == x).all()
+    assert not (Streams(1, 1).uniform("purchase", 5, month=3) == x).all()
+    assert not (Streams(2, 0).uniform("purchase", 5, month=3) == x).all()
