@@ -9,6 +9,10 @@ figures. Across replications every figure gets a mean and a 5-95 % interval; the
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import sys
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -282,12 +286,63 @@ def run(
     if n_reps < 1:
         raise ValueError("replications must be >= 1")
     seed = scenario.simulation.seed if seed is None else int(seed)
-    reps = []
-    months = scenario.simulation.horizon_months
-    for r in range(n_reps):
-        on_month = None if progress is None else (lambda m, r=r: progress((r + m / months) / n_reps))
-        reps.append(summarise_replication(Sim(scenario, r, seed).run(on_month)))
+    workers = _workers(scenario, n_reps)
+    if workers > 1:
+        reps = _run_in_workers(scenario, n_reps, seed, workers, progress)
+    else:
+        reps = _run_here(scenario, range(n_reps), seed, progress, n_reps)
     return combine(scenario, reps, time.perf_counter() - start)
+
+
+# Replications are independent (replication r is a pure function of scenario, seed and r),
+# so a big run spreads them over forked worker processes, one per CPU: the same numbers,
+# in about 1/CPUs of the wall time. A run smaller than this (customers x months x
+# replications) is not worth starting workers for. LOJAL_WORKERS=1 keeps every run here.
+PARALLEL_MIN_WORK = 2_000_000
+
+
+def _workers(scenario: Scenario, n_reps: int) -> int:
+    """How many processes to run the replications in: 1 (this one) unless the run is big
+    and forking is safe: Linux, the only thread of a process that is not itself a worker
+    (forking a process with other threads, e.g. a web server's, can deadlock the child)."""
+    if n_reps < 2 or sys.platform != "linux" or multiprocessing.parent_process() is not None:
+        return 1
+    if threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
+        return 1
+    cpus = len(os.sched_getaffinity(0))
+    wanted = os.environ.get("LOJAL_WORKERS")
+    if wanted is not None:
+        return max(1, min(int(wanted), n_reps))
+    c = scenario.customers
+    if c.size * scenario.simulation.horizon_months * n_reps < PARALLEL_MIN_WORK:
+        return 1
+    return max(1, min(cpus, n_reps))
+
+
+def _run_here(scenario: Scenario, replications, seed: int, progress, n_reps: int) -> list[ReplicationResult]:
+    months = scenario.simulation.horizon_months
+    reps = []
+    for i, r in enumerate(replications):
+        on_month = None if progress is None else (lambda m, i=i: progress((i + m / months) / n_reps))
+        reps.append(summarise_replication(Sim(scenario, r, seed).run(on_month)))
+    return reps
+
+
+def _run_in_workers(scenario: Scenario, n_reps: int, seed: int, workers: int, progress) -> list[ReplicationResult]:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(run_replication, scenario, r, seed) for r in range(n_reps)]
+            reps = []
+            for done, future in enumerate(as_completed(futures), 1):
+                reps.append(future.result())
+                if progress is not None:
+                    progress(done / n_reps)
+    except BrokenProcessPool:  # a worker died (killed, out of memory): run them all here
+        return _run_here(scenario, range(n_reps), seed, progress, n_reps)
+    return sorted(reps, key=lambda rep: rep.replication)
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None) -> ReplicationResult:
