@@ -190,7 +190,7 @@ class Sim:
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
         k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
-        list_spend, net_spend = self._spend(k, level)
+        list_spend, net_spend = self._spend(k, level)  # (net: the program row's)
         if self.has_program:
             self._program_purchases(k, list_spend, net_spend)
         level = self._ladder(k)
@@ -198,7 +198,8 @@ class Sim:
 
     def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
         p = self.people
-        lam = p.base_rate[: p.n] * self.rate_by_level.take(level)
+        lam = self.rate_by_level.take(level)
+        lam *= p.base_rate[: p.n]
         if self.has_program:  # instruments act on the program row only
             self.factors = self._program_factors()
             lam[PROGRAM] *= self.factors.rate
@@ -219,21 +220,25 @@ class Sim:
         return ProgramFactors(rel_rate, keep, rel_basket)
 
     def _spend(self, k: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """List and net spend of this month's purchases, per arm; sales figures and value."""
+        """List spend of this month's purchases per arm, and the program row's net spend
+        (the baseline's is its list spend); sales figures and value. (In place where it
+        can be: at a million customers every temporary is another 20 MB to fault in.)"""
         p = self.people
-        basket = p.basket[: p.n] * self.basket_by_level.take(level)  # upsell by level
+        basket = self.basket_by_level.take(level)  # upsell by level
+        basket *= p.basket[: p.n]
         base_spend = k * p.basket[: p.n]
         self._new_customer_baskets(basket, base_spend)
         if self.has_program:
             basket[PROGRAM] *= self.factors.basket
-        list_spend = k * basket
-        net_spend = list_spend
+        list_spend = np.multiply(basket, k, out=basket)
+        revenue = list_spend.sum(axis=1)
+        net_spend = list_spend[PROGRAM]
         if self.has_program:
-            net_spend = list_spend.copy()
-            net_spend[PROGRAM] *= self.factors.keep
+            net_spend = net_spend * self.factors.keep
+            revenue[PROGRAM] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
         margin = list_spend * self.per_slot("margin")
         self.record("purchases", k.sum(axis=1))
-        self.record("revenue", net_spend.sum(axis=1))
+        self.record("revenue", revenue)
         self.record("gross_margin", margin.sum(axis=1))
         upsell = np.subtract(list_spend, base_spend, out=base_spend)
         self.record("upsell", upsell.sum(axis=1))
@@ -259,7 +264,7 @@ class Sim:
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
         """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
         econ = self.sc.economics
-        self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend[PROGRAM]
+        self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend
         self._late_enrolment(self.k > 0)
         members = self.members
         self.charge("cost_discounts", self.list_spend - self.net_spend)
@@ -312,15 +317,19 @@ class Sim:
         u = self.uniform("ladder")
         up = u < p_up
         up &= alive
-        down = u >= 1.0 - p_down
+        down = u >= np.subtract(1.0, p_down, out=p_down)
         down &= alive
         level += up
         level -= down
         self.record("moved_up", np.count_nonzero(up, axis=1))
         self.record("moved_down", np.count_nonzero(down, axis=1))
         level = level.astype(np.intp)
-        self.complaint_listeners = (self.complaints_by_level.take(level) * down).sum(axis=1)
-        self.recommend_listeners = (self.listeners_by_level.take(level) * alive).sum(axis=1)
+        complaints = self.complaints_by_level.take(level)
+        complaints *= down
+        self.complaint_listeners = complaints.sum(axis=1)
+        listeners = self.listeners_by_level.take(level, out=complaints)
+        listeners *= alive
+        self.recommend_listeners = listeners.sum(axis=1)
         return level
 
     def _churn(self, level: np.ndarray) -> None:
