@@ -100,13 +100,24 @@ class PointsModule(InstrumentModule):
         slot = np.flatnonzero(used > 0)
         if not slot.size:
             return
-        # The lots of months before month 0 (rows `filled` and up) were never filled, and
-        # taking from an empty lot changes nothing: they are left out.
+        # Lots are >= 0, so taking from an empty lot changes nothing: the lots of months
+        # before month 0 (rows `filled` and up, never filled) are skipped, and so are the
+        # redeemers with nothing left to take (at a million customers the gathers from the
+        # lots are most of the cost).
         filled = min(e, self.sim.month + 1)
-        oldest_first = [(self.sim.month + 1 + age) % e for age in range(e - filled, e)]
-        block = lots[:filled, slot]  # (a gather of columns: np.ix_ indexing is ~50x slower)
-        _take_oldest_first(block, oldest_first, used[slot])
-        lots[:filled, slot] = block
+        left = used[slot]
+        for age in range(e - filled, e):  # the lot after this month's is the oldest
+            row = lots[(self.sim.month + 1 + age) % e]
+            lot = row[slot]
+            take = np.minimum(lot, left)
+            lot -= take
+            left -= take
+            row[slot] = lot
+            still = np.flatnonzero(left)
+            if still.size < slot.size:
+                slot, left = slot[still], left[still]
+            if not slot.size:
+                break
 
     def expire(self) -> None:
         """Monthly: expire points by the policy; balances of customers who left are forfeit."""
@@ -141,18 +152,3 @@ class PointsModule(InstrumentModule):
         out["breakage_rate"] = np.array([0.0, self.expired / left if left else 0.0])
         out["points_issued"] = np.array([0.0, self.issued])
 
-
-def _take_oldest_first(block: np.ndarray, oldest_first: list[int], used: np.ndarray) -> None:
-    """Take `used` from the lots in `block` (a row per lot, a column per customer), in
-    place: lots are taken whole, oldest first, until one holds more than is left, which
-    gives the rest.
-    (A loop over the lots: with a few thousand redeemers a month, faster than any
-    vectorisation over the lots that keeps the same roundings.)"""
-    left = used.copy()
-    for row in oldest_first:
-        lot = block[row]
-        take = np.minimum(lot, left)
-        lot -= take
-        left -= take
-        if not np.count_nonzero(left):  # (lots are >= 0: the rest would take 0)
-            break
