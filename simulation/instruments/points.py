@@ -151,4 +151,3 @@ class PointsModule(InstrumentModule):
         left = self.redeemed + self.expired
         out["breakage_rate"] = np.array([0.0, self.expired / left if left else 0.0])
         out["points_issued"] = np.array([0.0, self.issued])
-

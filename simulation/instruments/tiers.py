@@ -62,7 +62,11 @@ class TiersModule(InstrumentModule):
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         sim = self.sim
         code = self._codes()
-        for factor, by_code in ((keep, self.keep_by_code), (rel_basket, self.basket_by_code), (sim.rel_earn, self.earn_by_code)):
+        for factor, by_code in (
+            (keep, self.keep_by_code),
+            (rel_basket, self.basket_by_code),
+            (sim.rel_earn, self.earn_by_code),
+        ):
             if (by_code != 1.0).any():  # (a product with ones changes nothing: skipped)
                 factor *= by_code[code]
         if self.ships_free.any():
