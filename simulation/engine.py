@@ -36,6 +36,13 @@ RECENT_MONTHS = 12
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
 
 
+def lookup(table: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """table[index], for an intp index known to be in range (levels, purchase counts):
+    take() in "clip" mode skips the bounds checks (and, with `out`, the copy that "raise"
+    mode makes to protect `out`): ~1.3x faster, ~3x with `out`. Same values."""
+    return table.take(index, out=out, mode="clip")
+
+
 class ProgramFactors(NamedTuple):
     """The instruments' factors on this month's purchases, program row."""
 
@@ -186,7 +193,7 @@ class Sim:
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
-        # Tables by level are read with `take` on an intp copy of the levels: fancy indexing
+        # Tables by level are read with `lookup` on an intp copy of the levels: fancy indexing
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
         k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
@@ -198,7 +205,7 @@ class Sim:
 
     def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
         p = self.people
-        lam = self.rate_by_level.take(level)
+        lam = lookup(self.rate_by_level, level)
         lam *= p.base_rate[: p.n]
         if self.has_program:  # instruments act on the program row only
             self.factors = self._program_factors()
@@ -224,7 +231,7 @@ class Sim:
         (the baseline's is its list spend); sales figures and value. (In place where it
         can be: at a million customers every temporary is another 20 MB to fault in.)"""
         p = self.people
-        basket = self.basket_by_level.take(level)  # upsell by level
+        basket = lookup(self.basket_by_level, level)  # upsell by level
         basket *= p.basket[: p.n]
         base_spend = k * p.basket[: p.n]
         self._new_customer_baskets(basket, base_spend)
@@ -291,8 +298,8 @@ class Sim:
         kk = np.minimum(k, self.K_MAX, dtype=np.intp)
         kk *= N_LEVELS
         kk += level
-        p_up = self.p_up_by_k_level.take(kk)
-        p_down = self.p_down_by_k_level.take(kk)
+        p_up = lookup(self.p_up_by_k_level, kk)
+        p_down = lookup(self.p_down_by_k_level, kk)
         if self.has_program:  # program events this month and last: nudges; contact stops the drift
             prog_up, prog_down, prog_level = p_up[PROGRAM], p_down[PROGRAM], level[PROGRAM]
             # (masks enter as products, x * True = x and x * False = 0: the same numbers as
@@ -324,17 +331,17 @@ class Sim:
         self.record("moved_up", np.count_nonzero(up, axis=1))
         self.record("moved_down", np.count_nonzero(down, axis=1))
         level = level.astype(np.intp)
-        complaints = self.complaints_by_level.take(level)
+        complaints = lookup(self.complaints_by_level, level)
         complaints *= down
         self.complaint_listeners = complaints.sum(axis=1)
-        listeners = self.listeners_by_level.take(level, out=complaints)
+        listeners = lookup(self.listeners_by_level, level, out=complaints)
         listeners *= alive
         self.recommend_listeners = listeners.sum(axis=1)
         return level
 
     def _churn(self, level: np.ndarray) -> None:
         n = self.people.n
-        hazard = self.churn_by_level.take(level)
+        hazard = lookup(self.churn_by_level, level)
         if self.has_program:
             rel = np.ones(n)
             for module in self.instruments:
