@@ -34,6 +34,13 @@ class _StateSpec:
         return (*self.leading, width) if self.program_only else (*self.leading, 2, width)
 
 
+def lookup(table: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """table[index], for an intp index known to be in range (levels, purchase counts, tier codes):
+    take() in "clip" mode skips the bounds checks (and, with `out`, the copy that "raise"
+    mode makes to protect `out`): ~1.3x faster, ~3x with `out`. Same values."""
+    return table.take(index, out=out, mode="clip")
+
+
 def _filled(shape: tuple[int, ...], fill, dtype: np.dtype) -> np.ndarray:
     """np.full, but zero fills come from np.zeros: its pages are mapped lazily, so the
     spare capacity beyond the slots in use costs neither time nor memory."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..people import PROGRAM
+from ..people import PROGRAM, lookup
 from .base import CalendarEvent, InstrumentModule
 
 
@@ -53,11 +53,12 @@ class TiersModule(InstrumentModule):
 
     def _codes(self) -> np.ndarray:
         """Benefit codes: 0 for customers who are not alive members, 1 + tier for members
-        (a member not yet placed, tier -1, gets the entry tier's benefits)."""
+        (a member not yet placed, tier -1, gets the entry tier's benefits). An intp index:
+        several tables are read with it."""
         code = np.maximum(self.sim.view("tier"), 0)
         code += 1
         code *= self.sim.members
-        return code
+        return code.astype(np.intp)
 
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         sim = self.sim
@@ -68,9 +69,9 @@ class TiersModule(InstrumentModule):
             (sim.rel_earn, self.earn_by_code),
         ):
             if (by_code != 1.0).any():  # (a product with ones changes nothing: skipped)
-                factor *= by_code[code]
+                factor *= lookup(by_code, code)
         if self.ships_free.any():
-            sim.free_shipping |= self.ships_free_by_code[code]
+            sim.free_shipping |= lookup(self.ships_free_by_code, code)
 
     def _metric(self) -> np.ndarray:
         sim = self.sim
@@ -115,11 +116,11 @@ class TiersModule(InstrumentModule):
         since[:] = np.where(below, since, -1)
         code = self._codes()
         if self.perk_cost.any():
-            sim.charge("cost_perks", self.perk_cost_by_code[code])
+            sim.charge("cost_perks", lookup(self.perk_cost_by_code, code))
         else:
             sim.record("cost_perks", 0.0)
         if self.status_lift.any():
-            lift = self.status_lift_by_code[code]
+            lift = lookup(self.status_lift_by_code, code)
             if lift.any():
                 sim.view("nudge_up")[:] += lift
 
