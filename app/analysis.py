@@ -209,6 +209,25 @@ def starting_ladder(scenario) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["segment", "level", "customers"])
 
 
+def starting_position(scenario) -> dict[str, float]:
+    """Where the client stands before the program: customers, NPS from the starting ladder (the
+    engine's promoter and detractor levels), and the share expected to join at launch."""
+    from simulation.engine import DETRACTORS, PROMOTERS
+
+    frame = starting_ladder(scenario)
+    by_level = frame.groupby("level", sort=False)["customers"].sum()
+    size = scenario.customers.size
+    levels = list(by_level.index)
+    promoters = sum(by_level.iloc[i] for i in PROMOTERS if i < len(levels))
+    detractors = sum(by_level.iloc[i] for i in DETRACTORS if i < len(levels))
+    joining = sum(s.share * s.enrollment_propensity for s in scenario.customers.segments)
+    return {
+        "customers": float(size),
+        "nps": 100.0 * (promoters - detractors) / size,
+        "members_at_launch": joining if scenario.program.active_instruments() else 0.0,
+    }
+
+
 def compare_display(table: pd.DataFrame, reference_summary: pd.DataFrame, currency: str) -> pd.DataFrame:
     """`compare_table` as people read it: one row per metric and arm, one column per scenario
     (mean and interval), and one per difference to the first scenario (with its interval)."""

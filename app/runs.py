@@ -8,6 +8,13 @@ otherwise record the progress bar and replay it on every cache hit).
 A big run spreads its replications over the machine's cores with the engine's own
 `run_replication` and `combine` (replication r has its own random streams, so the numbers
 are the same as `simulation.run`'s); a small one runs in the server process.
+
+Head start: while a consultant looks at a valid design that has not been run, its
+replications are already started in the worker pool (one design per browser tab; a newer
+design cancels the replications of the older one that have not begun). Pressing Run then
+waits only for what is left. Nothing is shown until Run is pressed, and the numbers are the
+same: the head start runs the same pure function of (scenario, seed, replication).
+`LOJAL_HEAD_START=0` switches it off (e.g. on a server shared by many users).
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import types
+from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 import streamlit as st
@@ -30,6 +39,10 @@ from simulation.schema import Scenario
 
 # below this much work (customers x months x replications) starting processes is not worth it
 PARALLEL_MIN_WORK = 2_000_000
+# above this much work (about 5 s on 2 cores) a design waits for Run: a head start would keep
+# the cores busy with a design the user may not want to run at all
+HEAD_START_MAX_WORK = 40_000_000
+MAX_HEAD_STARTS = 16  # browser tabs whose head starts are kept (the oldest is dropped)
 
 
 class _NotCached(Exception):
@@ -56,12 +69,20 @@ def cached(scenario: Scenario) -> simulation.Results | None:
         return None
 
 
-def results(scenario: Scenario, progress: Callable[[float], None] | None = None) -> simulation.Results:
-    """Cached results, or a fresh run (reporting progress 0..1)."""
+def results(
+    scenario: Scenario, progress: Callable[[float], None] | None = None, owner: str | None = None
+) -> simulation.Results:
+    """Cached results, or a fresh run (reporting progress 0..1), using `owner`'s head start."""
     hit = cached(scenario)
     if hit is not None:
         return hit
-    return _store(key(scenario), simulate(scenario, progress))
+    return _store(key(scenario), simulate(scenario, progress, owner=owner))
+
+
+def work(scenario: Scenario) -> int:
+    """Customers x months x replications: what a run costs, roughly."""
+    sim = scenario.simulation
+    return scenario.customers.size * sim.horizon_months * sim.replications
 
 
 def workers() -> int:
@@ -103,28 +124,90 @@ def warm_up() -> None:
         _pool(workers())
 
 
+def _parallel(scenario: Scenario) -> bool:
+    return workers() > 1 and scenario.simulation.replications > 1 and work(scenario) >= PARALLEL_MIN_WORK
+
+
+def _submit(scenario: Scenario) -> list[Future]:
+    pool = _pool(workers())
+    return [pool.submit(simulation.run_replication, scenario, r) for r in range(scenario.simulation.replications)]
+
+
 def simulate(
-    scenario: Scenario, progress: Callable[[float], None] | None = None, parallel: bool | None = None
+    scenario: Scenario,
+    progress: Callable[[float], None] | None = None,
+    parallel: bool | None = None,
+    owner: str | None = None,
 ) -> simulation.Results:
-    """`simulation.run`, with the replications of a big run spread over worker processes."""
-    sim = scenario.simulation
-    n = sim.replications
-    if parallel is None:
-        parallel = workers() > 1 and n > 1 and scenario.customers.size * sim.horizon_months * n >= PARALLEL_MIN_WORK
-    if not parallel:
+    """`simulation.run`, with the replications of a big run spread over worker processes
+    (those `owner` gave a head start to are taken over, not started again)."""
+    n = scenario.simulation.replications
+    if not (_parallel(scenario) if parallel is None else parallel):
         return simulation.run(scenario, progress=progress)
     start = time.perf_counter()
     try:
-        pool = _pool(workers())
-        futures = [pool.submit(simulation.run_replication, scenario, r) for r in range(n)]
+        futures = _claim_head_start(owner, scenario)
+        if futures is None or any(f.cancelled() for f in futures):
+            futures = _submit(scenario)
         for done, _ in enumerate(as_completed(futures), start=1):
             if progress is not None:
                 progress(done / n)
         reps = [f.result() for f in futures]
     except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, in this process
         _pool.clear()
+        with _lock:
+            _head_starts.clear()
         return simulation.run(scenario, progress=progress)
     return combine(scenario, reps, time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- head start
+_head_starts: OrderedDict[str, tuple[str, list[Future]]] = OrderedDict()  # owner -> (scenario key, futures)
+_lock = threading.Lock()
+
+
+def head_start_enabled() -> bool:
+    return os.environ.get("LOJAL_HEAD_START", "1") != "0" and workers() > 1
+
+
+def head_start(owner: str, scenario: Scenario) -> bool:
+    """Start simulating `scenario` in the worker pool for `owner` (a browser tab), unless it is
+    cached, small enough to run at once, or too big to run unasked. Replaces the owner's previous
+    head start. Returns whether one is under way for this scenario."""
+    if not head_start_enabled() or not _parallel(scenario) or work(scenario) > HEAD_START_MAX_WORK:
+        return False
+    if cached(scenario) is not None:
+        return False
+    k = key(scenario)
+    with _lock:
+        old = _head_starts.get(owner)
+        if old is not None and old[0] == k:
+            return True
+        if old is not None:
+            _cancel(old[1])
+        _head_starts[owner] = (k, _submit(scenario))
+        _head_starts.move_to_end(owner)
+        while len(_head_starts) > MAX_HEAD_STARTS:
+            _cancel(_head_starts.popitem(last=False)[1][1])
+    return True
+
+
+def _claim_head_start(owner: str | None, scenario: Scenario) -> list[Future] | None:
+    """The futures of `owner`'s head start if it is for this scenario (they are then the run's)."""
+    if owner is None:
+        return None
+    with _lock:
+        entry = _head_starts.get(owner)
+        if entry is None or entry[0] != key(scenario):
+            return None
+        del _head_starts[owner]
+        return entry[1]
+
+
+def _cancel(futures: list[Future]) -> None:
+    """Cancel the replications not yet begun (those running finish; their results are dropped)."""
+    for future in futures:
+        future.cancel()
 
 
 def progress_bar(container: st.delta_generator.DeltaGenerator, label: str) -> tuple[Callable[[float], None], object]:
@@ -159,5 +242,9 @@ def run_all(
 
 
 def clear() -> None:
-    """Forget every cached result (tests; a server restart does the same)."""
+    """Forget every cached result and head start (tests; a server restart does the same)."""
     _store.clear()
+    with _lock:
+        for _, futures in _head_starts.values():
+            _cancel(futures)
+        _head_starts.clear()

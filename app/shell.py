@@ -34,11 +34,12 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
             else:
                 reps = scenario.simulation.replications
                 status.caption(f"Press Run to simulate ({reps} replications).")
+                runs.head_start(ws.id, scenario)
     state.show_flash()
     if clicked and scenario is not None:
         update, bar = runs.progress_bar(status, "Simulating")
         try:
-            runs.results(scenario, update)
+            runs.results(scenario, update, owner=ws.id)
         except Exception as exc:  # noqa: BLE001 - the engine failed: say so, keep the design
             bar.empty()
             st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Your design is kept as it is.")

@@ -73,6 +73,22 @@ def headline_cards(results: simulation.Results) -> None:
                 st.caption(f"90 % interval{' of the change' if delta else ''}: {interval}")
 
 
+def starting_cards(position: dict[str, float]) -> None:
+    """Where the client stands today, before any run (the cards a run will move)."""
+    cards = [
+        ("Customers today", fmt(position["customers"], "count"), "Size of the customer base at the start."),
+        ("NPS today", fmt(position["nps"], "score"), "From the starting ladder: % promoters - % detractors."),
+        (
+            "Expected to join at launch",
+            fmt(position["members_at_launch"], "share"),
+            "Share of customers who join when the program starts (enrolment propensity by segment).",
+        ),
+    ]
+    for col, (label, shown, help_text) in zip(st.columns(len(cards)), cards, strict=True):
+        with col, st.container(border=True):
+            st.metric(label, shown, help=help_text)
+
+
 def results_charts(results: simulation.Results, key: str = "res") -> None:
     """Every results chart of one run, in sections a client can follow."""
     monthly, currency = results.monthly, results.scenario.economics.currency

@@ -122,8 +122,14 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
     slider = at.slider(key="program.points.redemption_probability")
     slider.set_value(0.25).run()
     assert workspace(at).data["program"]["points"]["redemption_probability"] == 0.25
+    # the starting ladder on the Customers tab follows the edited base
+    at.number_input(key="customers.size").set_value(1234).run()
+    (ladder,) = [f for f in charts(at) if f["layout"]["title"]["text"].startswith("Where the customers stand")]
+    assert sum(sum(t["y"]) for t in ladder["data"]) == pytest.approx(1234)
     at.switch_page(RESULTS).run()
     assert "Press **Run**" in texts(at)
+    assert [m.label for m in at.metric] == ["Customers today", "NPS today", "Expected to join at launch"]
+    assert at.metric[0].value == "1,234"
 
 
 def test_invalid_values_are_explained_in_place_and_block_the_run(library_dir):  # noqa: F811

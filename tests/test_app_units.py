@@ -194,6 +194,22 @@ def test_starting_ladder_matches_the_scenario():
     assert len(figures.starting_ladder(frame).data) == len(scenario.customers.segments)
 
 
+def test_starting_nps_is_the_survey_nps_and_launch_members_follow_enrolment():
+    counts = [4, 3, 6, 8, 12, 20, 30, 60, 55, 30, 12]  # answers 0..10
+    survey_nps = 100 * (sum(counts[9:]) - sum(counts[:7])) / sum(counts)
+    segments = [
+        {"name": "A", "share": 0.25, "initial_nps_counts": counts, "enrollment_propensity": 0.8},
+        {"name": "B", "share": 0.75, "initial_nps_counts": counts, "enrollment_propensity": 0.4},
+    ]
+    scenario = Scenario.model_validate({"customers": {"size": 1000, "segments": segments}, "program": {"points": {}}})
+    position = analysis.starting_position(scenario)
+    assert position["customers"] == 1000
+    assert position["nps"] == pytest.approx(survey_nps)
+    assert position["members_at_launch"] == pytest.approx(0.25 * 0.8 + 0.75 * 0.4)
+    without = Scenario.model_validate({"customers": {"segments": segments}})
+    assert analysis.starting_position(without)["members_at_launch"] == 0.0
+
+
 # --------------------------------------------------------------------------- describe and export
 def test_plain_language_summary():
     base = Scenario().model_dump(mode="json")
@@ -231,6 +247,44 @@ def test_replications_spread_over_processes_give_the_engines_numbers():
     for name in ("summary", "monthly", "replications", "flows", "clv"):
         pd.testing.assert_frame_equal(getattr(spread, name), getattr(alone, name))
     assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications
+
+
+def test_a_head_start_is_taken_over_by_run_and_replaced_by_a_newer_design(monkeypatch):
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.delenv("LOJAL_HEAD_START", raising=False)
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)  # the small scenario counts as big
+    runs.clear()
+    submitted = []
+    real_submit = runs._submit
+    monkeypatch.setattr(runs, "_submit", lambda s: submitted.append(s) or real_submit(s))
+    scenario = small(BUNDLED[0])
+    assert runs.head_start("tab-a", scenario)
+    assert runs.head_start("tab-a", scenario)  # already under way: not started twice
+    assert len(submitted) == 1
+    spread = runs.simulate(scenario, owner="tab-a")
+    assert len(submitted) == 1  # Run took the head start over
+    alone = simulation.run(scenario)
+    for name in ("summary", "monthly", "replications"):
+        pd.testing.assert_frame_equal(getattr(spread, name), getattr(alone, name))
+
+    # a newer design of the same tab replaces the older one's head start
+    older = simulation.override(scenario, {"program.points.reward_value": 60})
+    newer = simulation.override(scenario, {"program.points.reward_value": 70})
+    runs.head_start("tab-a", older)
+    runs.head_start("tab-a", newer)
+    assert runs._claim_head_start("tab-a", older) is None
+    futures = runs._claim_head_start("tab-a", newer)
+    assert futures is not None and len(futures) == scenario.simulation.replications
+    for f in futures:
+        f.result()
+
+    # too big to run unasked, or switched off: no head start
+    monkeypatch.setattr(runs, "HEAD_START_MAX_WORK", runs.work(scenario) - 1)
+    assert not runs.head_start("tab-b", scenario)
+    monkeypatch.setattr(runs, "HEAD_START_MAX_WORK", runs.work(scenario))
+    monkeypatch.setenv("LOJAL_HEAD_START", "0")
+    assert not runs.head_start("tab-b", scenario)
+    runs.clear()
 
 
 def test_tier_chart_shows_the_tiers_only():

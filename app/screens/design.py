@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app import schema_form, state, views
+from app import analysis, figures, schema_form, state, views
 from simulation.describe import describe
 from simulation.schema import Scenario
 
@@ -43,3 +43,5 @@ parts = schema_form.sections(Scenario)
 for tab, section in zip(st.tabs([s.title for s in parts]), parts, strict=True):
     with tab:
         schema_form.render_section(section, form)
+        if section.path == "customers" and scenario is not None:  # the ladder as edited
+            views.chart(figures.starting_ladder(analysis.starting_ladder(scenario)), "design.start")

@@ -18,6 +18,7 @@ if results is None:
         )
         st.markdown("\n".join(f"- {line}" for line in describe(scenario)))
         st.info("Press **Run** in the sidebar to simulate this design against the same customers without the program.")
+        views.starting_cards(analysis.starting_position(scenario))
         views.chart(figures.starting_ladder(analysis.starting_ladder(scenario)), "results.start")
     else:
         views.problems_box(problems)
