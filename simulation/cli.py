@@ -79,9 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
     if args.seed is not None and args.seed < 0:
         raise ScenarioError([f"--seed: must be >= 0 (got {args.seed})"])
+    if args.out:  # before the run: a folder that cannot be made should not cost a simulation
+        args.out.mkdir(parents=True, exist_ok=True)
     results = _run_with_progress(scenario, args.replications, args.seed)
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         results.summary.to_csv(args.out / "summary.csv", index=False)
         results.monthly.to_csv(args.out / "monthly.csv", index=False)
     if args.format == "json":

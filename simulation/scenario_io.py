@@ -47,7 +47,7 @@ def _line_of(root: Any, loc: Iterable[Any]) -> int | None:
     node, line = root, None
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
-            pos = node.lc.key(part)  # None for a key set by --set
+            pos = _key_position(node, part)
             line = pos[0] + 1 if pos else line
             node = node[part]
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
@@ -59,6 +59,14 @@ def _line_of(root: Any, loc: Iterable[Any]) -> int | None:
     if line is None and isinstance(root, CommentedMap) and root.lc.line is not None:
         line = root.lc.line + 1
     return line
+
+
+def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
+    """Where a key stands in the file; None for a key that --set added (ruamel has no mark for it)."""
+    try:
+        return node.lc.key(key)
+    except KeyError:
+        return None
 
 
 def _message(err: dict[str, Any]) -> str:
@@ -81,15 +89,50 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out or "(top level)"
 
 
-def format_validation_error(exc: ValidationError, source: str, root: Any = None) -> list[str]:
+def format_validation_error(
+    exc: ValidationError, source: str, root: Any = None, overrides: dict[str, str] | None = None
+) -> list[str]:
+    """One line per problem: `file:line field.path: what is wrong`; a problem in a field that
+    a --set override wrote names that override instead of a line of the file."""
     problems = []
     for err in exc.errors():
         # pydantic appends the union member's name to the path of `X | None` fields; drop it
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
-        line = _line_of(root, loc) if root is not None else None
-        where = f"{source}:{line}" if line else source
+        override = _override_of(_dotted(loc), overrides or {}, _in_file(root, loc))
+        if override is not None:
+            where = f"--set {override}"
+        else:
+            line = _line_of(root, loc) if root is not None else None
+            where = f"{source}:{line}" if line else source
         problems.append(f"{where} {_dotted(loc)}: {_message(err)}")
     return problems
+
+
+def _override_of(path: str, overrides: dict[str, str], in_file: bool) -> str | None:
+    """The --set item that wrote `path` or a section holding it, or (for a section the file
+    does not have) one it created; the last such item wins."""
+    found = None
+    for target, item in overrides.items():
+        if path == target or path.startswith(target + ".") or path.startswith(target + "["):
+            found = item
+        elif not in_file and target.startswith(path + "."):
+            found = item
+    return found
+
+
+def _in_file(root: Any, loc: Iterable[Any]) -> bool:
+    """Whether every key on `loc` stands in the parsed file (not added by --set)."""
+    node = root
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            if _key_position(node, part) is None:
+                return False
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return not isinstance(node, (CommentedMap, CommentedSeq))
+    return True
 
 
 def parse_yaml(text: str, source: str) -> Any:
@@ -108,17 +151,19 @@ def parse_yaml(text: str, source: str) -> Any:
     return data
 
 
-def validate(data: Any, source: str = "<scenario>", root: Any = None) -> Scenario:
+def validate(
+    data: Any, source: str = "<scenario>", root: Any = None, overrides: dict[str, str] | None = None
+) -> Scenario:
     try:
         return Scenario.model_validate(_plain(data))
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(exc, source, root if root is not None else data)) from None
+        root = root if root is not None else data
+        raise ScenarioError(format_validation_error(exc, source, root, overrides)) from None
 
 
 def loads(text: str, source: str = "<scenario>", overrides: Sequence[str] = ()) -> Scenario:
     data = parse_yaml(text, source)
-    apply_overrides(data, overrides)
-    return validate(data, source)
+    return validate(data, source, overrides=apply_overrides(data, overrides))
 
 
 def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -140,8 +185,10 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(data: dict, overrides: Sequence[str]) -> None:
-    """Apply `path.to.field=value` overrides in place; the value is read as YAML."""
+def apply_overrides(data: dict, overrides: Sequence[str]) -> dict[str, str]:
+    """Apply `path.to.field=value` overrides in place; the value is read as YAML.
+    Returns the dotted path each override wrote, with its item (for error messages)."""
+    written: dict[str, str] = {}
     for item in overrides:
         path, sep, raw = item.partition("=")
         if not sep or not path.strip():
@@ -162,7 +209,8 @@ def apply_overrides(data: dict, overrides: Sequence[str]) -> None:
         if isinstance(node, list) and not (isinstance(last, int) and last < len(node)):
             raise ScenarioError([f"--set {item}: {_dotted(parts)} does not exist"])
         node[last] = _parse_value(raw)
-    return None
+        written[_dotted(parts)] = item.strip()
+    return written
 
 
 def _has(node: Any, part: Any) -> bool:
@@ -176,8 +224,7 @@ def override(scenario: Scenario, overrides: Sequence[str] | dict[str, Any]) -> S
     if isinstance(overrides, dict):
         overrides = [f"{k}={_yaml_scalar(v)}" for k, v in overrides.items()]
     data = scenario.model_dump(mode="json")
-    apply_overrides(data, overrides)
-    return validate(data, "--set")
+    return validate(data, "--set", overrides=apply_overrides(data, overrides))
 
 
 def _yaml_scalar(value: Any) -> str:

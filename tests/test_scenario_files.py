@@ -114,6 +114,21 @@ def test_overrides_are_validated_like_the_file(tmp_path):
     assert "does not exist" in msg
 
 
+def test_a_bad_override_is_named_as_the_place_of_its_problem(tmp_path):
+    path = write(tmp_path, "meta:\n  name: x\nprogram:\n  points:\n    earn_rate: 1\n")
+    (msg,) = problems(path, ["program.points.earn_rate=-5"])  # a field the file has
+    assert msg.startswith("--set program.points.earn_rate=-5 program.points.earn_rate:")
+    (msg,) = problems(path, ["program.points.typo=1"])  # a new key in a section of the file
+    assert msg.startswith("--set program.points.typo=1 program.points.typo: unknown field")
+    (msg,) = problems(path, ["nonsense.x=1"])  # a new section (this was a traceback once)
+    assert msg.startswith("--set nonsense.x=1 nonsense: unknown field")
+    (msg,) = problems(path, ["program.points.earn_rate=2", "meta.name="])  # the file's own problems keep their line
+    assert msg.startswith("--set meta.name= meta.name:")
+    bad = write(tmp_path, "customers:\n  size: 0\n", name="bad.yaml")
+    (msg,) = problems(bad, ["program.points.earn_rate=2"])
+    assert msg.startswith(f"{bad}:2 customers.size:")
+
+
 def test_override_function_returns_validated_copy():
     base = simulation.validate({})
     changed = simulation.override(base, {"customers.size": 500, "program.points.earn_rate": 3})
