@@ -225,16 +225,17 @@ def progress_bar(container: st.delta_generator.DeltaGenerator, label: str) -> tu
 
 
 def run_all(
-    scenarios: dict[str, Scenario], container: st.delta_generator.DeltaGenerator
+    scenarios: dict[str, Scenario], container: st.delta_generator.DeltaGenerator, owner: str | None = None
 ) -> dict[str, simulation.Results]:
-    """Results for several scenarios, running the ones not in the cache, with one progress bar."""
+    """Results for several scenarios, running the ones not in the cache (taking over `owner`'s
+    head start where it is one of them), with one progress bar."""
     out: dict[str, simulation.Results] = {}
     todo = [label for label, s in scenarios.items() if cached(s) is None]
     for label, scenario in scenarios.items():
         if label in todo:
             i = todo.index(label)
             update, bar = progress_bar(container, f"Simulating {label} ({i + 1} of {len(todo)})")
-            out[label] = results(scenario, update)
+            out[label] = results(scenario, update, owner=owner)
             bar.empty()
         else:
             out[label] = results(scenario)

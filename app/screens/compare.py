@@ -27,7 +27,7 @@ if missing and not clicked:
     st.info("Press **Compare** to simulate the scenarios that have not been run yet: " + ", ".join(missing) + ".")
     st.stop()
 try:
-    results = runs.run_all(scenarios, st.container()) if missing else ready
+    results = runs.run_all(scenarios, st.container(), owner=ws.id) if missing else ready
 except Exception as exc:  # noqa: BLE001 - the engine failed on one of them: say which, keep going
     st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Nothing was lost; pick other scenarios or retry.")
     st.stop()
