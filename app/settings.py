@@ -23,3 +23,4 @@ def drafts_dir() -> Path:
 
 
 MAX_COMPARE = 5
+MAX_UPLOAD_MB = 1  # scenario files are a few kB

@@ -272,6 +272,7 @@ def test_upload_a_scenario(library_dir):  # noqa: F811
         (b"customers:\n  size: -5\n", "mine.yaml:2 customers.size"),
         (b"custmers:\n  size: 5\n", "unknown field"),
         (b"\xff\xfe\x00binary", "not a text file"),
+        (b"# padding\n" * 120_000, "a scenario file is at most 1 MB"),
     ],
 )
 def test_a_bad_upload_gives_a_clear_message_and_changes_nothing(library_dir, content, expected):  # noqa: F811

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app import fields, library, state
-from app.settings import scenarios_dir
+from app.settings import MAX_UPLOAD_MB, scenarios_dir
 from simulation.scenario_io import ScenarioError, dumps, loads
 
 ws = state.workspace()
@@ -57,10 +57,13 @@ if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is N
 
 # --------------------------------------------------------------------------- upload
 st.subheader("Upload a scenario file")
-upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key="upload")
+# a scenario file is a few kB: a larger upload is refused (by the browser, and here again)
+upload = st.file_uploader("Scenario file (YAML)", type=["yaml", "yml"], key="upload", max_upload_size=MAX_UPLOAD_MB)
 if upload is not None and st.session_state.get(state.UPLOADED) != upload.file_id:
     st.session_state[state.UPLOADED] = upload.file_id
     try:
+        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+            raise ScenarioError([f"{upload.name}: {upload.size:,} bytes; a scenario file is at most {MAX_UPLOAD_MB} MB"])
         uploaded = loads(upload.getvalue().decode("utf-8"), upload.name)
     except UnicodeDecodeError:
         st.error(f"“{upload.name}” is not a text file. A scenario is a YAML text file; nothing was changed.")
