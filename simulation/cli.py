@@ -97,6 +97,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_with_progress(scenario, replications, seed) -> Results:
     from tqdm import tqdm
 
+    # no monitor thread: a run forks its worker processes only from a single-threaded process
+    tqdm.monitor_interval = 0
     # the bar appears only for runs that last over a second
     quiet = not sys.stderr.isatty()
     with tqdm(total=100, delay=1.0, unit="%", desc="simulating", file=sys.stderr, leave=False, disable=quiet) as bar:
