@@ -33,12 +33,21 @@ def _yaml() -> YAML:
     return yaml
 
 
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers to plain dicts and lists."""
+# A scenario has a few hundred values. YAML aliases can make a small file stand for an
+# enormous one (`a: &a [*b, *b, ...]`, the "billion laughs"): past this many values, stop.
+MAX_VALUES = 100_000
+
+
+def _plain(node: Any, budget: list[int] | None = None) -> Any:
+    """ruamel's commented containers to plain dicts and lists (at most MAX_VALUES values)."""
+    budget = [MAX_VALUES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ScenarioError([f"the scenario is too large: more than {MAX_VALUES:,} values (YAML aliases expanded)"])
     if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
+        return {str(k): _plain(v, budget) for k, v in node.items()}
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        return [_plain(v, budget) for v in node]
     return node
 
 
@@ -155,7 +164,12 @@ def validate(
     data: Any, source: str = "<scenario>", root: Any = None, overrides: dict[str, str] | None = None
 ) -> Scenario:
     try:
-        return Scenario.model_validate(_plain(data))
+        plain = _plain(data)
+    except (ScenarioError, RecursionError) as exc:
+        problem = exc.problems[0] if isinstance(exc, ScenarioError) else "the scenario is nested too deeply"
+        raise ScenarioError([f"{source}: {problem}"]) from None
+    try:
+        return Scenario.model_validate(plain)
     except ValidationError as exc:
         root = root if root is not None else data
         raise ScenarioError(format_validation_error(exc, source, root, overrides)) from None

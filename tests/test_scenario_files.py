@@ -90,6 +90,14 @@ def test_missing_file_and_duplicate_keys(tmp_path):
     assert "not valid YAML" in msg
 
 
+def test_an_alias_bomb_is_refused_quickly(tmp_path):
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 values
+    path = write(tmp_path, "\n".join(lines) + "\nmeta: {name: *a8}\n")
+    (msg,) = problems(path)
+    assert msg == f"{path}: the scenario is too large: more than 100,000 values (YAML aliases expanded)"
+
+
 def test_left_out_fields_take_documented_defaults(tmp_path):
     sc = scenario_io.load(write(tmp_path, "program:\n  points: {}\n"))
     defaults = simulation.schema.Points()
