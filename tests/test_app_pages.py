@@ -19,7 +19,7 @@ from test_app_support import (  # noqa: F401
 )
 
 import simulation
-from app import drafts, runs
+from app import analysis, drafts, fields, metrics, runs
 from app.fields import join, kind_of
 from app.settings import drafts_dir
 from simulation.schema import Points, Program, Referral, Scenario, Subscription, Tiers, field_info
@@ -75,6 +75,28 @@ def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # n
     assert_ok(at)
     assert not at.error
     assert [m.value for m in at.metric] == first
+
+
+def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)  # the small library scenarios count as big
+    runs.clear()
+    submitted = []
+    real_submit = runs._submit
+    monkeypatch.setattr(runs, "_submit", lambda s: submitted.append(runs.key(s)) or real_submit(s))
+    at = started(library_dir)
+    ws = workspace(at)
+    scenario, _ = fields.check(ws.data)
+    assert submitted == [runs.key(scenario)]  # started while the page is read, before Run
+    assert runs._head_starts[ws.id][0] == runs.key(scenario)
+    at.button(key="run").click().run()
+    assert_ok(at)
+    assert len(submitted) == 1 and ws.id not in runs._head_starts  # Run took it over
+    assert len(at.metric) == 8
+    expected = simulation.run(scenario)
+    card = analysis.value(expected.summary, "nps_end", "program")
+    assert metrics.fmt(card, "score", short=True) in [m.value for m in at.metric]
+    runs.clear()
 
 
 def test_engine_failure_is_explained_and_the_design_kept(library_dir, monkeypatch):  # noqa: F811
