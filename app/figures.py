@@ -123,6 +123,37 @@ def over_time(
     return _figure(traces, title or f"{m.label} (mean and 5-95 % interval)", _axis(m.kind, currency), MONTHS)
 
 
+def cohort_retention(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention by months since arrival, one line per cohort: with the program solid, without
+    dotted (each cohort's share still active among those observed that long)."""
+    traces = []
+    names = list(dict.fromkeys(cohorts["cohort"]))
+    for i, name in enumerate(names):
+        color = SCENARIO_COLORS[i % len(SCENARIO_COLORS)]
+        for arm in ("program", "baseline"):
+            part = cohorts[(cohorts["cohort"] == name) & (cohorts["arm"] == arm)]
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": part["months_since_arrival"].tolist(),
+                    "y": part["mean"].tolist(),
+                    "name": f"{name.capitalize()}{'' if arm == 'program' else ' (no program)'}",
+                    "legendgroup": name,
+                    "showlegend": arm == "program",  # one legend entry per cohort: it toggles both lines
+                    "line": {
+                        "color": color,
+                        "width": 2.5 if arm == "program" else 1.5,
+                        "dash": None if arm == "program" else "dot",
+                    },
+                    "customdata": part["customers"].round().tolist(),
+                    "hovertemplate": "%{y:.1%} of %{customdata:,.0f} customers",
+                }
+            )
+    x = {"title": {"text": "months since arrival"}}
+    return _figure(traces, "Retention by cohort (mean; dotted: no program)", _axis("share"), x)
+
+
 def ladder_over_time(monthly: pd.DataFrame, arm: str = "program") -> go.Figure:
     """Customers on each satisfaction level, month by month, stacked from very dissatisfied up."""
     wide = prefixed(monthly, "level_", arm)

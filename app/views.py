@@ -98,7 +98,16 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
     with left:
         chart(figures.over_time(monthly, "active_customers", currency=currency), f"{key}.active")
     with right:
-        chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
+        by = "starting base"
+        if len(results.cohorts):
+            by = st.segmented_control(
+                "Retention of", ["starting base", "cohorts"], default="starting base",
+                key=f"{key}.retention_of", required=True, label_visibility="collapsed",
+            )  # fmt: skip
+        if by == "cohorts":
+            chart(figures.cohort_retention(results.cohorts), f"{key}.cohorts")
+        else:
+            chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
 
     st.subheader("The satisfaction ladder")
     arm = st.segmented_control(

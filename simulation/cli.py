@@ -85,12 +85,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.out:
         results.summary.to_csv(args.out / "summary.csv", index=False)
         results.monthly.to_csv(args.out / "monthly.csv", index=False)
+        results.cohorts.to_csv(args.out / "cohorts.csv", index=False)
     if args.format == "json":
         print(json.dumps(results.summary_dict(), indent=2))
     else:
         print(format_table(results))
         if args.out:
-            print(f"\nwrote {args.out / 'summary.csv'} and {args.out / 'monthly.csv'}")
+            print(f"\nwrote summary.csv, monthly.csv and cohorts.csv to {args.out}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Results as files: CSV and an Excel workbook (bytes, so the app and the CLI can both use them).
 
 Pure functions of a `Results` (anything with the `summary`, `monthly`, `replications`,
-`flows`, `clv` and `scenario` attributes).
+`flows`, `clv`, `cohorts` and `scenario` attributes).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ TABLES = {
     "Replications": "replications",
     "Flows": "flows",
     "CLV": "clv",
+    "Cohorts": "cohorts",
 }
 
 

@@ -36,6 +36,7 @@ class ReplicationResult:
     summary: dict[str, np.ndarray]  # metric -> (2,) or scalar for RATIO_METRICS
     flows: np.ndarray  # (2, levels, levels + 1): initial level -> end level or churned
     clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
+    cohorts: np.ndarray | None = None  # (2, cohorts, 2, T+1): customers observed, still active, by age
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Results:
     replications: pd.DataFrame
     flows: pd.DataFrame
     clv: pd.DataFrame
+    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -54,7 +56,8 @@ class Results:
         out: dict[str, dict[str, dict[str, float]]] = {}
         for row in self.summary.itertuples(index=False):
             out.setdefault(row.metric, {})[row.arm] = {
-                k: (None if pd.isna(v) else float(v)) for k, v in (("mean", row.mean), ("p05", row.p05), ("p95", row.p95))
+                k: (None if pd.isna(v) else float(v))
+                for k, v in (("mean", row.mean), ("p05", row.p05), ("p95", row.p95))
             }
         return out
 
@@ -112,7 +115,9 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     s["upsell_ratio"] = np.divide(led["upsell"].sum(axis=1), sales, out=np.zeros(2), where=sales > 0)
     s["loyalty_index"] = 100.0 * (s["nps_end"] / 100.0 + s["repurchase_rate"] + s["upsell_ratio"]) / 3.0
     member_months = led["members"][:, :-1].sum(axis=1)
-    s["engagement"] = np.divide(led["active_members"].sum(axis=1), member_months, out=np.zeros(2), where=member_months > 0)
+    s["engagement"] = np.divide(
+        led["active_members"].sum(axis=1), member_months, out=np.zeros(2), where=member_months > 0
+    )
     s["points_liability_end"] = np.zeros(2)
     s["breakage_rate"] = np.zeros(2)
     for module in sim.instruments:
@@ -126,7 +131,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     extra_retained = retained[PROGRAM] - retained[0]
     s["cost_per_retained_customer"] = cost / extra_retained if extra_retained > 0 and cost > 0 else np.nan
 
-    return ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used))
+    return ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
 
 
 def _payback_month(cumulative_incremental: np.ndarray, cost: float) -> float:
@@ -151,6 +156,34 @@ def _flows(sim: Sim) -> np.ndarray:
     return out
 
 
+def cohort_names(horizon_months: int) -> list[str]:
+    """The starting base, then one cohort per year of arrival."""
+    return ["starting base"] + [f"arrived in year {y + 1}" for y in range((horizon_months + 11) // 12)]
+
+
+def _cohorts(sim: Sim, used: np.ndarray) -> np.ndarray:
+    """Retention by cohort and months since arrival: per arm and cohort, how many customers
+    were observed that long after they arrived and how many of them were still active.
+    A customer who arrived at month index m (0 for the starting base) is active a months
+    later unless they churned in one of the months m .. m + a - 1."""
+    T = sim.T
+    arrived = sim.view("ti_arrived").astype(np.int64)
+    churned = sim.view("ti_churned").astype(np.int64)
+    cohort = np.where(arrived == 0, 0, (arrived - 1) // 12 + 1)  # arrivals at index 1..12 are year 1
+    out = np.zeros((2, len(cohort_names(T)), 2, T + 1))
+    ages = T - arrived + 1  # ages 0 .. T - m are observed
+    lived = np.where(churned < 0, T + 1, churned - arrived + 1)  # active at ages 0 .. lived - 1
+    for arm in (0, 1):
+        mask = used[arm]
+        c, observed, active = cohort[arm][mask], ages[arm][mask], np.minimum(lived[arm][mask], ages[arm][mask])
+        for i in range(out.shape[1]):
+            mine = c == i
+            # customers observed at age >= a, and active at age >= a: reverse cumulative counts
+            out[arm, i, 0] = np.bincount(observed[mine], minlength=T + 2)[::-1].cumsum()[::-1][1 : T + 2]
+            out[arm, i, 1] = np.bincount(active[mine], minlength=T + 2)[::-1].cumsum()[::-1][1 : T + 2]
+    return out
+
+
 def _clv_groups(sim: Sim, used: np.ndarray):
     people = sim.people
     n = people.n
@@ -160,7 +193,9 @@ def _clv_groups(sim: Sim, used: np.ndarray):
     tiers = next((m for m in sim.instruments if m.key == "tiers"), None)
     out = []
     for arm in (0, 1):
-        arm_groups = [(name, codes if codes is not None else people.source[arm, :n], labels) for name, codes, labels in groups]
+        arm_groups = [
+            (name, codes if codes is not None else people.source[arm, :n], labels) for name, codes, labels in groups
+        ]
         if tiers is not None:
             # 0 = not a member (everyone in the baseline)
             tier = people.tier[:n].astype(np.int64) + 1 if arm == PROGRAM else np.zeros(n, np.int64)
@@ -232,7 +267,11 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
     metrics = sorted(reps[0].monthly)
     T1 = next(iter(reps[0].monthly.values())).shape[1]
     cube = np.stack([np.stack([rep.monthly[m] for m in metrics]) for rep in reps])  # (R, M, 2, T+1)
-    arms = {"program": cube[:, :, PROGRAM], "baseline": cube[:, :, 0], "incremental": cube[:, :, PROGRAM] - cube[:, :, 0]}
+    arms = {
+        "program": cube[:, :, PROGRAM],
+        "baseline": cube[:, :, 0],
+        "incremental": cube[:, :, PROGRAM] - cube[:, :, 0],
+    }
     frames = []
     for arm, values in arms.items():
         mean, p05, p95 = _stats(values)
@@ -265,7 +304,33 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
              p05=("value", lambda v: v.quantile(0.05)), p95=("value", lambda v: v.quantile(0.95)))
         .reset_index()
     )  # fmt: skip
-    return Results(scenario, summary, monthly, replications, flows_df, clv, seconds)
+    return Results(scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds)
+
+
+def _cohort_table(scenario: Scenario, reps: list[ReplicationResult]) -> pd.DataFrame:
+    """arm, cohort, months_since_arrival, customers (observed that long, mean over
+    replications), mean, p05, p95 of retention; `incremental` is paired by replication."""
+    columns = ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
+    if any(rep.cohorts is None for rep in reps):
+        return pd.DataFrame(columns=columns)
+    cube = np.stack([rep.cohorts for rep in reps])  # (R, 2, cohorts, 2, T+1)
+    with np.errstate(all="ignore"):
+        retention = cube[:, :, :, 1] / cube[:, :, :, 0]  # NaN where nobody was observed
+    arms = {"program": retention[:, PROGRAM], "baseline": retention[:, 0],
+            "incremental": retention[:, PROGRAM] - retention[:, 0]}  # fmt: skip
+    observed = cube[:, :, :, 0].mean(axis=0)
+    names = cohort_names(scenario.simulation.horizon_months)
+    ages = np.arange(cube.shape[-1])
+    frames = []
+    for arm, values in arms.items():
+        mean, p05, p95 = _stats(values)
+        customers = observed[PROGRAM if arm != "baseline" else 0]
+        frames.append(pd.DataFrame({
+            "arm": arm, "cohort": np.repeat(names, len(ages)), "months_since_arrival": np.tile(ages, len(names)),
+            "customers": customers.ravel(), "mean": mean.ravel(), "p05": p05.ravel(), "p95": p95.ravel(),
+        }))  # fmt: skip
+    table = pd.concat(frames, ignore_index=True)
+    return table[table["customers"] > 0].reset_index(drop=True)
 
 
 def run(

@@ -60,6 +60,12 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert retention["data"][-1]["name"] == "With program"
     shown = values(retention["data"][-1]["y"])
     assert len(shown) == 13 and shown[0] == pytest.approx(1.0)  # months 0..12, everybody there at the start
+    # the same place shows retention by cohort on request, without a run
+    at.segmented_control(key="results.retention_of").set_value("cohorts").run()
+    assert_ok(at)
+    titles = [f["layout"]["title"]["text"] for f in charts(at)]
+    assert "Retention by cohort (mean; dotted: no program)" in titles
+    assert not any(t.startswith("Retention (mean") for t in titles)
 
 
 def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # noqa: F811

@@ -177,6 +177,13 @@ def test_figures_show_the_results(coffee):
     points = figures.points_over_time(coffee.monthly)
     assert {t.name for t in points.data} >= {"Points issued", "Points liability"}
 
+    cohorts = figures.cohort_retention(coffee.cohorts)
+    names = list(dict.fromkeys(coffee.cohorts.cohort))
+    assert [t.name for t in cohorts.data][:2] == ["Starting base", "Starting base (no program)"]
+    assert len(cohorts.data) == 2 * len(names)
+    base = coffee.cohorts[(coffee.cohorts.arm == "program") & (coffee.cohorts.cohort == "starting base")]
+    assert list(cohorts.data[0].y) == pytest.approx(list(base["mean"]))
+
 
 def test_compare_figures(pair):
     monthlies = {k: r.monthly for k, r in pair.items()}
@@ -232,7 +239,17 @@ def test_exports_are_readable(coffee):
     monthly = pd.read_csv(io.BytesIO(export.monthly_csv(coffee)))
     assert list(monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
     book = pd.read_excel(io.BytesIO(export.excel_bytes(coffee)), sheet_name=None)
-    assert {"About", "Summary", "Monthly", "Replications", "Flows", "CLV", "Monthly program", "Scenario"} <= set(book)
+    assert {
+        "About",
+        "Summary",
+        "Monthly",
+        "Replications",
+        "Flows",
+        "CLV",
+        "Cohorts",
+        "Monthly program",
+        "Scenario",
+    } <= set(book)
     assert len(book["Summary"]) == len(coffee.summary)
     assert not math.isnan(book["Monthly program"]["active_customers"].iloc[-1])
     again = simulation.loads(export.scenario_yaml(coffee).decode())

@@ -32,6 +32,8 @@ def test_run_writes_tidy_csvs_and_prints_a_table(tmp_path):
     assert list(monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
     assert set(summary.arm) == {"program", "baseline", "incremental"}
     assert monthly.month.max() == 13
+    cohorts = pd.read_csv(tmp_path / "cohorts.csv")
+    assert list(cohorts.columns) == ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
     assert "retention_24m" not in set(summary.metric)  # the horizon does not reach it
 
 

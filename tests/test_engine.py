@@ -72,6 +72,30 @@ def test_results_have_the_promised_shape():
     assert flows.customers.sum() == pytest.approx(scenario().customers.size)
 
 
+def test_retention_by_cohort_agrees_with_the_base_and_the_arrivals():
+    sc = scenario(program=ALL_INSTRUMENTS, months=30, replications=2)
+    res = simulation.run(sc)
+    c = res.cohorts
+    assert list(c.columns) == ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
+    assert set(c.cohort) == {"starting base", "arrived in year 1", "arrived in year 2", "arrived in year 3"}
+    base = c[(c.arm == "program") & (c.cohort == "starting base")].set_index("months_since_arrival")
+    # the starting base's cohort curve is the monthly retention series, and its 12/24-month figures
+    monthly = res.monthly[(res.monthly.metric == "retention") & (res.monthly.arm == "program")].set_index("month")
+    assert np.allclose(base["mean"], monthly["mean"])
+    assert base["mean"][12] == pytest.approx(res.value("retention_12m"))
+    assert (base["customers"] == sc.customers.size).all()
+    assert (np.diff(base["mean"].to_numpy()) <= 0).all()
+    # every cohort starts whole, and a cohort is seen only as long as the horizon allows
+    assert (c[(c.months_since_arrival == 0) & (c.arm != "incremental")]["mean"] == 1.0).all()
+    year3 = c[(c.arm == "baseline") & (c.cohort == "arrived in year 3")]
+    assert year3.months_since_arrival.max() == 30 - 25
+    # arrivals of year 1 (months 1..12) are the customers of that cohort at age 0
+    acquired = res.monthly[(res.monthly.metric == "acquisitions") & (res.monthly.arm == "baseline")]
+    arrivals = acquired[acquired.month.between(1, 12)]["mean"].sum()
+    year1 = c[(c.arm == "baseline") & (c.cohort == "arrived in year 1") & (c.months_since_arrival == 0)]
+    assert year1["customers"].iloc[0] == pytest.approx(arrivals)
+
+
 def test_incremental_is_the_paired_difference():
     res = simulation.run(scenario(program=ALL_INSTRUMENTS, replications=3))
     diff = per_replication(res, "net_profit", "program") - per_replication(res, "net_profit", "baseline")

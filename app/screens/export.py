@@ -25,7 +25,7 @@ files = [
      "One row per month, metric and arm: mean, 5 % and 95 %."),
     ("Workbook (Excel)", "export.excel", export.excel_bytes, f"{stem}-results.xlsx",
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-     "Summary, monthly (tidy and one sheet per arm), replications, flows, CLV and the scenario."),
+     "Summary, monthly (tidy and one sheet per arm), replications, flows, CLV, cohorts and the scenario."),
     ("Scenario (YAML)", "export.yaml", export.scenario_yaml, f"{stem}.yaml", "application/x-yaml",
      "The scenario of this run, to open again or to run with the command line."),
 ]  # fmt: skip
