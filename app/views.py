@@ -98,16 +98,18 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
     with left:
         chart(figures.over_time(monthly, "active_customers", currency=currency), f"{key}.active")
     with right:
+        place = st.container()  # the chart above its switch, level with the chart on the left
         by = "starting base"
         if len(results.cohorts):
             by = st.segmented_control(
                 "Retention of", ["starting base", "cohorts"], default="starting base",
                 key=f"{key}.retention_of", required=True, label_visibility="collapsed",
             )  # fmt: skip
-        if by == "cohorts":
-            chart(figures.cohort_retention(results.cohorts), f"{key}.cohorts")
-        else:
-            chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
+        with place:
+            if by == "cohorts":
+                chart(figures.cohort_retention(results.cohorts), f"{key}.cohorts")
+            else:
+                chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
 
     st.subheader("The satisfaction ladder")
     arm = st.segmented_control(
