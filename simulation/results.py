@@ -9,6 +9,7 @@ figures. Across replications every figure gets a mean and a 5-95 % interval; the
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -16,14 +17,26 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .engine import PROGRAM, Sim
 from .people import ARMS, SOURCES
 from .schema import LEVELS, Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where tables are made, not with the module: a worker process that only
+# simulates replications (`run_replication`) then starts ~0.4 s sooner.
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
 
 RATIO_METRICS = ("roi", "payback_month", "cost_per_retained_customer")
 SUMMARY_ARMS = ("program", "baseline", "incremental")
@@ -47,7 +60,7 @@ class Results:
     replications: pd.DataFrame
     flows: pd.DataFrame
     clv: pd.DataFrame
-    cohorts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cohorts: pd.DataFrame = field(default_factory=_empty_frame)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -56,7 +69,7 @@ class Results:
         out: dict[str, dict[str, dict[str, float]]] = {}
         for row in self.summary.itertuples(index=False):
             out.setdefault(row.metric, {})[row.arm] = {
-                k: (None if pd.isna(v) else float(v))
+                k: (None if v is None or math.isnan(v) else float(v))
                 for k, v in (("mean", row.mean), ("p05", row.p05), ("p95", row.p95))
             }
         return out
@@ -247,6 +260,8 @@ class _quiet:
 
 
 def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0) -> Results:
+    import pandas as pd
+
     rep_rows = []
     for rep in reps:
         for metric, val in rep.summary.items():
@@ -310,6 +325,8 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
 def _cohort_table(scenario: Scenario, reps: list[ReplicationResult]) -> pd.DataFrame:
     """arm, cohort, months_since_arrival, customers (observed that long, mean over
     replications), mean, p05, p95 of retention; `incremental` is paired by replication."""
+    import pandas as pd
+
     columns = ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
     if any(rep.cohorts is None for rep in reps):
         return pd.DataFrame(columns=columns)
