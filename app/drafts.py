@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -85,3 +86,25 @@ def save(directory: Path, workspace: Workspace) -> None:
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(asdict(workspace), indent=1), encoding="utf-8")
     tmp.replace(path)
+
+
+KEEP_DAYS = 30  # drafts untouched this long are deleted when a new one is made
+
+
+def prune(directory: Path, keep_days: float = KEEP_DAYS) -> int:
+    """Delete drafts (and leftover temporary files) not written for `keep_days`; returns how many.
+    Every change rewrites a draft, so only abandoned ones are this old."""
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - keep_days * 86400
+    removed = 0
+    for path in directory.iterdir():
+        if not (path.suffix in (".json", ".tmp") and _ID.fullmatch(path.name.split(".")[0])):
+            continue  # not ours
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:  # another server process got there first
+            continue
+    return removed

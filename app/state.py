@@ -40,6 +40,7 @@ def workspace() -> drafts.Workspace:
         if ws is None:
             data, origin = _example()
             ws = drafts.Workspace(drafts.new_id(), data, origin, pristine=json.loads(json.dumps(data)))
+            drafts.prune(drafts_dir())
             drafts.save(drafts_dir(), ws)
         st.session_state[WORKSPACE] = ws
     if st.query_params.get(QUERY_DRAFT) != ws.id:

@@ -106,6 +106,24 @@ def test_drafts_round_trip_and_refuse_bad_ids(tmp_path):
 
 
 # --------------------------------------------------------------------------- metrics and analysis
+def test_abandoned_drafts_are_pruned_and_nothing_else(tmp_path):
+    import os
+    import time
+
+    old, recent = drafts.Workspace(drafts.new_id(), {}), drafts.Workspace(drafts.new_id(), {})
+    for ws in (old, recent):
+        drafts.save(tmp_path, ws)
+    stale = time.time() - (drafts.KEEP_DAYS + 1) * 86400
+    os.utime(drafts.path_for(tmp_path, old.id), (stale, stale))
+    other = tmp_path / "notes.json"
+    other.write_text("{}")
+    os.utime(other, (stale, stale))
+    assert drafts.prune(tmp_path) == 1
+    assert drafts.load(tmp_path, old.id) is None
+    assert drafts.load(tmp_path, recent.id) is not None
+    assert other.exists()
+
+
 def test_formatting():
     assert metrics.fmt(0.123, "share") == "12.3 %"
     assert metrics.fmt(0.021, "share", signed=True) == "+2.1 pp"
