@@ -213,13 +213,11 @@ def starting_position(scenario) -> dict[str, float]:
     """Where the client stands before the program: customers, NPS from the starting ladder (the
     engine's promoter and detractor levels), and the share expected to join at launch."""
     from simulation.engine import DETRACTORS, PROMOTERS
+    from simulation.schema import LEVELS
 
-    frame = starting_ladder(scenario)
-    by_level = frame.groupby("level", sort=False)["customers"].sum()
+    by_level = starting_ladder(scenario).groupby("level")["customers"].sum().reindex(LEVELS, fill_value=0.0)
     size = scenario.customers.size
-    levels = list(by_level.index)
-    promoters = sum(by_level.iloc[i] for i in PROMOTERS if i < len(levels))
-    detractors = sum(by_level.iloc[i] for i in DETRACTORS if i < len(levels))
+    promoters, detractors = by_level.iloc[list(PROMOTERS)].sum(), by_level.iloc[list(DETRACTORS)].sum()
     joining = sum(s.share * s.enrollment_propensity for s in scenario.customers.segments)
     return {
         "customers": float(size),
