@@ -63,8 +63,12 @@ def key(scenario: Scenario) -> str:
 
 def cached(scenario: Scenario) -> simulation.Results | None:
     """Results of this exact scenario if it was run before in this server, else None."""
+    return _lookup(key(scenario))
+
+
+def _lookup(scenario_key: str) -> simulation.Results | None:
     try:
-        return _store(key(scenario))
+        return _store(scenario_key)
     except _NotCached:
         return None
 
@@ -176,9 +180,9 @@ def head_start(owner: str, scenario: Scenario) -> bool:
     head start. Returns whether one is under way for this scenario."""
     if not head_start_enabled() or not _parallel(scenario) or work(scenario) > HEAD_START_MAX_WORK:
         return False
-    if cached(scenario) is not None:
-        return False
     k = key(scenario)
+    if _lookup(k) is not None:
+        return False
     with _lock:
         old = _head_starts.get(owner)
         if old is not None and old[0] == k:

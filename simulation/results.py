@@ -31,13 +31,6 @@ if TYPE_CHECKING:
 # pandas is imported where tables are made, not with the module: a worker process that only
 # simulates replications (`run_replication`) then starts ~0.4 s sooner.
 
-
-def _empty_frame() -> pd.DataFrame:
-    import pandas as pd
-
-    return pd.DataFrame()
-
-
 RATIO_METRICS = ("roi", "payback_month", "cost_per_retained_customer")
 SUMMARY_ARMS = ("program", "baseline", "incremental")
 
@@ -49,7 +42,7 @@ class ReplicationResult:
     summary: dict[str, np.ndarray]  # metric -> (2,) or scalar for RATIO_METRICS
     flows: np.ndarray  # (2, levels, levels + 1): initial level -> end level or churned
     clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
-    cohorts: np.ndarray | None = None  # (2, cohorts, 2, T+1): customers observed, still active, by age
+    cohorts: np.ndarray  # (2, cohorts, 2, T+1): customers observed, still active, by age
 
 
 @dataclass
@@ -60,7 +53,7 @@ class Results:
     replications: pd.DataFrame
     flows: pd.DataFrame
     clv: pd.DataFrame
-    cohorts: pd.DataFrame = field(default_factory=_empty_frame)
+    cohorts: pd.DataFrame
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -191,10 +184,21 @@ def _cohorts(sim: Sim, used: np.ndarray) -> np.ndarray:
         c, observed, active = cohort[arm][mask], ages[arm][mask], np.minimum(lived[arm][mask], ages[arm][mask])
         for i in range(out.shape[1]):
             mine = c == i
-            # customers observed at age >= a, and active at age >= a: reverse cumulative counts
-            out[arm, i, 0] = np.bincount(observed[mine], minlength=T + 2)[::-1].cumsum()[::-1][1 : T + 2]
-            out[arm, i, 1] = np.bincount(active[mine], minlength=T + 2)[::-1].cumsum()[::-1][1 : T + 2]
+            out[arm, i, 0] = _at_least(observed[mine], T)  # observed at age >= a
+            out[arm, i, 1] = _at_least(active[mine], T)  # and still active then
     return out
+
+
+def _at_least(counts_of: np.ndarray, T: int) -> np.ndarray:
+    """For a = 0..T: how many of the values (ages 0..T+1) are greater than a."""
+    return np.bincount(counts_of, minlength=T + 2)[::-1].cumsum()[::-1][1 : T + 2]
+
+
+def _by_arm(values: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+    """program, baseline and their paired difference (replication by replication) of an array
+    whose `axis` is the arm."""
+    program, baseline = np.take(values, PROGRAM, axis=axis), np.take(values, 0, axis=axis)
+    return {"program": program, "baseline": baseline, "incremental": program - baseline}
 
 
 def _clv_groups(sim: Sim, used: np.ndarray):
@@ -282,11 +286,7 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
     metrics = sorted(reps[0].monthly)
     T1 = next(iter(reps[0].monthly.values())).shape[1]
     cube = np.stack([np.stack([rep.monthly[m] for m in metrics]) for rep in reps])  # (R, M, 2, T+1)
-    arms = {
-        "program": cube[:, :, PROGRAM],
-        "baseline": cube[:, :, 0],
-        "incremental": cube[:, :, PROGRAM] - cube[:, :, 0],
-    }
+    arms = _by_arm(cube, axis=2)
     frames = []
     for arm, values in arms.items():
         mean, p05, p95 = _stats(values)
@@ -327,14 +327,10 @@ def _cohort_table(scenario: Scenario, reps: list[ReplicationResult]) -> pd.DataF
     replications), mean, p05, p95 of retention; `incremental` is paired by replication."""
     import pandas as pd
 
-    columns = ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
-    if any(rep.cohorts is None for rep in reps):
-        return pd.DataFrame(columns=columns)
     cube = np.stack([rep.cohorts for rep in reps])  # (R, 2, cohorts, 2, T+1)
     with np.errstate(all="ignore"):
         retention = cube[:, :, :, 1] / cube[:, :, :, 0]  # NaN where nobody was observed
-    arms = {"program": retention[:, PROGRAM], "baseline": retention[:, 0],
-            "incremental": retention[:, PROGRAM] - retention[:, 0]}  # fmt: skip
+    arms = _by_arm(retention, axis=1)
     observed = cube[:, :, :, 0].mean(axis=0)
     names = cohort_names(scenario.simulation.horizon_months)
     ages = np.arange(cube.shape[-1])

@@ -51,23 +51,24 @@ def _plain(node: Any, budget: list[int] | None = None) -> Any:
     return node
 
 
-def _line_of(root: Any, loc: Iterable[Any]) -> int | None:
-    """1-based line of the deepest key on `loc` that exists in the parsed YAML."""
-    node, line = root, None
+def _locate(root: Any, loc: Iterable[Any]) -> tuple[int | None, bool]:
+    """The 1-based line of the deepest key on `loc` that exists in the parsed YAML, and whether
+    every key on `loc` stands in the file (False when --set added one or it is missing)."""
+    node, line, in_file = root, None, True
     for part in loc:
         if isinstance(node, CommentedMap) and part in node:
             pos = _key_position(node, part)
-            line = pos[0] + 1 if pos else line
-            node = node[part]
+            in_file = in_file and pos is not None
         elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
             pos = node.lc.item(part)
-            line = pos[0] + 1 if pos else line
-            node = node[part]
         else:
+            in_file = in_file and not isinstance(node, (CommentedMap, CommentedSeq))
             break
+        line = pos[0] + 1 if pos else line
+        node = node[part]
     if line is None and isinstance(root, CommentedMap) and root.lc.line is not None:
         line = root.lc.line + 1
-    return line
+    return line, in_file
 
 
 def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
@@ -107,11 +108,11 @@ def format_validation_error(
     for err in exc.errors():
         # pydantic appends the union member's name to the path of `X | None` fields; drop it
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
-        override = _override_of(_dotted(loc), overrides or {}, _in_file(root, loc))
+        line, in_file = _locate(root, loc)
+        override = _override_of(_dotted(loc), overrides or {}, in_file)
         if override is not None:
             where = f"--set {override}"
         else:
-            line = _line_of(root, loc) if root is not None else None
             where = f"{source}:{line}" if line else source
         problems.append(f"{where} {_dotted(loc)}: {_message(err)}")
     return problems
@@ -127,21 +128,6 @@ def _override_of(path: str, overrides: dict[str, str], in_file: bool) -> str | N
         elif not in_file and target.startswith(path + "."):
             found = item
     return found
-
-
-def _in_file(root: Any, loc: Iterable[Any]) -> bool:
-    """Whether every key on `loc` stands in the parsed file (not added by --set)."""
-    node = root
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            if _key_position(node, part) is None:
-                return False
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return not isinstance(node, (CommentedMap, CommentedSeq))
-    return True
 
 
 def parse_yaml(text: str, source: str) -> Any:
