@@ -23,6 +23,7 @@ import numpy as np
 import simpy
 
 from .instruments import build_instruments
+from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
 from .rng import Streams, poisson_from_uniform, poisson_scalar
 from .schema import LEVELS, Scenario
@@ -57,10 +58,12 @@ class Sim:
         self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)
+        self.membership = Membership(self)
         self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
         self.ledger: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, self.T + 1)))
         self.month = 0
         self._members: np.ndarray | None = None
+        self._enrolled: np.ndarray | None = None
         self._arrays()
 
     def _arrays(self) -> None:
@@ -77,8 +80,14 @@ class Sim:
         self.margin_by_segment = np.array([s.gross_margin for s in segs])
         self.price_sensitivity = np.array([s.price_sensitivity for s in segs])
         self.status_sensitivity = np.array([s.status_sensitivity for s in segs])
-        self.enrol_by_segment = np.array([s.enrollment_propensity for s in segs])
-        self._segment_tables = {"margin": self.margin_by_segment, "price_sensitivity": self.price_sensitivity}
+        self._segment_tables = {
+            "margin": self.margin_by_segment,
+            "price_sensitivity": self.price_sensitivity,
+            "status_sensitivity": self.status_sensitivity,
+            "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
+        }
+        # expected list spend a month at each level, per unit of base rate x basket (no program)
+        self.spend_by_level = self.rate_by_level * self.basket_by_level
         self._slot_values: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
@@ -136,18 +145,27 @@ class Sim:
             self.people.contact[:n] |= mask
 
     @property
+    def enrolled(self) -> np.ndarray:
+        """Program-arm customers who are alive and enrolled, dormant or not (read-only)."""
+        if self._enrolled is None:
+            self._enrolled = self.pview("is_member") & self.pview("is_alive")
+            self._enrolled.flags.writeable = False
+        return self._enrolled
+
+    @property
     def members(self) -> np.ndarray:
-        """Program-arm customers who are alive members. Several instruments ask several
-        times a month, so it is computed once per change (see `membership_changed`) and
-        read-only: combine it into a new array (`sim.members & x`), never in place."""
+        """Active members: enrolled and not dormant, the customers the instruments act on.
+        Several instruments ask several times a month, so it is computed once per change
+        (see `membership_changed`) and read-only: combine it into a new array
+        (`sim.members & x`), never in place."""
         if self._members is None:
-            self._members = self.pview("is_member") & self.pview("is_alive")
+            self._members = self.enrolled & ~self.view("is_dormant")
             self._members.flags.writeable = False
         return self._members
 
     def membership_changed(self) -> None:
-        """Call after changing `is_member` or `is_alive` (enrolment, churn, arrivals)."""
-        self._members = None
+        """Call after changing `is_member`, `is_dormant` or `is_alive` (enrolment, churn, arrivals)."""
+        self._members = self._enrolled = None
 
     # ------------------------------------------------------------------ set-up
     def _start(self) -> None:
@@ -157,11 +175,10 @@ class Sim:
         p.add_state("nudge_up", np.float64, 0.0, program_only=True)
         p.add_state("nudge_down", np.float64, 0.0, program_only=True)
         p.add_state("contact", bool, False, program_only=True)
+        self.membership.init()
         for module in self.instruments:
             module.init()
-        if self.has_program:
-            n = self.n0
-            p.is_member[PROGRAM, :n] = p.u_join[:n] < self.enrol_by_segment[p.segment[:n]]
+        if self.has_program:  # nobody is a member yet: customers sign up at their purchases
             self.record("cost_fixed", self.sc.economics.launch_cost)
         self.membership_changed()
         self._bookkeeping(month_index=0)
@@ -171,9 +188,12 @@ class Sim:
         lad = self.sc.customers.ladder
         k = np.arange(self.K_MAX + 1)
         climb = np.array(lad.climb.as_tuple())
-        p_up = 1.0 - (1.0 - lad.positive_experience * climb[:, None]) ** k[None, :]
+        # experiences are judged a month at a time: a frequent buyer neither climbs nor falls
+        # faster for buying more often (only a month without purchases differs: drift)
+        bought = np.minimum(k, 1)[None, :]
+        p_up = 1.0 - (1.0 - lad.positive_experience * climb[:, None]) ** bought
         p_up[TOP] = 0.0  # nowhere higher than the top
-        p_down = 1.0 - self.keep_by_level[:, None] ** k[None, :]
+        p_down = 1.0 - self.keep_by_level[:, None] ** bought
         p_down[:, 0] += lad.drift_without_contact  # a month without a purchase
         p_down[0] = 0.0  # nowhere lower than the bottom
         np.clip(p_down, 0.0, 1.0, out=p_down)
@@ -201,20 +221,31 @@ class Sim:
         lam = lookup(self.rate_by_level, level)
         lam *= p.base_rate[: p.n]
         if self.has_program:  # instruments act on the program row only
-            self.factors = self._program_factors()
+            self.factors = self._program_factors(level[PROGRAM])
             lam[PROGRAM] *= self.factors.rate
         lam *= self.view("is_alive")
         return lam
 
-    def _program_factors(self) -> ProgramFactors:
-        """The instruments' factors on the program row (the baseline row's would be ones)."""
-        n = self.people.n
+    def _program_factors(self, level: np.ndarray) -> ProgramFactors:
+        """The instruments' factors on the program row (the baseline row's would be ones).
+        Benefits first, then what the program is worth to each customer, then the
+        purchase-rate effects that depend on that worth."""
+        p = self.people
+        n = p.n
         rel_rate, keep, rel_basket = np.ones(n), np.ones(n), np.ones(n)
         self.rel_earn = np.ones(n)
         self.free_shipping = np.zeros(n, bool)
         for module in self.instruments:
-            module.purchase_rate(rel_rate)
             module.basket(keep, rel_basket)
+        # what a customer expects to buy a month at list price, and the orders behind it
+        self.expected_orders = lookup(self.rate_by_level, level) * p.base_rate[:n]
+        self.expected_spend = lookup(self.spend_by_level, level) * p.base_rate[:n] * p.basket[:n]
+        self.program_value = np.zeros(n)  # value back per unit of list spend
+        for module in self.instruments:
+            module.value_share(self.program_value)
+        self.value_effect = self.membership.effect(self.program_value)
+        for module in self.instruments:
+            module.purchase_rate(rel_rate)
         # discounts raise the purchase rate of price-sensitive customers
         rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - keep)
         return ProgramFactors(rel_rate, keep, rel_basket)
@@ -265,23 +296,17 @@ class Sim:
         """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
         econ = self.sc.economics
         self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend
-        self._late_enrolment(self.k > 0)
-        members = self.members
+        self.membership.enrol(self.k)
         self.charge("cost_discounts", self.list_spend - self.net_spend)
         if econ.shipping_cost_per_order:
             self.charge("cost_shipping", (self.k * econ.shipping_cost_per_order) * self.free_shipping)
-        self.charge("cost_member_service", members * econ.cost_per_member_per_month)
+        self.charge("cost_member_service", self.enrolled * econ.cost_per_member_per_month)
         self.record("cost_fixed", econ.program_fixed_cost_per_month)
         for module in self.instruments:
             module.after_purchases()
-        active = members & ((self.k > 0) | self.people.contact[: self.people.n])
+        active = self.members & ((self.k > 0) | self.people.contact[: self.people.n])
         self.record("active_members", float(np.count_nonzero(active)))
-
-    def _late_enrolment(self, bought: np.ndarray) -> None:
-        joins = bought & ~self.pview("is_member")
-        joins &= self.uniform("late_enrolment") < self.sc.program.late_enrollment_per_month
-        self.pview("is_member")[:] |= joins
-        self.membership_changed()
+        self.membership.activity()
 
     def _ladder(self, k: np.ndarray) -> np.ndarray:
         """Moves up and down the ladder; returns the new levels as an intp table index."""
@@ -357,11 +382,15 @@ class Sim:
         self.record("recommendations", self.recommend_listeners)
         self.record("complaints", self.complaint_listeners)
         referred = defaultdict(int)
+        displaced = 0  # referred customers who would have come by word of mouth anyway
         for module in self.instruments:
             for source, count in module.new_arrivals().items():
                 referred[source] += count
+            displaced += module.displaced_word_of_mouth()
         for arm in (BASELINE, PROGRAM):
             wom = poisson_scalar(self.recommend_listeners[arm] * c.word_of_mouth.conversion_per_listener, u_wom)
+            if arm == PROGRAM:
+                wom = max(0, wom - displaced)
             lost = poisson_scalar(self.complaint_listeners[arm] * c.word_of_mouth.deterrence_per_listener, u_deter)
             organic = max(0, paid + wom - lost)
             n_paid = min(paid, organic)
@@ -370,19 +399,16 @@ class Sim:
             self.record("prospects_lost", np.eye(2)[arm] * min(lost, paid + wom))
             if arm == PROGRAM:
                 for source, count in referred.items():
-                    self._arrive(arm, count, source, member=True)
+                    self._arrive(arm, count, source)
 
-    def _arrive(self, arm: int, count: int, source: int, member: bool = False) -> None:
+    def _arrive(self, arm: int, count: int, source: int) -> None:
         if count <= 0:
             return
-        p = self.people
-        slots = p.arrive(arm, count, source, self.month + 1)
-        if arm == PROGRAM and self.has_program:
-            joins = member | (p.u_join[slots] < self.enrol_by_segment[p.segment[slots]])
-            p.is_member[arm, slots] = joins
+        slots = self.people.arrive(arm, count, source, self.month + 1)
         self.membership_changed()
         self.ledger["acquisitions"][arm, self.month + 1] += count
-        if arm == PROGRAM:
+        if arm == PROGRAM and self.has_program:
+            self.membership.on_arrival(slots, source)
             for module in self.instruments:
                 module.on_arrival(slots, source)
 
@@ -397,6 +423,8 @@ class Sim:
             self.ledger[f"level_{name}"][:, idx] = counts[:, i]
         self.ledger["active_customers"][:, idx] = active
         self.ledger["members"][:, idx] = np.count_nonzero(self.view("is_member") & alive, axis=1)
+        if self.has_program:
+            self.ledger["members_active"][PROGRAM, idx] = np.count_nonzero(self.members)
         self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.n0], axis=1) / self.n0
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)

@@ -119,7 +119,7 @@ class Segment(Base):
     gross_margin: float = F(0.35, label="Gross margin", unit="share of sales", help="Product margin on sales before program costs.", ge=0, le=1)
     initial_ladder: LevelShares | None = F(None, label="Initial ladder", unit="shares", help="Share of the segment on each satisfaction level at the start. Leave out to use NPS answer counts or the default mix.")
     initial_nps_counts: list[Annotated[int, Field(ge=0)]] | None = F(None, label="NPS answer counts", unit="respondents per answer 0..10", help="Eleven counts of survey answers 0..10; sets the initial ladder (0-2, 3-4, 5-6, 7-8, 9, 10).", min_length=11, max_length=11)
-    enrollment_propensity: float = F(0.4, label="Enrolment propensity", unit="probability", help="Probability that a customer joins the program at launch or on arrival.", ge=0, le=1)
+    enrollment_propensity: float = F(0.4, label="Enrolment propensity", unit="share", help="Share of the segment willing to join a program worth far more than the effort of joining (fewer join a less valuable one; see program.membership).", ge=0, le=1)
     digital_share: float = F(0.5, label="Digital share", unit="share", help="Share of customers using the app or web account (they earn activity bonuses).", ge=0, le=1)
     price_sensitivity: float = F(1.0, label="Price sensitivity", unit="multiplier", help="Purchase-rate response to discounts: the rate rises by sensitivity x discount.", ge=0, le=10)
     status_sensitivity: float = F(1.0, label="Status sensitivity", unit="multiplier", help="Scales the satisfaction effect of tier upgrades and downgrades.", ge=0, le=10)
@@ -154,17 +154,17 @@ class Ladder(Base):
     churn_per_month: LevelProbabilities = F(probs(0.20, 0.08, 0.04, 0.02, 0.01, 0.004), label="Churn by level", unit="probability/month", help="Probability of leaving for good in a month.")
     forgiveness: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.6, 0.2), label="Failure sensitivity by level", unit="x", help="Scales the chance that a bad experience moves a customer down (loyal customers forgive).")
     climb: LevelValues = F(levels(1.0, 1.0, 1.0, 1.0, 0.25, 0.0), label="Climb by level", unit="x", help="Scales the chance that a good experience lifts a customer from this level (loyalty is earned slowly).")
-    positive_experience: float = F(0.06, label="Positive experience per purchase", unit="probability", help="Chance that one purchase delights and moves the customer one level up.", ge=0, le=1)
-    negative_experience: float = F(0.05, label="Negative experience per purchase", unit="probability", help="Chance that one purchase disappoints and moves the customer one level down.", ge=0, le=1)
+    positive_experience: float = F(0.06, label="Positive experience per month", unit="probability", help="Chance that a month with purchases delights and moves the customer one level up.", ge=0, le=1)
+    negative_experience: float = F(0.05, label="Negative experience per month", unit="probability", help="Chance that a month with purchases disappoints and moves the customer one level down (judged a month at a time: frequent buyers do not fall faster).", ge=0, le=1)
     drift_without_contact: float = F(0.05, label="Drift without contact", unit="probability/month", help="Chance of sliding one level down in a month with no purchase and no program contact.", ge=0, le=1)
     new_customer_basket_multiplier: float = F(0.76, label="New-customer basket", unit="x", help="Basket of a customer in the first year relative to an established one (existing customers spend ~31 % more).", gt=0, le=2)
     new_customer_months: int = F(12, label="New-customer period", unit="months", help="How long a customer counts as new.", ge=0, le=120)
 
 
 class WordOfMouth(Base):
-    listeners_per_month: LevelValues = F(levels(0, 0, 0, 0.05, 0.25, 1.0), label="Recommendations by level", unit="listeners/month", help="People a customer recommends the brand to per month.")
+    listeners_per_month: LevelValues = F(levels(0, 0, 0, 0.1, 0.5, 2.0), label="Recommendations by level", unit="listeners/month", help="People a customer recommends the brand to per month.")
     complaint_listeners: LevelValues = F(levels(25, 10, 0, 0, 0, 0), label="Complaints by level", unit="listeners", help="People a customer complains to when falling to this level.")
-    conversion_per_listener: float = F(0.02, label="Conversion of a recommendation", unit="probability", help="Chance that a person who hears a recommendation becomes a customer.", ge=0, le=1)
+    conversion_per_listener: float = F(0.05, label="Conversion of a recommendation", unit="probability", help="Chance that a person who hears a recommendation becomes a customer.", ge=0, le=1)
     deterrence_per_listener: float = F(0.02, label="Deterrence of a complaint", unit="probability", help="Chance that a person who hears a complaint is a prospect lost.", ge=0, le=1)
 
 
@@ -202,11 +202,15 @@ class Points(Instrument):
     activity_probability: float = F(0.3, label="Activity chance", unit="probability/month", help="Chance that a digital member earns the activity bonus in a month.", ge=0, le=1)
     redemption_threshold: float = F(500.0, label="Redemption threshold", unit="points", help="Points needed for one reward.", gt=0)
     reward_value: float = F(5.0, label="Reward value", unit="currency", help="What one reward is worth to the customer.", ge=0)
-    reward_cost: float = F(3.0, label="Reward cost", unit="currency", help="What one reward costs the company.", ge=0)
-    redemption_probability: float = F(0.5, label="Redemption chance", unit="probability/month", help="Chance that a member who can afford a reward redeems in a month.", ge=0, le=1)
+    reward_cost: float = F(3.0, label="Reward cost", unit="currency", help="What one reward costs the company to supply (cost of goods or what a partner charges).", ge=0)
+    redemption_replaces_purchase: float = F(0.6, label="Rewards replacing purchases", unit="share", help="Share of rewards that replace a purchase the member would have paid for; each costs the margin given up on it too.", ge=0, le=1)
+    redemption_probability: float = F(0.5, label="Redemption chance", unit="probability/month", help="Chance that an active member who can afford a reward worth one usual basket redeems in a month (a bigger reward is claimed more often, a smaller one less).", ge=0, le=1)
     expiry_months: int = F(12, label="Expiry", unit="months", help="Months after which points expire (0 = never).", ge=0, le=120)
     expiry_policy: Literal["inactivity", "fixed"] = F("inactivity", label="Expiry policy", help="'inactivity': the whole balance expires after that many months without earning or redeeming; 'fixed': each month's points expire that many months after they were earned.")
-    goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase acceleration as a member nears a reward: rate x (1 + goal_gradient x progress).", ge=0, le=3)
+    purchase_lift: float = F(0.10, label="Purchase lift", unit="share of rate", help="Long-run rise in an active member's purchase rate when the points are worth the most (it grows with the value back per unit spent and how reachable the reward is, with diminishing returns; a worthless card lifts nothing).", ge=0, le=2)
+    novelty_lift: float = F(0.5, label="Novelty", unit="share of the lift", help="Extra lift of a new member, fading to the long-run lift.", ge=0, le=5)
+    novelty_months: float = F(6.0, label="Novelty fades in", unit="months", help="Time constant of the novelty's fade (e-folding time).", gt=0, le=120)
+    goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase timing near a reward: rate x (1 + goal_gradient x value x (progress - 1/2)); faster near the reward, slower just after one, the same on average.", ge=0, le=3)
     post_redemption_dip: float = F(0.05, label="Post-reward dip", unit="share of rate", help="Lower purchase rate in the month after a redemption.", ge=0, le=1)
     reward_satisfaction_lift: float = F(0.05, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward worth at least the customer's usual basket (smaller rewards delight proportionally less).", ge=0, le=1)
     expiry_satisfaction_hurt: float = F(0.10, label="Expiry annoyance", unit="probability", help="Added chance of moving down a level when points expire.", ge=0, le=1)
@@ -220,7 +224,7 @@ class Tier(Base):
     spend_lift: float = F(0.0, label="Spend lift", unit="share of basket", help="Extra spend per purchase from tier benefits.", ge=0, le=2)
     free_shipping: bool = F(False, label="Free shipping", help="Orders ship free (costs economics.shipping_cost_per_order).")
     perk_cost_per_member_month: float = F(0.0, label="Perk cost", unit="currency/member/month", help="Cost of perks (lounge, gifts, service line) per member per month.", ge=0)
-    status_lift: float = F(0.0, label="Status lift", unit="probability/month", help="Monthly added chance of moving up a level from the status itself.", ge=0, le=1)
+    status_lift: float = F(0.0, label="Status lift", unit="probability/month", help="Monthly added chance of moving up a level from the status itself (x the segment's status sensitivity).", ge=0, le=1)
 
 
 class Tiers(Instrument):
@@ -259,7 +263,10 @@ class Subscription(Instrument):
     fee: float = F(5.0, label="Fee", unit="currency per billing period", help="Price of the paid club.", ge=0)
     billing_period_months: int = F(1, label="Billing period", unit="months", help="Months between charges.", ge=1, le=24)
     trial_months: int = F(1, label="Free trial", unit="months", help="Free months before the first charge (first-time subscribers only).", ge=0, le=12)
-    uptake_per_month: float = F(0.02, label="Uptake", unit="probability/month", help="Chance that a member who bought this month starts the club.", ge=0, le=1)
+    uptake_per_month: float = F(0.02, label="Uptake", unit="probability/month", help="Chance that an active member who bought this month starts the club, if the club is worth far more to them than its fee (it falls as the fee nears and passes the value they expect).", ge=0, le=1)
+    fee_sensitivity: float = F(2.0, label="Fee sensitivity", unit="exponent", help="How sharply uptake falls as the fee rises past the value a member expects: uptake x v^e / (v^e + fee^e).", ge=0, le=10)
+    trial_uptake_multiplier: float = F(2.0, label="Trial pull", unit="x uptake", help="Sign-ups with a free trial relative to without.", ge=1, le=10)
+    trial_cancellation: float = F(0.4, label="Trial drop-out", unit="probability", help="Chance that a trial member cancels at the end of the trial whatever the value.", ge=0, le=1)
     discount: float = F(0.10, label="Discount", unit="share of basket", help="Club discount on every purchase.", ge=0, le=0.9)
     free_shipping: bool = F(True, label="Free shipping", help="Club orders ship free.")
     exclusive_access_value: float = F(3.0, label="Access value", unit="currency/month", help="What exclusive access is worth to a subscriber each month.", ge=0)
@@ -272,7 +279,7 @@ class Subscription(Instrument):
 
 
 class Referral(Instrument):
-    referral_probability: LevelProbabilities = F(probs(0.0, 0.0, 0.002, 0.01, 0.03, 0.08), label="Referrals by level", unit="probability/month", help="Chance that a member on this level refers someone in a month.")
+    referral_probability: LevelProbabilities = F(probs(0.0, 0.0, 0.002, 0.01, 0.03, 0.08), label="Referrals by level", unit="probability/month", help="Chance that a customer on this level refers someone in a month with no reward (the reward raises it).")
     conversion: float = F(0.08, label="Referral conversion", unit="probability", help="Chance that a referred prospect becomes a customer (about 4x a cold prospect).", ge=0, le=1)
     two_sided: bool = F(True, label="Two-sided", help="Reward the new customer too, not only the referrer.")
     referrer_reward_cost: float = F(10.0, label="Referrer reward", unit="currency", help="Cost of the referrer's reward per converted referral.", ge=0)
@@ -281,10 +288,24 @@ class Referral(Instrument):
     max_referrals_per_referrer: int = F(5, label="Cap per referrer", unit="referrals", help="Most rewarded referrals per member over the horizon (0 = no cap).", ge=0)
     referred_churn_multiplier: float = F(0.82, label="Referred churn", unit="x", help="Churn of referred customers relative to others (they retain better).", ge=0, le=2)
     referred_basket_multiplier: float = F(1.0, label="Referred basket", unit="x", help="Basket of referred customers relative to others.", gt=0, le=3)
+    reward_response: float = F(1.0, label="Reward pull on referrers", unit="x", help="How much a referrer reward raises referrals: x (1 + response x (1 - exp(-reward / basket))).", ge=0, le=10)
+    referee_reward_response: float = F(0.5, label="Reward pull on friends", unit="x", help="How much a two-sided reward raises a referred friend's conversion, the same way.", ge=0, le=10)
+    would_have_come_share: float = F(0.3, label="Would have come anyway", unit="share", help="Share of referred customers who would have come through word of mouth anyway: their reward is paid, their arrival is not extra.", ge=0, le=1)
+
+
+class Membership(Base):
+    enrollment_per_purchase: float = F(0.15, label="Sign-up per purchase", unit="probability", help="Chance that a customer willing to join signs up at one purchase (so frequent buyers join sooner and enrolment ramps up after launch).", ge=0, le=1)
+    enrollment_effort: float = F(0.01, label="Effort of joining", unit="share of spend", help="The hassle of joining and using the program, as value back per unit spent: a customer is willing with the segment's propensity x value / (value + effort).", ge=0, le=1)
+    value_scale: float = F(0.05, label="Value scale", unit="share of spend", help="Value back per unit spent at which a program gives 63 % of its full effect (diminishing returns: 1 - exp(-value / scale)).", gt=0, le=1)
+    dormancy_per_month: float = F(0.10, label="Dormancy", unit="probability/month", help="Chance that an active member stops using a program worth nothing (less for a valuable one).", ge=0, le=1)
+    dormancy_value_protection: float = F(0.5, label="Value keeps members active", unit="share", help="How much a program at full value cuts dormancy.", ge=0, le=1)
+    complexity_dormancy: float = F(0.25, label="Complexity penalty", unit="x per instrument", help="Extra dormancy for each instrument beyond the first (a complicated program is dropped).", ge=0, le=5)
+    reactivation_per_month: float = F(0.04, label="Reactivation", unit="probability/month", help="Chance that a dormant member uses the program again in a month.", ge=0, le=1)
+    abandonment_per_month: float = F(0.03, label="Abandonment", unit="probability/month", help="Chance that a dormant member leaves the program for good in a month.", ge=0, le=1)
 
 
 class Program(Base):
-    late_enrollment_per_month: float = F(0.02, label="Late enrolment", unit="probability/month", help="Chance that a customer who is not yet a member joins in a month with a purchase.", ge=0, le=1)
+    membership: Membership = F(Membership(), label="Membership", help="How customers join, use, neglect and leave the program (for every instrument).")
     points: Points | None = F(None, label="Points", help="Spend-based points and rewards.")
     tiers: Tiers | None = F(None, label="Tiers", help="Status tiers with benefits.")
     subscription: Subscription | None = F(None, label="Paid club", help="A paid subscription with benefits.")

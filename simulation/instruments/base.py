@@ -48,11 +48,16 @@ class InstrumentModule:
         return []
 
     # -- monthly hooks, in engine order --------------------------------------
-    def purchase_rate(self, rel_rate: np.ndarray) -> None:
-        """Multiply members' purchase rates in place (goal gradient, club lift, ...)."""
-
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         """Multiply `keep` (1 - discount) and `rel_basket` (spend lift) in place."""
+
+    def value_share(self, share: np.ndarray) -> None:
+        """Add what the instrument gives back per unit of list spend, as each customer
+        (member or not) would see it (`sim.expected_spend`, `sim.expected_orders`)."""
+
+    def purchase_rate(self, rel_rate: np.ndarray) -> None:
+        """Multiply members' purchase rates in place (points lift, club lift, ...);
+        `sim.value_effect` is what the program is worth, with diminishing returns."""
 
     def after_purchases(self) -> None:
         """React to this month's purchases (`sim.k`, `sim.net_spend`): earn, redeem, qualify."""
@@ -63,6 +68,10 @@ class InstrumentModule:
     def new_arrivals(self) -> dict[int, int]:
         """Prospects this instrument brings in the program arm this month, by source."""
         return {}
+
+    def displaced_word_of_mouth(self) -> int:
+        """Of this month's arrivals it brings, how many would have come by word of mouth anyway."""
+        return 0
 
     def on_arrival(self, slots: slice, source: int) -> None:
         """Initialise state of customers who just arrived in the program arm."""

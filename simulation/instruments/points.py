@@ -1,8 +1,11 @@
 """Points: earn on spend and activity, redeem for rewards, expire (breakage), carry liability.
 
-Goal gradient (Kivetz, Urminsky & Zheng 2006): a member's purchase rate rises with the
-progress towards the next reward and resets after redemption, when the progress drops
-back to the points carried over (a partial reset), with a short post-reward dip.
+What the points are worth to a customer is the value back per unit spent (earn rate x
+reward value / threshold) times how much of it they can reach within a year at their own
+purchase rate. The purchase lift grows with that worth, with diminishing returns, and
+starts higher while the membership is new. The goal gradient (Kivetz, Urminsky & Zheng
+2006) shapes timing: faster near a reward, slower after one, the same on average.
+A reward that replaces a purchase the member would have paid for costs that margin too.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from .base import CalendarEvent, InstrumentModule
 
 class PointsModule(InstrumentModule):
     key = "points"
-    cost_lines = ("cost_rewards",)
+    cost_lines = ("cost_rewards", "cost_replaced_purchases")
 
     def init(self) -> None:
         people = self.sim.people
@@ -25,6 +28,8 @@ class PointsModule(InstrumentModule):
         if self.fixed_lots:
             people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,), program_only=True)
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
+        # customers weigh what they can collect within a year, or before fixed-lot expiry
+        self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12
         self.issued = self.redeemed = self.expired = 0.0
 
     @property
@@ -35,17 +40,37 @@ class PointsModule(InstrumentModule):
         return [CalendarEvent("points expiry", 1, self.expire)]
 
     def progress(self) -> np.ndarray:
-        """Share of the way to the next reward (1 once a reward is affordable)."""
+        """Share of the way to the next reward not yet collected (a member holding a whole
+        reward's worth is past that goal: their progress is towards the one after)."""
         progress = self.sim.view("points") / self.p.redemption_threshold
-        return np.minimum(progress, 1.0, out=progress)
+        return np.mod(progress, 1.0, out=progress)
+
+    def value_share(self, share: np.ndarray) -> None:
+        sim, p = self.sim, self.p
+        earn = sim.rel_earn * p.earn_rate  # points per unit spent, with the tier's multiplier
+        reach = earn * sim.expected_spend
+        reach *= self.horizon / p.redemption_threshold
+        np.minimum(reach, 1.0, out=reach)
+        back = np.multiply(earn, p.reward_value / p.redemption_threshold)
+        back *= reach
+        share += back
+        self.effect = sim.membership.effect(back)  # the points' own worth drives their lift
 
     def purchase_rate(self, rel_rate: np.ndarray) -> None:
-        sim = self.sim
+        sim, p = self.sim, self.p
+        # long-run lift x novelty that fades from the month of joining
+        months_in = sim.month - sim.view("ti_joined")
+        novelty = np.exp(months_in / -p.novelty_months)
+        novelty *= p.novelty_lift
+        novelty += 1.0
         boost = self.progress()
-        boost *= self.p.goal_gradient
+        boost -= 0.5  # timing: above average near the reward, below after one
+        boost *= p.goal_gradient
+        boost += novelty * p.purchase_lift
+        boost *= self.effect
         boost += 1.0
         just_redeemed = sim.view("ti_redeemed") == sim.month - 1  # (few: a masked update is cheap)
-        boost[just_redeemed] *= 1.0 - self.p.post_redemption_dip
+        boost[just_redeemed] *= 1.0 - p.post_redemption_dip
         rel_rate *= np.where(sim.members, boost, 1.0)  # the program row
 
     def after_purchases(self) -> None:
@@ -74,7 +99,10 @@ class PointsModule(InstrumentModule):
         sim, p = self.sim, self.p
         points = sim.view("points")
         can = members & (points >= p.redemption_threshold)
-        redeem = can & (sim.uniform("points_redeem") < p.redemption_probability)
+        basket = sim.people.basket[: sim.people.n]
+        # a reward worth more than a usual basket is claimed sooner, a small one later or never
+        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket)
+        redeem = can & (sim.uniform("points_redeem") < p_redeem)
         rewards = points / p.redemption_threshold
         np.floor(rewards, out=rewards)
         rewards *= redeem
@@ -85,12 +113,16 @@ class PointsModule(InstrumentModule):
         sim.view("ti_redeemed")[redeem] = sim.month
         sim.view("ti_points_activity")[redeem] = sim.month
         sim.charge("cost_rewards", rewards * p.reward_cost)
+        # rewards that replace a purchase the member would have paid for: sales and margin given up
+        replaced = rewards * (p.redemption_replaces_purchase * p.reward_value)
+        sim.record("revenue", -float(replaced.sum()))
+        sim.charge("cost_replaced_purchases", replaced * sim.per_slot("margin"))
         sim.record("rewards_redeemed", float(rewards.sum()))
         redeemed = float(used.sum())
         sim.record("points_redeemed", redeemed)
         self.redeemed += redeemed
         # a reward worth a whole basket or more delights fully, a smaller one proportionally
-        worth = np.minimum(rewards * p.reward_value / sim.people.basket[: sim.people.n], 1.0)
+        worth = np.minimum(rewards * p.reward_value / basket, 1.0)
         sim.nudge(redeem, up=p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:

@@ -1,8 +1,11 @@
-"""Referral: members refer prospects for a reward; referred customers convert and stay better.
+"""Referral: customers refer prospects for a reward; referred customers convert and stay better.
 
-A referred prospect converts far more often than a cold one, and referred customers
-churn less (Schmitt, Skiera & Van den Bulte 2011). Rewards go to the referrer, and to
-the new customer too when the scheme is two-sided; a cap limits rewards per referrer.
+Any customer may pass on a referral link (no membership needed). A reward raises how
+often they do (Ryu & Feick 2007), a reward for the friend too raises the friend's
+conversion; a referred prospect converts far more often than a cold one, and referred
+customers churn less (Schmitt, Skiera & Van den Bulte 2011). Some referred customers
+would have come by word of mouth anyway: their rewards are paid, their arrival is not
+extra. A cap limits rewards per referrer.
 """
 
 from __future__ import annotations
@@ -21,23 +24,40 @@ class ReferralModule(InstrumentModule):
         self.sim.people.add_state("n_referrals", np.int32, 0, program_only=True)
         self.propensity = np.array(self.p.referral_probability.as_tuple())
         self.converted = 0
+        self.displaced = 0
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
-        can = sim.members
+        can = sim.pview("is_alive")
         n_ref = sim.view("n_referrals")
         if p.max_referrals_per_referrer:
-            can = can & (n_ref < p.max_referrals_per_referrer)  # (a new array: members is shared)
-        refer = can & (sim.uniform("referral") < self.propensity[sim.pview("level")])
-        converted = refer & (sim.uniform("referral_conversion") < p.conversion)
+            can = can & (n_ref < p.max_referrals_per_referrer)
+        basket = sim.people.basket[: sim.people.n]
+        # rewards pull with diminishing returns, measured against what the customer usually spends
+        p_refer = self.propensity[sim.pview("level")] * (
+            1.0 + p.reward_response * self._pull(p.referrer_reward_cost, basket)
+        )
+        refer = can & (sim.uniform("referral") < p_refer)
+        conversion = p.conversion
+        if p.two_sided:
+            conversion = conversion * (1.0 + p.referee_reward_response * self._pull(p.referee_reward_cost, basket))
+        converted = refer & (sim.uniform("referral_conversion") < conversion)
         n_ref += converted
         sim.charge("cost_referral_rewards", converted * p.referrer_reward_cost)
         sim.nudge(converted, up=p.referrer_satisfaction_lift)
         sim.record("referrals_made", float(refer.sum()))
         self.converted = int(converted.sum())
+        self.displaced = round(p.would_have_come_share * self.converted)
+
+    @staticmethod
+    def _pull(reward: float, basket: np.ndarray) -> np.ndarray:
+        return 1.0 - np.exp(-reward / basket)
 
     def new_arrivals(self) -> dict[int, int]:
         return {REFERRAL: self.converted}
+
+    def displaced_word_of_mouth(self) -> int:
+        return self.displaced
 
     def on_arrival(self, slots: slice, source: int) -> None:
         if source != REFERRAL:

@@ -73,6 +73,34 @@ class TiersModule(InstrumentModule):
         if self.ships_free.any():
             sim.free_shipping |= lookup(self.ships_free_by_code, code)
 
+    def value_share(self, share: np.ndarray) -> None:
+        """The discount (and shipping saved) of the tier a customer holds or, before placement,
+        of the tier their expected year of purchases would reach."""
+        sim = self.sim
+        expected = self._expected_year()
+        tier = np.subtract(expected >= self.thresholds[0], 1, dtype=np.int8)
+        for threshold in self.thresholds[1:]:
+            tier += expected >= threshold
+        held = sim.view("tier")
+        code = np.where(sim.members & (held >= 0), held, tier).astype(np.intp) + 1
+        share += 1.0 - lookup(self.keep_by_code, code)
+        shipping = sim.sc.economics.shipping_cost_per_order
+        if shipping and self.ships_free.any():
+            per_spend = np.divide(sim.expected_orders * shipping, sim.expected_spend,
+                                  out=np.zeros_like(share), where=sim.expected_spend > 0)  # fmt: skip
+            share += per_spend * lookup(self.ships_free_by_code, code)
+
+    def _expected_year(self) -> np.ndarray:
+        """The qualifying metric a customer expects to collect in a year at their current rate."""
+        sim = self.sim
+        metric = self.p.qualifying_metric
+        if metric == "visits":
+            return 12.0 * sim.expected_orders
+        year = 12.0 * sim.expected_spend
+        if metric == "points":
+            year *= sim.sc.program.points.earn_rate
+        return year
+
     def _metric(self) -> np.ndarray:
         sim = self.sim
         metric = self.p.qualifying_metric
@@ -107,7 +135,7 @@ class TiersModule(InstrumentModule):
         up = members & (qualified > tier)
         upgraded = up & (tier >= 0)
         if upgraded.any():  # (else the nudge would add zeros)
-            sim.nudge(upgraded, up=p.upgrade_satisfaction_lift * self._status_sensitivity())
+            sim.nudge(upgraded, up=p.upgrade_satisfaction_lift * sim.per_slot("status_sensitivity"))
         sim.record("tier_upgrades", float(np.count_nonzero(upgraded)))
         tier[up] = qualified[up]
         below = members & (qualified < tier)
@@ -122,10 +150,7 @@ class TiersModule(InstrumentModule):
         if self.status_lift.any():
             lift = lookup(self.status_lift_by_code, code)
             if lift.any():
-                sim.view("nudge_up")[:] += lift
-
-    def _status_sensitivity(self) -> np.ndarray:
-        return self.sim.status_sensitivity[self.sim.people.segment[: self.sim.people.n]]
+                sim.view("nudge_up")[:] += lift * sim.per_slot("status_sensitivity")
 
     def review(self) -> None:
         sim, p = self.sim, self.p
@@ -140,13 +165,13 @@ class TiersModule(InstrumentModule):
         tier[due] = target[due]
         since[due] = np.where(qualified[due] >= target[due], -1, sim.month)  # still below: grace restarts
         if due.any():  # (else the nudge would add zeros)
-            sim.nudge(due, down=p.downgrade_satisfaction_hurt * self._status_sensitivity())
+            sim.nudge(due, down=p.downgrade_satisfaction_hurt * sim.per_slot("status_sensitivity"))
         sim.record("tier_downgrades", float(np.count_nonzero(due)))
 
     def record(self, index: int) -> None:
         sim = self.sim
         placed = sim.view("tier") + np.int8(1)  # 0: not (yet) in a tier
-        placed *= sim.members
+        placed *= sim.enrolled
         counts = np.bincount(placed, minlength=len(self.p.tiers) + 1)
         for i, t in enumerate(self.p.tiers):
             sim.ledger[f"tier_{t.name}"][PROGRAM, index] = counts[1 + i]

@@ -1,0 +1,96 @@
+"""Membership: what the program is worth to each customer, who joins, who stops using it.
+
+Shared by every instrument (docs/model.md section 8). Each month, before purchases, the
+instruments add what they give back per unit of list spend (`value_share` hooks); the
+program's *effect* on a customer is that value with diminishing returns,
+`1 - exp(-value / value_scale)`. A customer is *willing* to join with the segment's
+propensity x value / (value + effort), and a willing customer signs up at each purchase
+with `enrollment_per_purchase` (enrolment ramps up after launch, frequent buyers first).
+Members go dormant (less when the program is worth more, more when it is complicated),
+come back, or leave the program for good. Dormant members are enrolled but use nothing:
+instruments act on `sim.members`, the active ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .people import REFERRAL
+
+if TYPE_CHECKING:
+    from .engine import Sim
+
+
+class Membership:
+    def __init__(self, sim: Sim):
+        self.sim = sim
+        self.p = sim.sc.program.membership
+        n_instruments = len(sim.instruments)
+        # a complicated program is dropped sooner: extra dormancy per instrument beyond the first
+        self.complexity = 1.0 + self.p.complexity_dormancy * max(0, n_instruments - 1)
+
+    def init(self) -> None:
+        people = self.sim.people
+        people.add_state("is_dormant", bool, False, program_only=True)
+        people.add_state("left_program", bool, False, program_only=True)
+        people.add_state("ti_joined", np.int32, -1, program_only=True)
+
+    def effect(self, value_share: np.ndarray) -> np.ndarray:
+        """Diminishing returns: 0 for a worthless program, towards 1 for a generous one."""
+        out = np.divide(value_share, -self.p.value_scale)
+        np.exp(out, out=out)
+        return np.subtract(1.0, out, out=out)
+
+    def willing(self) -> np.ndarray:
+        """Customers (program row) who would join the program as it is worth to them now."""
+        sim, p = self.sim, self.p
+        value = sim.program_value
+        denom = value + p.enrollment_effort
+        appeal = np.divide(value, denom, out=np.zeros_like(value), where=denom > 0)
+        appeal *= sim.per_slot("enrollment_propensity")
+        return sim.people.u_join[: sim.people.n] < appeal
+
+    def enrol(self, k: np.ndarray) -> None:
+        """Willing customers who bought sign up, with a chance per purchase."""
+        sim = self.sim
+        candidates = sim.pview("is_alive") & (k > 0) & ~sim.pview("is_member") & ~sim.view("left_program")
+        if not candidates.any():
+            return
+        p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k, sim.K_MAX)
+        joins = candidates & self.willing() & (sim.uniform("enrolment") < p_join)
+        self.join(joins)
+
+    def join(self, joins: np.ndarray | slice) -> None:
+        sim = self.sim
+        sim.pview("is_member")[joins] = True
+        sim.view("ti_joined")[joins] = sim.month
+        sim.membership_changed()
+
+    def on_arrival(self, slots: slice, source: int) -> None:
+        """A referred customer signs up through the referral link; others join at purchases."""
+        if source == REFERRAL:
+            self.join(slots)
+
+    def activity(self) -> None:
+        """Active members may go dormant; dormant ones come back or leave the program."""
+        sim, p = self.sim, self.p
+        enrolled = sim.enrolled
+        if not enrolled.any():
+            return
+        dormant = sim.view("is_dormant")
+        u = sim.uniform("membership_activity")
+        p_dormant = sim.value_effect * (-p.dormancy_value_protection)
+        p_dormant += 1.0
+        p_dormant *= p.dormancy_per_month * self.complexity
+        fall_asleep = enrolled & ~dormant & (u < p_dormant)
+        wake = enrolled & dormant & (u < p.reactivation_per_month)
+        leave = enrolled & dormant & (u >= 1.0 - p.abandonment_per_month)
+        dormant |= fall_asleep
+        dormant &= ~(wake | leave)
+        sim.pview("is_member")[leave] = False
+        sim.view("left_program")[leave] = True
+        sim.record("members_dormant_new", float(np.count_nonzero(fall_asleep)))
+        sim.record("members_left", float(np.count_nonzero(leave)))
+        sim.membership_changed()
