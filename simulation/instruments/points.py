@@ -182,6 +182,11 @@ class PointsModule(InstrumentModule):
 
     def summary(self, out: dict[str, np.ndarray]) -> None:
         out["points_liability_end"] = self.sim.ledger["points_liability"][:, -1].copy()
-        left = self.redeemed + self.expired
-        out["breakage_rate"] = np.array([0.0, self.expired / left if left else 0.0])
+        # points of members who stopped using the program are breakage too, expired yet or not
+        sim = self.sim
+        stranded_by = sim.pview("is_alive") & (sim.view("is_dormant") | sim.view("left_program"))
+        stranded = float((sim.view("points") * stranded_by).sum())
+        lost = self.expired + stranded
+        settled = self.redeemed + lost
+        out["breakage_rate"] = np.array([0.0, lost / settled if settled else 0.0])
         out["points_issued"] = np.array([0.0, self.issued])
