@@ -299,7 +299,7 @@ class Membership(Base):
     value_scale: float = F(0.05, label="Value scale", unit="share of spend", help="Value back per unit spent at which a program gives 63 % of its full effect (diminishing returns: 1 - exp(-value / scale)).", gt=0, le=1)
     dormancy_per_month: float = F(0.10, label="Dormancy", unit="probability/month", help="Chance that an active member stops using a program worth nothing (less for a valuable one).", ge=0, le=1)
     dormancy_value_protection: float = F(0.5, label="Value keeps members active", unit="share", help="How much a program at full value cuts dormancy.", ge=0, le=1)
-    complexity_dormancy: float = F(0.25, label="Complexity penalty", unit="x per instrument", help="Extra dormancy for each instrument beyond the first (a complicated program is dropped).", ge=0, le=5)
+    complexity_dormancy: float = F(0.15, label="Complexity penalty", unit="x per instrument", help="Extra dormancy for each instrument beyond the first (a complicated program is dropped).", ge=0, le=5)
     reactivation_per_month: float = F(0.04, label="Reactivation", unit="probability/month", help="Chance that a dormant member uses the program again in a month.", ge=0, le=1)
     abandonment_per_month: float = F(0.03, label="Abandonment", unit="probability/month", help="Chance that a dormant member leaves the program for good in a month.", ge=0, le=1)
 
