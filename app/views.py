@@ -51,12 +51,16 @@ def headline_cards(results: simulation.Results) -> None:
             high = analysis.value(summary, name, "incremental", "p95")
             change = analysis.value(summary, name, "incremental")
             if name == "payback_month" and math.isnan(mean):
-                shown = f"not within {results.scenario.simulation.horizon_months} months"
+                no_cost = math.isnan(analysis.value(summary, "payback_share", "incremental"))
+                shown = "–" if no_cost else f"not within {horizon} months"
             else:
                 shown = fmt(mean, m.kind, currency, short=True)
             delta = fmt(change, m.kind, currency, signed=True) if with_delta and not math.isnan(change) else None
             signed = with_delta or analysis.is_change(summary, name, arm)
             interval = fmt_interval(low, high, m.kind, currency, signed=signed)
+            caption = f"90 % interval{' of the change' if delta else ''}: {interval}"
+            if name == "payback_month":
+                caption = payback_caption(summary, int(results.replications["replication"].nunique()), interval)
             with col, st.container(border=True):
                 st.metric(
                     titles.get(name, m.label),
@@ -70,7 +74,18 @@ def headline_cards(results: simulation.Results) -> None:
                         "is its 5-95 % range across replications."
                     ),
                 )
-                st.caption(f"90 % interval{' of the change' if delta else ''}: {interval}")
+                st.caption(caption)
+
+
+def payback_caption(summary, replications: int, interval: str) -> str:
+    """How many runs pay back, and the interval of their payback months when there is one
+    (only when the mean pays back and at least half of the runs do: docs/model.md 10.2)."""
+    share = analysis.value(summary, "payback_share", "incremental")
+    if math.isnan(share):
+        return "no program cost: nothing to pay back"
+    paid = round(share * replications)
+    text = f"{paid} of {replications} runs pay back"
+    return f"{text} · 90 % interval of those: {interval}" if interval != "–" else text
 
 
 def starting_cards(position: dict[str, float]) -> None:

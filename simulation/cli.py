@@ -11,7 +11,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import scenario_io
+from . import export, scenario_io
 from .results import Results, run
 from .scenario_io import ScenarioError
 from .schema import json_schema
@@ -83,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     results = _run_with_progress(scenario, args.replications, args.seed)
     if args.out:
-        results.summary.to_csv(args.out / "summary.csv", index=False)
+        (args.out / "summary.csv").write_bytes(export.summary_csv(results))
         results.monthly.to_csv(args.out / "monthly.csv", index=False)
         results.cohorts.to_csv(args.out / "cohorts.csv", index=False)
     if args.format == "json":
@@ -103,6 +103,7 @@ def _run_with_progress(scenario, replications, seed) -> Results:
     # the bar appears only for runs that last over a second
     quiet = not sys.stderr.isatty()
     with tqdm(total=100, delay=1.0, unit="%", desc="simulating", file=sys.stderr, leave=False, disable=quiet) as bar:
+
         def progress(fraction: float) -> None:
             bar.n = round(100 * fraction)
             bar.refresh()
@@ -119,16 +120,27 @@ def format_table(results: Results) -> str:
         f"{results.replications.replication.nunique()} replications, seed {sc.simulation.seed} "
         f"({results.seconds:.2f} s)",
         "",
-        f"{'metric':<28}{'program':>16}{'baseline':>16}{'incremental':>16}   5-95 % interval of incremental",
+        f"{'metric':<28}{'program':>16}{'baseline':>16}{'incremental':>23}   5-95 % interval of incremental",
     ]
+    n_reps = results.replications.replication.nunique()
+    share = (
+        wide.loc["payback_share"].get(("mean", "incremental"), math.nan) if "payback_share" in wide.index else math.nan
+    )
     for metric in order:
         cells = []
         for arm in ("program", "baseline", "incremental"):
             value = wide.loc[metric].get(("mean", arm), math.nan)
             cells.append(_fmt(value))
-        lo, hi = wide.loc[metric].get(("p05", "incremental"), math.nan), wide.loc[metric].get(("p95", "incremental"), math.nan)
+        if metric == "payback_month" and math.isnan(wide.loc[metric].get(("mean", "incremental"), math.nan)):
+            cells[2] = "-" if math.isnan(share) else "not within the horizon"
+        if metric == "payback_share" and not math.isnan(share):
+            cells[2] = f"{round(share * n_reps)} of {n_reps} runs"
+        lo, hi = (
+            wide.loc[metric].get(("p05", "incremental"), math.nan),
+            wide.loc[metric].get(("p95", "incremental"), math.nan),
+        )
         interval = f"[{_fmt(lo).strip()}, {_fmt(hi).strip()}]" if not math.isnan(lo) else ""
-        lines.append(f"{metric:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>16}   {interval}")
+        lines.append(f"{metric:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>23}   {interval}")
     return "\n".join(lines)
 
 

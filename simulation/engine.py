@@ -32,7 +32,7 @@ N_LEVELS = len(LEVELS)
 TOP = N_LEVELS - 1
 PROMOTERS = (4, 5)
 DETRACTORS = (0, 1, 2)
-RECENT_MONTHS = 12
+REPURCHASE_MONTHS = 12  # the repurchase window, months from the first purchase
 
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
 
@@ -277,9 +277,20 @@ class Sim:
         margin *= self.discount_factor[self.month]
         self.view("value")[:] += margin
         self.view("n_purchases")[:] += k
-        if self.month >= self.T - RECENT_MONTHS:
-            self.view("n_purchases_recent")[:] += k
+        self._first_purchases(k)
         return list_spend, net_spend
+
+    def _first_purchases(self, k: np.ndarray) -> None:
+        """Per customer: the month of their first purchase in the run, and whether they bought
+        again within REPURCHASE_MONTHS of it (a second purchase that month or in the
+        REPURCHASE_MONTHS - 1 months after): the cohort repurchase rate (results.py)."""
+        first = self.view("ti_first_purchase")
+        bought = k > 0
+        new = bought & (first < 0)
+        np.copyto(first, self.month, where=new)
+        again = np.where(new, k >= 2, bought)
+        again &= self.month - first < REPURCHASE_MONTHS
+        self.view("repurchased")[:] |= again
 
     def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
         """Customers in their first months buy new_customer_basket_multiplier x the basket.

@@ -28,9 +28,35 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode("utf-8")
 
 
+def summary_table(results: Any) -> pd.DataFrame:
+    """The summary with a `note` column that says in words what an empty number means
+    (a payback month not reached within the horizon) and how many replications pay back."""
+    frame = results.summary.copy()
+    frame["note"] = ""
+    rows = frame["arm"] == "incremental"
+    share = frame.loc[rows & (frame["metric"] == "payback_share"), "mean"]
+    if len(share) and pd.notna(share.iloc[0]):
+        runs = int(results.replications["replication"].nunique())
+        paid = round(float(share.iloc[0]) * runs)
+        horizon = results.scenario.simulation.horizon_months
+        month = rows & (frame["metric"] == "payback_month")
+        reached = frame.loc[month, "mean"].notna().any()
+        has_interval = frame.loc[month, "p05"].notna().any()
+        text = f"{paid} of {runs} replications pay back"
+        if not reached:
+            text = f"not within the {horizon}-month horizon; {text}"
+        elif not has_interval:
+            text += " (too few for an interval)"
+        else:
+            text += " (interval from those)"
+        frame.loc[month, "note"] = text
+        frame.loc[rows & (frame["metric"] == "payback_share"), "note"] = f"{paid} of {runs} replications"
+    return frame
+
+
 def summary_csv(results: Any) -> bytes:
-    """Columns metric, arm, mean, p05, p95."""
-    return csv_bytes(results.summary)
+    """Columns metric, arm, mean, p05, p95, note."""
+    return csv_bytes(summary_table(results))
 
 
 def monthly_csv(results: Any) -> bytes:
@@ -66,7 +92,7 @@ def excel_bytes(results: Any) -> bytes:
         )
         about.to_excel(writer, sheet_name="About", index=False)
         for sheet, attr in TABLES.items():
-            frame = getattr(results, attr, None)
+            frame = summary_table(results) if attr == "summary" else getattr(results, attr, None)
             if frame is not None:
                 frame.to_excel(writer, sheet_name=sheet, index=False)
         arms = [a for a in ("program", "baseline", "incremental") if a in set(results.monthly["arm"])]

@@ -78,10 +78,14 @@ class People:
         self.add_state("ti_churned", np.int32, -1)
         self.add_state("value", np.float64, 0.0)  # discounted customer value so far (CLV)
         self.add_state("n_purchases", np.int32, 0)
-        self.add_state("n_purchases_recent", np.int32, 0)  # in the last 12 months of the horizon
+        # repurchase within 12 months of the first purchase in the run (the `repurchase_rate` metric)
+        self.add_state("ti_first_purchase", np.int32, -1)  # month index of the first purchase, -1 none yet
+        self.add_state("repurchased", bool, False)  # bought again in that month or the 11 after it
 
     # -- state management -------------------------------------------------
-    def add_state(self, name: str, dtype, fill, leading: tuple[int, ...] = (), program_only: bool = False) -> np.ndarray:
+    def add_state(
+        self, name: str, dtype, fill, leading: tuple[int, ...] = (), program_only: bool = False
+    ) -> np.ndarray:
         """Register a state array of shape (*leading, 2, capacity), or (*leading, capacity)
         for state that only the program arm has (an instrument's points, tiers, ...)."""
         spec = _StateSpec(np.dtype(dtype), fill, tuple(leading), program_only)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engine import PROGRAM, Sim
+from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .people import ARMS, SOURCES
 from .schema import LEVELS, Scenario
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 # simulates replications (`run_replication`) then starts ~0.4 s sooner.
 
 RATIO_METRICS = ("roi", "payback_month", "cost_per_retained_customer")
+# undefined without a program (no members, no points): reported for the program arm only
+PROGRAM_ONLY_METRICS = ("engagement", "breakage_rate")
+# an interval for the payback month only when at least this share of replications pays back
+PAYBACK_INTERVAL_MIN_SHARE = 0.5
 SUMMARY_ARMS = ("program", "baseline", "incremental")
 
 
@@ -114,13 +118,15 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     n_acquired = acquired.sum(axis=1)
     s["clv_acquired_mean"] = np.divide(np.where(acquired, value, 0).sum(axis=1), n_acquired,
                                        out=np.zeros(2), where=n_acquired > 0)  # fmt: skip
-    recent = sim.view("n_purchases_recent")
-    buyers = (recent >= 1).sum(axis=1)
-    s["repurchase_rate"] = np.divide((recent >= 2).sum(axis=1), buyers, out=np.zeros(2), where=buyers > 0)
+    _repurchase(sim, used, s)
     sales = led["list_sales"].sum(axis=1)
-    s["upsell_ratio"] = np.divide(led["upsell"].sum(axis=1), sales, out=np.zeros(2), where=sales > 0)
-    s["loyalty_index"] = 100.0 * (s["nps_end"] / 100.0 + s["repurchase_rate"] + s["upsell_ratio"]) / 3.0
+    # the share of list spend above the base basket (section 4.3); not the brief's "upsell
+    # ratio" (customers buying more than one kind of product): the model has no product kinds
+    s["upsell_spend_share"] = np.divide(led["upsell"].sum(axis=1), sales, out=np.zeros(2), where=sales > 0)
+    if "repurchase_rate" in s:
+        s["loyalty_index"] = 100.0 * (s["nps_end"] / 100.0 + s["repurchase_rate"] + s["upsell_spend_share"]) / 3.0
     member_months = led["members"][:, :-1].sum(axis=1)
+    # program arm only (PROGRAM_ONLY_METRICS): the baseline has no members
     s["engagement"] = np.divide(
         led["active_members"].sum(axis=1), member_months, out=np.zeros(2), where=member_months > 0
     )
@@ -140,8 +146,28 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     return ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
 
 
+def _repurchase(sim: Sim, used: np.ndarray, s: dict[str, np.ndarray]) -> None:
+    """Cohort repurchase rate: among the customers whose first purchase in the run came at
+    least REPURCHASE_MONTHS before the horizon (so their whole window is observed), the share
+    who bought again within REPURCHASE_MONTHS of it (the engine's `repurchased`); for the
+    starting base (`repurchase_rate`) and for arrivals (`repurchase_rate_acquired`, NaN
+    when no arrival qualifies). Not reported for horizons shorter than the window."""
+    T = sim.T
+    if T < REPURCHASE_MONTHS:
+        return
+    first = sim.view("ti_first_purchase")
+    observed = used & (first >= 0) & (first <= T - REPURCHASE_MONTHS)
+    again = observed & sim.view("repurchased")
+    base = np.zeros(first.shape[1], bool)
+    base[: sim.n0] = True
+    for name, mask in (("repurchase_rate", base), ("repurchase_rate_acquired", ~base)):
+        n = (observed & mask).sum(axis=1)
+        s[name] = np.divide((again & mask).sum(axis=1), n, out=np.full(2, np.nan), where=n > 0)
+
+
 def _payback_month(cumulative_incremental: np.ndarray, cost: float) -> float:
-    """First month from which cumulative incremental profit stays >= 0 (NaN if never)."""
+    """First month from which cumulative incremental profit stays >= 0 through the horizon
+    (1 if it is never negative; NaN if it is negative at the horizon or nothing was spent)."""
     if cost <= 0:
         return np.nan
     negative = np.flatnonzero(cumulative_incremental[1:] < 0)
@@ -272,6 +298,9 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
             if metric in RATIO_METRICS:
                 rep_rows.append((rep.replication, metric, "incremental", float(val)))
                 continue
+            if metric in PROGRAM_ONLY_METRICS:
+                rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
+                continue
             rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
             rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
             rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
@@ -282,6 +311,7 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
         "metric": wide.columns.get_level_values(0), "arm": wide.columns.get_level_values(1),
         "mean": mean, "p05": p05, "p95": p95,
     })  # fmt: skip
+    summary = _payback_rows(summary, reps)
 
     metrics = sorted(reps[0].monthly)
     T1 = next(iter(reps[0].monthly.values())).shape[1]
@@ -320,6 +350,40 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
         .reset_index()
     )  # fmt: skip
     return Results(scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds)
+
+
+def payback(reps: list[ReplicationResult]) -> tuple[float, float, float, float]:
+    """The payback month of the mean over replications of cumulative incremental net profit,
+    its 5-95 % interval over the replications that pay back (NaN unless the mean pays back and
+    at least PAYBACK_INTERVAL_MIN_SHARE of them do), and the share of replications that pay
+    back (NaN when nothing was spent). Returns (month, p05, p95, share)."""
+    cumulative = np.stack([rep.monthly["net_profit_cumulative"] for rep in reps])  # (R, 2, T+1)
+    cost = float(np.mean([rep.summary["program_cost"][PROGRAM] for rep in reps]))
+    month = _payback_month((cumulative[:, PROGRAM] - cumulative[:, 0]).mean(axis=0), cost)
+    if cost <= 0:
+        return np.nan, np.nan, np.nan, np.nan
+    each = np.array([float(rep.summary["payback_month"]) for rep in reps])
+    paid = each[~np.isnan(each)]
+    share = paid.size / each.size
+    low = high = np.nan
+    if not np.isnan(month) and share >= PAYBACK_INTERVAL_MIN_SHARE:
+        low, high = np.percentile(paid, (5, 95))
+    return month, float(low), float(high), share
+
+
+def _payback_rows(summary: pd.DataFrame, reps: list[ReplicationResult]) -> pd.DataFrame:
+    """Replace the payback row (a mean of the replications that pay back says nothing about
+    the ones that do not) by `payback`'s, and add `payback_share`."""
+    import pandas as pd
+
+    month, low, high, share = payback(reps)
+    summary = summary[summary["metric"] != "payback_month"]
+    rows = pd.DataFrame({
+        "metric": ["payback_month", "payback_share"], "arm": "incremental",
+        "mean": [month, share], "p05": [low, np.nan], "p95": [high, np.nan],
+    })  # fmt: skip
+    frame = pd.concat([summary, rows], ignore_index=True)
+    return frame.sort_values(["metric", "arm"], kind="stable", ignore_index=True)
 
 
 def _cohort_table(scenario: Scenario, reps: list[ReplicationResult]) -> pd.DataFrame:

@@ -54,7 +54,10 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert all(m.value for m in at.metric)
     assert {"scatter", "sankey", "waterfall", "bar"} <= trace_types(at)
     # the interval of each change is written under its card
-    assert sum("90 % interval" in c.value for c in at.caption) == 8
+    captions = [c.value for c in at.caption]
+    assert sum("90 % interval" in c for c in captions if "runs pay back" not in c) == 7
+    # the payback card says how many runs pay back (and their interval when at least half do)
+    assert sum(re.match(r"\d+ of \d+ runs pay back", c) is not None for c in captions) == 1
     # the retention chart carries the engine's own monthly means
     retention = [f for f in charts(at) if f["layout"]["title"]["text"].startswith("Retention")][0]
     assert retention["data"][-1]["name"] == "With program"

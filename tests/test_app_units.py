@@ -252,7 +252,7 @@ def test_plain_language_summary():
 
 def test_exports_are_readable(coffee):
     summary = pd.read_csv(io.BytesIO(export.summary_csv(coffee)))
-    assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95"]
+    assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95", "note"]
     assert len(summary) == len(coffee.summary)
     monthly = pd.read_csv(io.BytesIO(export.monthly_csv(coffee)))
     assert list(monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]

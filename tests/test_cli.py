@@ -28,7 +28,7 @@ def test_run_writes_tidy_csvs_and_prints_a_table(tmp_path):
     assert "retention_12m" in proc.stdout and "incremental" in proc.stdout
     summary = pd.read_csv(tmp_path / "summary.csv")
     monthly = pd.read_csv(tmp_path / "monthly.csv")
-    assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95"]
+    assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95", "note"]
     assert list(monthly.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
     assert set(summary.arm) == {"program", "baseline", "incremental"}
     assert monthly.month.max() == 13

@@ -45,3 +45,70 @@ def test_streams_are_named_and_independent_of_order():
     assert not (a.uniform("purchase", 5, month=4) == x).all()
     assert not (Streams(1, 1).uniform("purchase", 5, month=3) == x).all()
     assert not (Streams(2, 0).uniform("purchase", 5, month=3) == x).all()
+
+
+# ---------------------------------------------------------------- exact against scipy
+# The count is the smallest k with u <= F(k), which is what scipy's `poisson.ppf(u, rate)`
+# returns; the two differ only where u is within round-off of a CDF step F(k). Ours sums the
+# terms P(0) + P(1) + ... in float64 (at most ~200 terms below 1, so an error of a few 1e-14
+# at most); scipy evaluates F by the regularised incomplete gamma function (error ~1e-15).
+# A disagreement is accepted only when it is that edge: u within STEP_TOLERANCE of the
+# step between the two counts, and the counts one apart (ours above scipy's: our summed
+# F(k) fell a rounding short of u; below: ours reached u a rounding early).
+STEP_TOLERANCE = 1e-12
+
+
+def _disagreements(counts: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Positions where the counts differ from scipy's; fails on any that is not a round-off edge."""
+    stats = pytest.importorskip("scipy.stats")
+    expected = stats.poisson.ppf(u, rate)
+    off = np.flatnonzero(counts != expected)
+    for i in off:
+        lower = min(counts[i], expected[i])
+        step = stats.poisson.cdf(lower, rate[i])  # the step between the two counts
+        assert abs(counts[i] - expected[i]) == 1 and abs(u[i] - step) <= STEP_TOLERANCE, (
+            f"rate {rate[i]!r}, u {u[i]!r}: count {counts[i]}, scipy {expected[i]} (F({lower}) = {step!r})"
+        )
+    return off
+
+
+def test_poisson_counts_equal_scipy_ppf_for_rates_up_to_80():
+    rng = np.random.default_rng(11)
+    n = 300_000
+    rate = np.concatenate([rng.uniform(0, 80, n - 2000), rng.choice([0.0, 1e-9, 0.5, 1.0, 10.0, 79.999, 80.0], 2000)])
+    u = 1.0 - rng.random(n)  # (0, 1]: scipy's ppf(0) is -1 by convention
+    u[u == 1.0] = 0.5
+    counts = poisson_from_uniform(rate, u)
+    off = _disagreements(counts, rate, u)
+    assert off.size <= 2  # random uniforms land within 1e-12 of a step about once in 1e10 draws
+    # the same for the scalar version (used by the instruments and for large rates)
+    few = slice(0, 5000)
+    scalar = np.array([poisson_scalar(r, x) for r, x in zip(rate[few], u[few], strict=True)])
+    _disagreements(scalar, rate[few], u[few])
+
+
+def test_poisson_counts_on_the_cdf_steps_themselves():
+    """Uniforms placed exactly on scipy's F(k): the edge case, where either count is right."""
+    stats = pytest.importorskip("scipy.stats")
+    rate = np.repeat([0.3, 2.0, 7.5, 33.0, 80.0], 40)
+    k = np.tile(np.arange(40), 5) % (rate + 3 * np.sqrt(rate) + 2).astype(int)
+    u = stats.poisson.cdf(k, rate)
+    counts = poisson_from_uniform(rate, u)
+    _disagreements(counts, rate, u)  # each is k or k + 1 (never further)
+    assert ((counts == k) | (counts == k + 1)).all()
+
+
+@pytest.mark.parametrize("lam", [80.5, 120.0, 500.0, 5000.0])
+def test_poisson_normal_approximation_above_80_is_close_to_scipy(lam):
+    """Above LARGE_RATE the count is round(lambda + sqrt(lambda) z): off from the exact quantile
+    by the skewness term (z^2 - 1) / 6 and the rounding, so within 2 counts for u in 1-99 %,
+    within 5 out to 1e-6 of either tail; never negative; unbiased."""
+    stats = pytest.importorskip("scipy.stats")
+    u = np.random.default_rng(4).uniform(1e-6, 1 - 1e-6, 50_000)
+    counts = poisson_from_uniform(np.full(u.size, lam), u)
+    diff = counts - stats.poisson.ppf(u, lam)
+    central = (u > 0.01) & (u < 0.99)
+    assert np.abs(diff[central]).max() <= 2
+    assert np.abs(diff).max() <= 5
+    assert counts.min() >= 0
+    assert abs(counts.mean() - lam) < 5 * np.sqrt(lam / u.size)
