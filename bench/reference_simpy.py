@@ -19,9 +19,10 @@ Each month t = 0..T-1, for each customer still alive:
     1. purchases: Poisson process with rate lam = r_i * purchase_rate_multiplier[L] on
        [t, t+1): exponential gaps, each purchase a SimPy timeout; k purchases;
        spend += k * b_i * (1 + upsell_share[L]).
-    2. ladder move at the month end:
-           p_pos  = 1 - (1 - positive_experience * climb[L])^k
-           p_neg  = 1 - (1 - negative_experience * forgiveness[L])^k
+    2. ladder move at the month end (experiences are judged a month at a time: a month
+       with purchases, however many, is one experience):
+           p_pos  = positive_experience * climb[L]        if k >= 1 else 0
+           p_neg  = negative_experience * forgiveness[L]  if k >= 1 else 0
            drift  = drift_without_contact if k == 0 else 0
            p_up   = p_pos                    (0 if L is the top level)
            p_down = min(1, p_neg + drift)    (0 if L is the bottom level)
@@ -99,7 +100,7 @@ def _customer(
     level: int,
 ):
     """The life of one customer, month by month, until churn or the horizon."""
-    rate_mult, upsell, churn, keep_neg, keep_pos, drift = params
+    rate_mult, upsell, churn, chance_neg, chance_pos, drift = params
     for t in range(months):
         month_end = t + 1.0
         # 1. purchases: a Poisson process on [t, t+1); exponential gaps, one timeout each
@@ -120,11 +121,15 @@ def _customer(
             tally.revenue[t] += k * basket * (1.0 + upsell[level])
 
         # 2. ladder move at the month end
-        p_up = 0.0 if level == TOP else 1.0 - keep_pos[level] ** k
+        if k:  # a month with purchases: one good or bad experience, whatever k
+            p_up, p_down = chance_pos[level], chance_neg[level]
+        else:  # a month without purchases: no experience, only the drift
+            p_up, p_down = 0.0, drift
+        if level == TOP:
+            p_up = 0.0
         if level == 0:
             p_down = 0.0
-        else:
-            p_down = min(1.0, 1.0 - keep_neg[level] ** k + (drift if k == 0 else 0.0))
+        p_down = min(1.0, p_down)
         total = p_up + p_down
         if total > 1.0:
             p_up /= total
@@ -163,8 +168,8 @@ def simulate(
         lad.purchase_rate_multiplier.as_tuple(),
         lad.upsell_share.as_tuple(),
         lad.churn_per_month.as_tuple(),
-        tuple(1.0 - lad.negative_experience * f for f in lad.forgiveness.as_tuple()),
-        tuple(1.0 - lad.positive_experience * c for c in lad.climb.as_tuple()),
+        tuple(lad.negative_experience * f for f in lad.forgiveness.as_tuple()),
+        tuple(lad.positive_experience * c for c in lad.climb.as_tuple()),
         lad.drift_without_contact,
     )
     segments = c.segments

@@ -11,8 +11,9 @@ seeds; a quantity agrees when
 with the standard errors taken from the replications themselves (not a tuned constant).
 
 - `test_engine_baseline_matches_reference`: the default customer base.
-- `test_ladder_stress_matches_reference`: large per-purchase experience effects, so that
-  p_up + p_down > 1 is common and the rescaling rule of the ladder move matters.
+- `test_ladder_stress_matches_reference`: large monthly experience effects, so that
+  p_up + p_down > 1 in every month with purchases and the rescaling rule of the ladder
+  move matters.
 - `test_detects_a_wrong_churn_rate`: the comparison has power; a reference whose churn
   is 20 % higher fails it.
 """
@@ -56,12 +57,13 @@ CORE = {
     "customers.word_of_mouth.listeners_per_month": ZERO_LEVELS,
     "customers.word_of_mouth.complaint_listeners": ZERO_LEVELS,
 }
-# every purchase has a 40 % chance to lift and a 40 % chance to drop the customer: from
-# two purchases in a month on, p_up + p_down > 1 and both are rescaled to sum to 1
+# a month with purchases has a 70 % chance to lift and a 60 % chance to drop the customer
+# (experiences are judged per month, whatever the number of purchases): on every middle
+# level p_up + p_down = 1.3 > 1 and both are rescaled to sum to 1 (to 0.54 and 0.46)
 STRESS = {
     "simulation.horizon_months": STRESS_MONTHS,
-    "customers.ladder.positive_experience": 0.4,
-    "customers.ladder.negative_experience": 0.4,
+    "customers.ladder.positive_experience": 0.7,
+    "customers.ladder.negative_experience": 0.6,
     "customers.ladder.climb": ONE_LEVELS,
     "customers.ladder.forgiveness": ONE_LEVELS,
 }
@@ -161,17 +163,14 @@ def test_engine_baseline_matches_reference(engine, reference):
     assert_agree(engine, reference, f"default core, engine ({ENGINE_REPS} reps) vs reference ({REFERENCE_REPS})")
 
 
-# Known engine discrepancy (found by this test): the engine's ladder tables
-# (simulation/engine.py, Sim._tables) are used as they are for the baseline arm, without
-# rescaling when p_up + p_down > 1, so a customer drawing u in [1 - p_down, p_up) moves up
-# and down and stays; the reference (and the engine's program arm) rescale both to sum to
-# 1. strict=True: once the engine is fixed this XPASSes and fails, so drop the marker then.
+# This test once found a real discrepancy: the engine's baseline-arm ladder tables were not
+# rescaled when p_up + p_down > 1 (simulation/engine.py, Sim._tables now rescales both).
 def test_ladder_stress_matches_reference():
     scenario = core_scenario(**STRESS)
     months = (STRESS_MONTHS // 2, STRESS_MONTHS)
     eng = stack([engine_replication(scenario, r, months) for r in range(STRESS_ENGINE_REPS)])
     ref = stack([reference_replication(scenario, 3000 + s, months) for s in range(STRESS_REFERENCE_REPS)])
-    assert_agree(eng, ref, "ladder stress (p_up + p_down > 1 is common)")
+    assert_agree(eng, ref, "ladder stress (p_up + p_down > 1 in every month with purchases)")
 
 
 def test_detects_a_wrong_churn_rate(engine):
