@@ -361,7 +361,8 @@ class Uncertainty(Base):
 
         problems = [f"{path}: {msg}" for path, rng in self.parameters.items() if (msg := check_range(path, rng))]
         if problems:
-            raise ValueError("parameters: " + "; ".join(problems))
+            message = "parameters: " + "; ".join(problems)
+            raise ValueError(message)
         return self
 
 

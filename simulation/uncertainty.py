@@ -290,6 +290,24 @@ def apply(scenario: Scenario, values: dict[str, float]) -> Scenario:
     return override(scenario, overrides)
 
 
+def registry_table() -> str:
+    """The registry as the markdown table of docs/model.md section 11.1 (checked by a test):
+    `python -c "from simulation.uncertainty import registry_table; print(registry_table())"`."""
+    lines = [
+        "| # | Parameter | Range (x the scenario's value) | At the default | Shape | Source |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for i, (path, j) in enumerate(REGISTRY.items(), 1):
+        if "[]" in path:
+            at_default = "multiplier of every item's value"
+        else:
+            default = field_info(*field_at(path))["default"]  # type: ignore[misc]
+            at_default = f"{default * j.low:.3g} - {default * j.high:.3g} (default {default:g})"
+        needs = f"; sampled only with {' or '.join(f'`{b}`' for b in j.needs)}" if j.needs else ""
+        lines.append(f"| {i} | `{path}` | {j.low:g} - {j.high:g} | {at_default} | {j.dist} | {j.source}{needs} |")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- attribution
 def sensitivity(parameters: pd.DataFrame, replications: pd.DataFrame) -> pd.DataFrame:
     """Shares of the spread of each key incremental metric explained by each sampled parameter.

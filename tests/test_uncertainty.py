@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +41,14 @@ def test_the_registry_check_can_fail():
 
 
 def test_docs_table_lists_the_registry():
-    """docs/model.md 11.1 has one row per registry entry with its range, shape and source."""
+    """docs/model.md 11.1 carries the registry table as `registry_table()` makes it now."""
     text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
-    rows = {}
-    for line in text.splitlines():
-        m = re.match(r"^\| \d+ \| `([^`]+)` \| ([^|]+) \| ([^|]+) \| (\w+) \| (.+) \|$", line)
-        if m:
-            rows[m.group(1)] = (m.group(2).strip(), m.group(4), m.group(5).strip())
-    expected = {path: (f"{j.low:g} - {j.high:g}", j.dist, j.source) for path, j in uncertainty.REGISTRY.items()}
-    assert {p: r for p, r in rows.items()} == {p: (e[0], e[1], e[2]) for p, e in expected.items()}
+    table = uncertainty.registry_table()
+    assert table in text, (
+        "docs/model.md section 11.1: the registry table is stale; paste the output of "
+        '`python -c "from simulation.uncertainty import registry_table; print(registry_table())"`'
+    )
+    assert table.count("\n") == len(uncertainty.REGISTRY) + 1
 
 
 # --------------------------------------------------------------------------- sampling
@@ -67,14 +65,18 @@ def test_latin_hypercube_uses_each_stratum_once(replications):
 
 def test_sampled_values_cover_the_range_one_stratum_each():
     sc = coffee(replications=10)
-    sc = simulation.override(sc, {"uncertainty.parameters": {"program.points.goal_gradient": {"low": 0.1, "high": 0.3}}})
+    sc = simulation.override(
+        sc, {"uncertainty.parameters": {"program.points.goal_gradient": {"low": 0.1, "high": 0.3}}}
+    )
     values = [uncertainty.point(sc, 5, 10, r)["program.points.goal_gradient"] for r in range(10)]
     assert sorted(np.floor((np.array(values) - 0.1) / 0.02).astype(int)) == list(range(10))
 
 
 def test_triangular_quantile():
     d = uncertainty.Draw("x", 1.0, 3.0, 2.0, "triangular", "")
-    assert d.quantile(0.0) == 1.0 and d.quantile(0.5) == pytest.approx(2.0) and d.quantile(1 - 1e-12) == pytest.approx(3.0)
+    assert (
+        d.quantile(0.0) == 1.0 and d.quantile(0.5) == pytest.approx(2.0) and d.quantile(1 - 1e-12) == pytest.approx(3.0)
+    )
     skew = uncertainty.Draw("x", 0.0, 1.0, 0.0, "triangular", "")  # mode at the low end: median 1 - sqrt(0.5)
     assert skew.quantile(0.5) == pytest.approx(1 - np.sqrt(0.5))
 
@@ -137,7 +139,9 @@ def test_same_file_and_seed_same_numbers_and_workers_get_the_same_point():
 def test_two_designs_get_the_same_points():
     """Pairing: replication r of two designs with the same seed and replications samples the same values."""
     a = coffee("uncertainty.sample=judgement", replications=4)
-    b = coffee("uncertainty.sample=judgement", "program.points.earn_rate=2", "program.tiers.enabled=true", replications=4)
+    b = coffee(
+        "uncertainty.sample=judgement", "program.points.earn_rate=2", "program.tiers.enabled=true", replications=4
+    )
     pa = simulation.run(a).parameters
     pb = simulation.run(b).parameters
     assert set(pb.parameter) > set(pa.parameter)  # the second design samples its tier parameters too
@@ -155,7 +159,9 @@ def _problems(text: str) -> str:
 def test_validation_names_the_path():
     msg = _problems("uncertainty:\n  parameters:\n    program.points.goal_gradent: {low: 0.1, high: 0.3}\n")
     assert "uncertainty" in msg and "program.points.goal_gradent: not a field" in msg
-    msg = _problems("program:\n  points: {}\nuncertainty:\n  parameters:\n    program.points.goal_gradient: {low: 0.1, high: 3.5}\n")
+    msg = _problems(
+        "program:\n  points: {}\nuncertainty:\n  parameters:\n    program.points.goal_gradient: {low: 0.1, high: 3.5}\n"
+    )
     assert "program.points.goal_gradient: high must be <= 3" in msg
     msg = _problems("uncertainty:\n  parameters:\n    customers.ladder.drift_without_contact: {low: 0.3, high: 0.1}\n")
     assert "uncertainty.parameters.customers.ladder.drift_without_contact" in msg and "low must be <= high" in msg
@@ -165,7 +171,9 @@ def test_validation_names_the_path():
     assert "customers.segments[].price_sensitivity: multipliers must be >= 0" in msg
     msg = _problems("uncertainty:\n  sample: everything\n")
     assert "uncertainty.sample" in msg
-    ok = simulation.loads("uncertainty:\n  parameters:\n    customers.segments[].price_sensitivity: {low: 0.5, high: 2}\n")
+    ok = simulation.loads(
+        "uncertainty:\n  parameters:\n    customers.segments[].price_sensitivity: {low: 0.5, high: 2}\n"
+    )
     assert ok.uncertainty.parameters["customers.segments[].price_sensitivity"] == ParameterRange(low=0.5, high=2)
     assert "uncertainty:" in simulation.dumps(ok)  # a saved file keeps the block
 
