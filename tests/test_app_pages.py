@@ -136,6 +136,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
         "Referral",
         "Economics",
         "Simulation",
+        "Uncertainty",
     ]
     calls = []
     monkeypatch.setattr(simulation, "run", lambda *a, **k: calls.append(1))
@@ -458,6 +459,8 @@ def test_every_field_of_the_schema_has_a_widget(library_dir):  # noqa: F811
                 if not found_sub:
                     missing.append(f"{path}[].{sub}")
             found = path in editors
+        elif kind.name == "mapping":  # shown, edited in the file
+            found = f"{label}:" in captions
         else:
             found = False
         if not found:
@@ -470,6 +473,7 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     at.button(key="run").click().run()
     assert "What drives the spread" not in [h.value for h in at.subheader]  # nothing sampled: no table
     at.switch_page(DESIGN).run()
+    assert "Sampled parameters: none" in texts(at)
     at.selectbox(key="uncertainty.sample").set_value("judgement").run()
     assert_ok(at)
     assert workspace(at).data["uncertainty"]["sample"] == "judgement"
