@@ -65,7 +65,7 @@ def is_field_key(key: Any) -> bool:
 # --------------------------------------------------------------------------- reading the schema
 @dataclass(frozen=True)
 class Kind:
-    name: str  # bool, choice, int, float, str, levels, model, table, vector
+    name: str  # bool, choice, int, float, str, levels, model, table, vector, mapping
     inner: Any = None  # the model / level class / item type / choices
     optional: bool = False
 
@@ -88,6 +88,8 @@ def kind_of(annotation: Any) -> Kind:
         return Kind("levels", annotation, optional)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return Kind("model", annotation, optional)
+    if get_origin(annotation) is dict:  # uncertainty.parameters: kept in the file, not edited here
+        return Kind("mapping", get_args(annotation)[1], optional)
     if get_origin(annotation) is list:
         item = get_args(annotation)[0]
         if get_origin(item) is typing.Annotated:

@@ -412,9 +412,27 @@ def block(model: type[BaseModel], path: str, form: Form, skip: tuple[str, ...] =
     for name in by_kind.get("table", []):
         if name not in skip:
             table(model, name, fields.join(path, name), form)
+    for name in by_kind.get("mapping", []):
+        if name not in skip:
+            mapping(model, name, fields.join(path, name), form)
     for name in by_kind.get("model", []):
         if name not in skip:
             sub_block(model, name, fields.join(path, name), form)
+
+
+def mapping(model: type[BaseModel], name: str, path: str, form: Form) -> None:
+    """A mapping (the sampled parameters' ranges): shown, and edited in the scenario file."""
+    info = field_info(model, name)
+    current = fields.get_in(form.data, path)
+    items = current.items() if isinstance(current, dict) else []
+    shown = [
+        f"`{key}` {_mapping(v).get('low')} to {_mapping(v).get('high')} ({_mapping(v).get('dist', 'uniform')})"
+        for key, v in items
+    ]
+    st.caption(
+        f"{info['label']}: {'; '.join(shown) if shown else 'none'} (set in the scenario file)",
+        help=info["help"] + f"\n\nScenario file: `{path}`",
+    )
 
 
 def sub_block(model: type[BaseModel], name: str, path: str, form: Form) -> None:

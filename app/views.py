@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import streamlit as st
 
 import simulation
@@ -86,6 +87,42 @@ def payback_caption(summary, replications: int, interval: str) -> str:
     paid = round(share * replications)
     text = f"{paid} of {replications} runs pay back"
     return f"{text} · 90 % interval of those: {interval}" if interval != "–" else text
+
+
+def sensitivity_table(results: simulation.Results) -> None:
+    """What drives the spread, when the run sampled judgement parameters (docs/model.md 11.1):
+    per parameter, the share of the spread of each key change it explains."""
+    from simulation.uncertainty import RESIDUAL
+
+    sens, sampled = results.sensitivity, results.parameters
+    if sampled is None or sampled.empty:
+        return
+    if sens.empty:
+        st.caption(
+            f"The intervals include {sampled.parameter.nunique()} sampled assumptions; run at least "
+            "4 replications (better 50) to see which of them drives the spread."
+        )
+        return
+    names = {
+        "net_profit": "Profit",
+        "roi": "ROI",
+        "retention_12m": "Retention 12 m",
+        "clv_mean": "CLV",
+        "nps_end": "NPS",
+    }
+    table = sens.pivot(index="parameter", columns="metric", values="share")
+    table = table[[m for m in names if m in table.columns]]
+    residual = table.loc[[RESIDUAL]] if RESIDUAL in table.index else table.iloc[:0]
+    drivers = table.drop(index=RESIDUAL, errors="ignore").sort_values(table.columns[0], ascending=False).head(8)
+    shown = (100 * pd.concat([drivers, residual])).round(0).rename(columns=names)
+    n = results.replications.replication.nunique()
+    st.subheader("What drives the spread")
+    st.caption(
+        f"The intervals include {sampled.parameter.nunique()} sampled assumptions. "
+        f"Share (%) of each change's spread across the {n} replications explained by each assumption"
+        + ("; rough with fewer than 50 replications." if n < 50 else ".")
+    )
+    st.dataframe(shown, key="results.sensitivity", width="stretch")
 
 
 def starting_cards(position: dict[str, float]) -> None:

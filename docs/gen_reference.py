@@ -361,7 +361,7 @@ def render() -> str:
     for owner, rows in sections.items():
         if not owner:
             lines.append("## Top level\n")
-            lines.append("A scenario file has five sections.\n")
+            lines.append("A scenario file has six sections.\n")
             lines.extend(_table(rows))
             lines.append("")
             continue

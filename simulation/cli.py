@@ -28,7 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(p_run)
     p_run.add_argument("--replications", type=int, help="override simulation.replications")
     p_run.add_argument("--seed", type=int, help="override simulation.seed")
-    p_run.add_argument("--out", type=Path, help="write summary.csv and monthly.csv to this folder")
+    p_run.add_argument(
+        "--out",
+        type=Path,
+        help="write summary.csv, monthly.csv and cohorts.csv (and parameters.csv, sensitivity.csv when parameters are sampled) to this folder",
+    )
     p_run.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
 
     p_val = sub.add_parser("validate", help="check scenario files without running them")
@@ -86,12 +90,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         (args.out / "summary.csv").write_bytes(export.summary_csv(results))
         results.monthly.to_csv(args.out / "monthly.csv", index=False)
         results.cohorts.to_csv(args.out / "cohorts.csv", index=False)
+    sampled = results.parameters is not None and not results.parameters.empty
+    if args.out and sampled:
+        results.parameters.to_csv(args.out / "parameters.csv", index=False)
+        results.sensitivity.to_csv(args.out / "sensitivity.csv", index=False)
     if args.format == "json":
         print(json.dumps(results.summary_dict(), indent=2))
     else:
         print(format_table(results))
+        if sampled:
+            print("\n" + format_drivers(results))
         if args.out:
-            print(f"\nwrote summary.csv, monthly.csv and cohorts.csv to {args.out}")
+            files = "summary.csv, monthly.csv, cohorts.csv" + (", parameters.csv, sensitivity.csv" if sampled else "")
+            print(f"\nwrote {files} to {args.out}")
     return 0
 
 
@@ -141,6 +152,36 @@ def format_table(results: Results) -> str:
         )
         interval = f"[{_fmt(lo).strip()}, {_fmt(hi).strip()}]" if not math.isnan(lo) else ""
         lines.append(f"{metric:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>23}   {interval}")
+    return "\n".join(lines)
+
+
+def format_drivers(results: Results, top: int = 8) -> str:
+    """What drives the spread: per sampled parameter (the `top` largest), the share of the
+    spread of each key incremental metric it explains."""
+    from .uncertainty import RESIDUAL
+
+    table = results.sensitivity.pivot(index="parameter", columns="metric", values="share")
+    metrics = [m for m in ("net_profit", "roi", "retention_12m", "clv_mean", "nps_end") if m in table.columns]
+    if not metrics:
+        return "What drives the spread: too few replications with a defined result to tell."
+    table = table[metrics]
+    drivers = table.drop(index=RESIDUAL, errors="ignore").sort_values(metrics[0], ascending=False)
+    shown = drivers.head(top)
+    rest = drivers.iloc[top:].sum() if len(drivers) > top else None
+    n = results.replications.replication.nunique()
+    method = results.sensitivity["method"].iloc[0]
+    lines = [
+        f"What drives the spread (share of each incremental result's spread over {n} replications, by {method}"
+        f"{'; rough below 50 replications' if n < 50 else ''}):",
+        "",
+        f"{'parameter':<52}" + "".join(f"{m:>15}" for m in metrics),
+    ]
+    for name, row in shown.iterrows():
+        lines.append(f"{name:<52}" + "".join(f"{row[m]:>14.0%} " for m in metrics))
+    if rest is not None:
+        lines.append(f"{f'{len(drivers) - top} more parameters':<52}" + "".join(f"{rest[m]:>14.0%} " for m in metrics))
+    if RESIDUAL in table.index:
+        lines.append(f"{RESIDUAL:<52}" + "".join(f"{table.loc[RESIDUAL, m]:>14.0%} " for m in metrics))
     return "\n".join(lines)
 
 

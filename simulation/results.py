@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .people import ARMS, SOURCES
 from .schema import LEVELS, Scenario
@@ -47,6 +48,7 @@ class ReplicationResult:
     flows: np.ndarray  # (2, levels, levels + 1): initial level -> end level or churned
     clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
     cohorts: np.ndarray  # (2, cohorts, 2, T+1): customers observed, still active, by age
+    parameters: dict[str, float] = field(default_factory=dict)  # sampled values (uncertainty.py)
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Results:
     cohorts: pd.DataFrame
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    # sampled judgement parameters (simulation/uncertainty.py): replication, parameter, value;
+    # and the share of each key metric's spread each one explains (empty when nothing is sampled)
+    parameters: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
 
     def summary_dict(self) -> dict[str, dict[str, dict[str, float]]]:
         """`{metric: {arm: {mean, p05, p95}}}` with NaN as None (JSON-safe)."""
@@ -349,7 +355,14 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
              p05=("value", lambda v: v.quantile(0.05)), p95=("value", lambda v: v.quantile(0.95)))
         .reset_index()
     )  # fmt: skip
-    return Results(scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds)
+    parameters = pd.DataFrame(
+        [(rep.replication, path, value) for rep in reps for path, value in rep.parameters.items()],
+        columns=["replication", "parameter", "value"],
+    )
+    return Results(
+        scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds,
+        parameters=parameters, sensitivity=uncertainty.sensitivity(parameters, replications),
+    )  # fmt: skip
 
 
 def payback(reps: list[ReplicationResult]) -> tuple[float, float, float, float]:
@@ -466,7 +479,7 @@ def _run_here(scenario: Scenario, replications, seed: int, progress, n_reps: int
     reps = []
     for i, r in enumerate(replications):
         on_month = None if progress is None else (lambda m, i=i: progress((i + m / months) / n_reps))
-        reps.append(summarise_replication(Sim(scenario, r, seed).run(on_month)))
+        reps.append(_simulate(scenario, r, seed, n_reps, on_month))
     return reps
 
 
@@ -476,7 +489,7 @@ def _run_in_workers(scenario: Scenario, n_reps: int, seed: int, workers: int, pr
 
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(run_replication, scenario, r, seed) for r in range(n_reps)]
+            futures = [pool.submit(run_replication, scenario, r, seed, n_reps) for r in range(n_reps)]
             reps = []
             for done, future in enumerate(as_completed(futures), 1):
                 reps.append(future.result())
@@ -487,6 +500,21 @@ def _run_in_workers(scenario: Scenario, n_reps: int, seed: int, workers: int, pr
     return sorted(reps, key=lambda rep: rep.replication)
 
 
-def run_replication(scenario: Scenario, replication: int, seed: int | None = None) -> ReplicationResult:
-    """One replication on its own (for distributing replications over workers)."""
-    return summarise_replication(Sim(scenario, replication, seed).run())
+def run_replication(
+    scenario: Scenario, replication: int, seed: int | None = None, replications: int | None = None
+) -> ReplicationResult:
+    """One replication on its own (for distributing replications over workers); `replications`
+    (default `simulation.replications`) is the size of the run it belongs to, which fixes the
+    Latin-hypercube point of sampled parameters."""
+    n_reps = scenario.simulation.replications if replications is None else int(replications)
+    return _simulate(scenario, replication, seed, n_reps)
+
+
+def _simulate(scenario: Scenario, replication: int, seed: int | None, n_reps: int, on_month=None) -> ReplicationResult:
+    """Replication r of n_reps: the scenario with its sampled parameters (none unless the file
+    asks, section 11.1 of docs/model.md), both arms, summarised."""
+    seed = scenario.simulation.seed if seed is None else int(seed)
+    values = uncertainty.point(scenario, seed, n_reps, replication)
+    rep = summarise_replication(Sim(uncertainty.apply(scenario, values), replication, seed).run(on_month))
+    rep.parameters = values
+    return rep

@@ -247,7 +247,7 @@ def dumps(scenario: Scenario, full: bool = False) -> str:
     return buf.getvalue()
 
 
-_SECTION_ORDER = ("meta", "customers", "program", "economics", "simulation")
+_SECTION_ORDER = ("meta", "customers", "program", "economics", "simulation", "uncertainty")
 
 
 def _ordered(data: dict) -> dict:

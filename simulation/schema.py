@@ -355,12 +355,57 @@ class Simulation(Base):
     seed: int = F(42, label="Seed", help="Random seed; the same file and seed give identical numbers.", ge=0, le=2**63 - 1)
 
 
+class ParameterRange(Base):
+    """The range one judgement parameter is sampled over (`uncertainty.parameters`)."""
+
+    low: float = F(label="Low", help="Lowest value (for a `[]` path: lowest multiplier of every item's own value).")
+    high: float = F(label="High", help="Highest value (for a `[]` path: highest multiplier).")
+    dist: Literal["uniform", "triangular"] = F("uniform", label="Shape", help="'uniform' over low..high, or 'triangular' with its mode at the scenario's own value (clipped into the range).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ParameterRange:
+        if self.low > self.high:
+            raise ValueError(f"low must be <= high (got low {self.low:g}, high {self.high:g})")
+        return self
+
+
+class Uncertainty(Base):
+    sample: Literal["none", "judgement"] = F("none", label="Sample assumptions", help="'none': every parameter as written; 'judgement': every judgement parameter of the registry (docs/model.md section 11.1) that the scenario uses and does not list under `parameters` is sampled over its registry range around the scenario's value, one point per replication.")
+    method: Literal["lhs", "random"] = F("lhs", label="Sampling method", help="'lhs': Latin hypercube (each parameter's range cut into as many strata as replications, each stratum used once); 'random': independent uniform draws.")
+    parameters: dict[str, ParameterRange] = F({}, label="Sampled parameters", help="Ranges by dotted path (e.g. program.points.goal_gradient: {low: 0.1, high: 0.3}); they add to or override the registry. For a path with `[]` (e.g. customers.segments[].price_sensitivity) low and high are multipliers applied to every item.")
+
+    @model_validator(mode="after")
+    def _known_paths(self) -> Uncertainty:
+        if not self.parameters:
+            return self
+        from .uncertainty import check_range  # (the registry module imports this one)
+
+        problems = [f"{path}: {msg}" for path, rng in self.parameters.items() if (msg := check_range(path, rng))]
+        if problems:
+            message = "parameters: " + "; ".join(problems)
+            raise ValueError(message)
+        return self
+
+
 class Scenario(Base):
     meta: Meta = F(Meta(), label="About", help="Name and description of the scenario.")
     customers: Customers = F(Customers(), label="Customers", help="The customer base and how customers behave.")
     program: Program = F(Program(), label="Program", help="The loyalty-program design: which instruments, with what settings.")
     economics: Economics = F(Economics(), label="Economics", help="Money: margins, costs and discounting.")
     simulation: Simulation = F(Simulation(), label="Simulation", help="Horizon, replications and seed.")
+    uncertainty: Uncertainty = F(Uncertainty(), label="Uncertainty", help="Which behavioural assumptions to vary across replications, so that the intervals include what we do not know.")
+
+    @model_validator(mode="after")
+    def _sampled_blocks_exist(self) -> Scenario:
+        if not self.uncertainty.parameters:
+            return self
+        from .uncertainty import missing_block
+
+        for path in self.uncertainty.parameters:
+            block = missing_block(self, path)
+            if block is not None:
+                raise ValueError(f"uncertainty: parameters.{path}: this scenario has no `{block}` block (add it, or remove the range)")
+        return self
 
 
 def json_schema() -> dict[str, Any]:

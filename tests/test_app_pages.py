@@ -139,6 +139,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
         "Referral",
         "Economics",
         "Simulation",
+        "Uncertainty",
     ]
     calls = []
     monkeypatch.setattr(simulation, "run", lambda *a, **k: calls.append(1))
@@ -461,8 +462,35 @@ def test_every_field_of_the_schema_has_a_widget(library_dir):  # noqa: F811
                 if not found_sub:
                     missing.append(f"{path}[].{sub}")
             found = path in editors
+        elif kind.name == "mapping":  # shown, edited in the file
+            found = f"{label}:" in captions
         else:
             found = False
         if not found:
             missing.append(path)
     assert missing == []
+
+
+def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.button(key="run").click().run()
+    assert "What drives the spread" not in [h.value for h in at.subheader]  # nothing sampled: no table
+    at.switch_page(DESIGN).run()
+    assert "Sampled parameters: none" in texts(at)
+    at.selectbox(key="uncertainty.sample").set_value("judgement").run()
+    assert_ok(at)
+    assert workspace(at).data["uncertainty"]["sample"] == "judgement"
+    at.switch_page(RESULTS).run()
+    at.button(key="run").click().run()
+    assert_ok(at)
+    assert any("run at least 4 replications" in c.value for c in at.caption)  # 3 are too few to tell
+    at.switch_page(DESIGN).run()
+    at.number_input(key="simulation.replications").set_value(8).run()
+    at.switch_page(RESULTS).run()
+    at.button(key="run").click().run()
+    assert_ok(at)
+    assert "What drives the spread" in [h.value for h in at.subheader]
+    table = next(d.value for d in at.dataframe if "Profit" in d.value.columns)
+    assert list(table.columns)[:2] == ["Profit", "ROI"]
+    assert table.index[-1] == "simulation noise and interactions"
+    assert table["Profit"].sum() == pytest.approx(100, abs=5)  # shares in %, rounded
