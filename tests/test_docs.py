@@ -41,7 +41,9 @@ def _parameter_rows(text: str) -> dict[str, str]:
     for line in text.splitlines():
         m = re.match(r"^\|\s*`([a-z_\[\].]+)`\s*\|\s*([^|]*?)\s*\|", line)
         if m and m.group(1).split(".")[0] in SECTIONS:
-            rows[m.group(1)] = m.group(2)
+            # the first row of a path is its parameter table's; later tables (the lever
+            # responses of section 12.1) quote the path in their first column too
+            rows.setdefault(m.group(1), m.group(2))
     return rows
 
 
