@@ -167,7 +167,10 @@ def test_program_cost_is_the_sum_of_every_cost_line_including_member_service_and
     s = _summary(**ECONOMICS)
     assert s["cost_fixed"][PROGRAM] == T * 1000.0 + 50_000.0  # launch cost in month 1
     assert s["cost_member_service"][PROGRAM] > 0
-    lines = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed", "cost_rewards")
+    lines = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed", "cost_rewards",
+             "cost_replaced_purchases")  # fmt: skip
+    # rewards that replace a paid purchase cost the margin given up on it too
+    assert s["cost_rewards"][PROGRAM] > 0 and s["cost_replaced_purchases"][PROGRAM] > 0
     assert s["program_cost"][PROGRAM] == pytest.approx(sum(s[line][PROGRAM] for line in lines), rel=1e-12)
     assert s["program_cost"][0] == 0
     # costs that change no behaviour come straight off the profit, the same customers otherwise
