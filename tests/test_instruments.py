@@ -192,9 +192,11 @@ def test_a_dearer_club_loses_subscribers_when_value_falls_short():
     assert_higher(cheap, dear, "fee_income")
     # fewer start (uptake falls with the fee against the value expected) ...
     assert monthly_total(dear, "club_starts") < 0.5 * monthly_total(cheap, "club_starts")
+
     # ... and those who do cancel far more often (the value received falls short of the fee)
     def cancel_rate(res):
         return monthly_total(res, "club_cancellations") / monthly_total(res, "subscribers")
+
     assert cancel_rate(dear) > 2 * cancel_rate(cheap)
 
 
@@ -247,3 +249,23 @@ def test_instruments_touch_only_the_program_arm():
         assert per_replication(res, metric, "baseline").max() == 0
     sim = Sim(scenario(program=every), 0).run()
     assert not sim.people.is_member[0].any() and sim.people.is_member[PROGRAM].any()
+
+
+def test_a_club_on_its_own_draws_members_and_subscribers_and_a_worthless_one_does_not():
+    """Membership is the way into the club: a club worth more than its fee is worth joining
+    for, even with no other instrument; one priced far above its value gets nobody."""
+    from simulation import Scenario, run
+
+    def club(fee):
+        sc = Scenario.model_validate({
+            "customers": {"size": 2000},
+            "program": {"subscription": {"fee": fee, "exclusive_access_value": 3.0}},
+            "simulation": {"replications": 2, "horizon_months": 18, "seed": 3},
+        })  # fmt: skip
+        res = run(sc)
+        return res.value("members_end"), res.value("subscribers_end")
+
+    members, subscribers = club(2.0)
+    assert members > 100 and subscribers > 10
+    members_dear, subscribers_dear = club(500.0)
+    assert members_dear == 0 and subscribers_dear == 0

@@ -80,6 +80,13 @@ class SubscriptionModule(InstrumentModule):
         value += p.exclusive_access_value
         return value
 
+    def value_share(self, share: np.ndarray) -> None:
+        """Joining the program is the way into the club: the club's surplus over its fee, per
+        unit spent, is worth joining for (a club-only program still draws members)."""
+        sim = self.sim
+        surplus = np.maximum(self.expected_value() - self.fee_per_month, 0.0)
+        share += np.divide(surplus, sim.expected_spend, out=np.zeros_like(surplus), where=sim.expected_spend > 0)
+
     def uptake(self, first_time: np.ndarray) -> np.ndarray:
         """Chance of starting this month: uptake x v^e / (v^e + fee^e), more with a free trial."""
         p = self.p
