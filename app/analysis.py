@@ -211,7 +211,7 @@ def starting_ladder(scenario) -> pd.DataFrame:
 
 def starting_position(scenario) -> dict[str, float]:
     """Where the client stands before the program: customers, NPS from the starting ladder (the
-    engine's promoter and detractor levels), and the share expected to join at launch."""
+    engine's promoter and detractor levels), and the most that would join (a program worth far more than its effort)."""
     from simulation.engine import DETRACTORS, PROMOTERS
     from simulation.schema import LEVELS
 
@@ -222,7 +222,7 @@ def starting_position(scenario) -> dict[str, float]:
     return {
         "customers": float(size),
         "nps": 100.0 * (promoters - detractors) / size,
-        "members_at_launch": joining if scenario.program.active_instruments() else 0.0,
+        "willing_to_join": joining if scenario.program.active_instruments() else 0.0,
     }
 
 

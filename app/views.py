@@ -131,8 +131,8 @@ def starting_cards(position: dict[str, float]) -> None:
         ("Customers today", fmt(position["customers"], "count"), "Size of the customer base at the start."),
         ("NPS today", fmt(position["nps"], "score"), "From the starting ladder: % promoters - % detractors."),
         (
-            "Expected to join at launch",
-            fmt(position["members_at_launch"], "share"),
+            "At most willing to join",
+            fmt(position["willing_to_join"], "share"),
             "Share of customers who join when the program starts (enrolment propensity by segment).",
         ),
     ]

@@ -188,7 +188,10 @@ def describe_customers(s: Scenario) -> str:
     if not s.program.active_instruments():
         return text + "."
     joining = sum(seg.share * seg.enrollment_propensity for seg in c.segments)
-    return text + f"; about {_pct(joining)} of them join the program at launch."
+    return text + (
+        f"; at most about {_pct(joining)} of them would join a program worth far more than the effort,"
+        " signing up at their purchases over the first months."
+    )
 
 
 def describe_costs(s: Scenario) -> str:

@@ -160,7 +160,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
     assert sum(sum(t["y"]) for t in ladder["data"]) == pytest.approx(1234)
     at.switch_page(RESULTS).run()
     assert "Press **Run**" in texts(at)
-    assert [m.label for m in at.metric] == ["Customers today", "NPS today", "Expected to join at launch"]
+    assert [m.label for m in at.metric] == ["Customers today", "NPS today", "At most willing to join"]
     assert at.metric[0].value == "1,234"
 
 

@@ -230,9 +230,9 @@ def test_starting_nps_is_the_survey_nps_and_launch_members_follow_enrolment():
     position = analysis.starting_position(scenario)
     assert position["customers"] == 1000
     assert position["nps"] == pytest.approx(survey_nps)
-    assert position["members_at_launch"] == pytest.approx(0.25 * 0.8 + 0.75 * 0.4)
+    assert position["willing_to_join"] == pytest.approx(0.25 * 0.8 + 0.75 * 0.4)
     without = Scenario.model_validate({"customers": {"segments": segments}})
-    assert analysis.starting_position(without)["members_at_launch"] == 0.0
+    assert analysis.starting_position(without)["willing_to_join"] == 0.0
 
 
 # --------------------------------------------------------------------------- describe and export
