@@ -75,6 +75,38 @@ def test_capacity_has_a_floor_and_states_their_shapes_and_fills():
     assert arr.shape == (2, 2, 40) and (arr == 0).all()
 
 
+ARRAYS = {  # name: (dtype, fill, per arm); the dtypes keep the arrays small (millions of slots)
+    "segment": (np.int8, 0, False),
+    "base_rate": (np.float64, 0.0, False),
+    "basket": (np.float64, 0.0, False),
+    "start_level": (np.int8, 0, False),
+    "u_join": (np.float64, 1.0, False),
+    "is_digital": (np.bool_, False, False),
+    "is_alive": (np.bool_, False, True),
+    "is_member": (np.bool_, False, True),
+    "level": (np.int8, 0, True),
+    "source": (np.int8, INITIAL, True),
+    "ti_arrived": (np.int32, 0, True),
+    "ti_churned": (np.int32, -1, True),
+    "value": (np.float64, 0.0, True),
+    "n_purchases": (np.int32, 0, True),
+    "n_purchases_recent": (np.int32, 0, True),
+}
+
+
+@pytest.mark.parametrize("grown", [False, True])
+def test_every_array_has_its_dtype_shape_and_fill(grown):
+    p = people(capacity=30)
+    if grown:
+        p._grow(31)
+    for name, (dtype, fill, per_arm) in ARRAYS.items():
+        arr = getattr(p, name)
+        assert arr.dtype == dtype, name
+        assert arr.shape == ((2, p.capacity) if per_arm else (p.capacity,)), name
+        assert (arr == fill).all(), name
+    assert p.n_used.dtype == np.int64
+
+
 def test_grow_keeps_values_and_fills_the_new_slots():
     p = people(capacity=20)
     p.add_state("tier", np.int8, -1, program_only=True)
@@ -289,6 +321,18 @@ def test_arrivals_take_templates_in_fixed_blocks_whatever_the_order():
         assert (getattr(a, name)[: a.n_template] == getattr(b, name)[: a.n_template]).all(), name
     # the arrivals' slots past the templates drawn are still empty
     assert (a.u_join[a.n_template :] == 1.0).all() and not a.base_rate[a.n_template :].any()
+
+
+def test_arrival_blocks_are_counted_from_the_end_of_the_starting_base():
+    """Block b of arrivals is the same people whatever the size of the starting base."""
+    a, b = people(TWO_SEGMENTS), people(TWO_SEGMENTS)
+    a.add_initial(10)
+    b.add_initial(9000)
+    a.arrive(PROGRAM, 2 * People.TEMPLATE_BLOCK, PAID, month=1)
+    b.arrive(PROGRAM, 2 * People.TEMPLATE_BLOCK, PAID, month=1)
+    assert a.n_template == 10 + 2 * People.TEMPLATE_BLOCK  # a whole block: no block more
+    for name in ("segment", "base_rate", "basket", "start_level", "u_join", "is_digital"):
+        assert (getattr(a, name)[10 : a.n_template] == getattr(b, name)[9000 : b.n_template]).all(), name
 
 
 def test_new_customers_use_the_segment_shares_and_the_acquisition_ladder():
