@@ -101,6 +101,8 @@ def section(module: str, seconds: float | None, version: str, notes: list[dict])
         count[kind] += 1
     total = len(codes)
     rate = (count["killed"] + count["timeout"]) / total if total else 0.0
+    ran = total - count["not run"]
+    rate_ran = (count["killed"] + count["timeout"]) / ran if ran else 0.0
     took = f"{seconds / 60:.1f} min for the whole run" if seconds is not None else "run time not recorded"
     lines = [
         f"<!-- mutation:{module}:begin -->",
@@ -108,14 +110,14 @@ def section(module: str, seconds: float | None, version: str, notes: list[dict])
         "",
         f"{dt.date.today().isoformat()}, mutmut {version}, {took}.",
         "",
-        "| mutants | killed | survived | timeout | no tests | not run / other | kill rate |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| mutants | killed | survived | timeout | no tests | other | not run (run stopped) | kill rate | of those run |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         f"| {total} | {count['killed']} | {count['survived']} | {count['timeout']} | {count['no tests']} | "
-        f"{count['not run'] + count['other']} | **{rate:.1%}** |",
+        f"{count['other']} | {count['not run']} | **{rate:.1%}** | {rate_ran:.1%} |",
         "",
     ]
     left = sorted(
-        (k for k, c in codes.items() if c not in KILLED and c not in TIMEOUT),
+        (k for k, c in codes.items() if c is not None and c not in KILLED and c not in TIMEOUT),
         key=lambda k: (function_of(k), int(k.rpartition("_")[2])),
     )
     if left:
