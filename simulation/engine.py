@@ -54,7 +54,9 @@ class Sim:
         self.streams = Streams(self.seed, replication)
         c = scenario.customers
         self.n0 = c.size
-        expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.01 * c.size)
+        # paid arrivals, and word of mouth's few percent of the base a month (growing the
+        # arrays later copies them all)
+        expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.03 * c.size)
         self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)

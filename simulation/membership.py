@@ -43,24 +43,26 @@ class Membership:
         np.exp(out, out=out)
         return np.subtract(1.0, out, out=out)
 
-    def willing(self) -> np.ndarray:
-        """Customers (program row) who would join the program as it is worth to them now."""
+    def willing(self, slots: np.ndarray) -> np.ndarray:
+        """Which of these customers (program row) would join the program as it is worth to them now."""
         sim, p = self.sim, self.p
-        value = sim.program_value
+        value = sim.program_value[slots]
         denom = value + p.enrollment_effort
         appeal = np.divide(value, denom, out=np.zeros_like(value), where=denom > 0)
-        appeal *= sim.per_slot("enrollment_propensity")
-        return sim.people.u_join[: sim.people.n] < appeal
+        appeal *= sim.per_slot("enrollment_propensity")[slots]
+        return sim.people.u_join[slots] < appeal
 
     def enrol(self, k: np.ndarray) -> None:
-        """Willing customers who bought sign up, with a chance per purchase."""
+        """Willing customers who bought sign up, with a chance per purchase. (Worked out for
+        the candidates only: after the first months most customers have joined or will not.)"""
         sim = self.sim
         candidates = sim.pview("is_alive") & (k > 0) & ~sim.pview("is_member") & ~sim.view("left_program")
-        if not candidates.any():
+        slots = np.flatnonzero(candidates)
+        if not slots.size:
             return
-        p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k, sim.K_MAX)
-        joins = candidates & self.willing() & (sim.uniform("enrolment") < p_join)
-        self.join(joins)
+        p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k[slots], sim.K_MAX)
+        joins = self.willing(slots) & (sim.uniform("enrolment")[slots] < p_join)
+        self.join(slots[joins])
 
     def join(self, joins: np.ndarray | slice) -> None:
         sim = self.sim

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..people import PROGRAM
+from ..people import PROGRAM, lookup
 from .base import CalendarEvent, InstrumentModule
 
 
@@ -30,6 +30,9 @@ class PointsModule(InstrumentModule):
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
         # customers weigh what they can collect within a year, or before fixed-lot expiry
         self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12
+        # the lift by months since joining, novelty included: read from a table, not exp per slot
+        months = np.arange(self.sim.T + 2)
+        self.lift_by_months_in = self.p.purchase_lift * (1.0 + self.p.novelty_lift * np.exp(-months / self.p.novelty_months))
         self.issued = self.redeemed = self.expired = 0.0
 
     @property
@@ -43,7 +46,7 @@ class PointsModule(InstrumentModule):
         """Share of the way to the next reward not yet collected (a member holding a whole
         reward's worth is past that goal: their progress is towards the one after)."""
         progress = self.sim.view("points") / self.p.redemption_threshold
-        return np.mod(progress, 1.0, out=progress)
+        return np.subtract(progress, np.floor(progress), out=progress)  # (mod 1: np.mod is ~4x slower)
 
     def value_share(self, share: np.ndarray) -> None:
         sim, p = self.sim, self.p
@@ -58,15 +61,13 @@ class PointsModule(InstrumentModule):
 
     def purchase_rate(self, rel_rate: np.ndarray) -> None:
         sim, p = self.sim, self.p
-        # long-run lift x novelty that fades from the month of joining
-        months_in = sim.month - sim.view("ti_joined")
-        novelty = np.exp(months_in / -p.novelty_months)
-        novelty *= p.novelty_lift
-        novelty += 1.0
+        # long-run lift x novelty that fades from the month of joining (ti_joined -1 for
+        # non-members: any index will do, their boost is dropped below)
+        months_in = np.subtract(sim.month, sim.view("ti_joined"), dtype=np.intp)
         boost = self.progress()
         boost -= 0.5  # timing: above average near the reward, below after one
         boost *= p.goal_gradient
-        boost += novelty * p.purchase_lift
+        boost += lookup(self.lift_by_months_in, months_in)
         boost *= self.effect
         boost += 1.0
         just_redeemed = sim.view("ti_redeemed") == sim.month - 1  # (few: a masked update is cheap)
@@ -98,11 +99,13 @@ class PointsModule(InstrumentModule):
     def _redeem(self, members: np.ndarray) -> None:
         sim, p = self.sim, self.p
         points = sim.view("points")
-        can = members & (points >= p.redemption_threshold)
+        can = np.flatnonzero(members & (points >= p.redemption_threshold))
         basket = sim.people.basket[: sim.people.n]
         # a reward worth more than a usual basket is claimed sooner, a small one later or never
-        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket)
-        redeem = can & (sim.uniform("points_redeem") < p_redeem)
+        # (worked out for the members who can redeem only: a power per slot is costly)
+        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket[can])
+        redeem = np.zeros(sim.people.n, bool)
+        redeem[can] = sim.uniform("points_redeem")[can] < p_redeem
         rewards = points / p.redemption_threshold
         np.floor(rewards, out=rewards)
         rewards *= redeem

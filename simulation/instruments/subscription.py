@@ -61,7 +61,8 @@ class SubscriptionModule(InstrumentModule):
         sim.nudge(subs, up=p.satisfaction_lift)
         start = sim.members & ~sim.view("is_subscriber") & (sim.k > 0)
         first_time = sim.view("ti_subscribed") < 0  # the free trial is for first-timers
-        start &= sim.uniform("club_uptake") < self.uptake(first_time)
+        slots = np.flatnonzero(start)
+        start[slots] = sim.uniform("club_uptake")[slots] < self.uptake(slots, first_time[slots])
         trial = start & first_time if p.trial_months else np.zeros_like(start)
         sim.view("is_subscriber")[start] = True
         sim.view("is_trial")[start] = trial[start]
@@ -84,15 +85,17 @@ class SubscriptionModule(InstrumentModule):
         """Joining the program is the way into the club: the club's surplus over its fee, per
         unit spent, is worth joining for (a club-only program still draws members)."""
         sim = self.sim
-        surplus = np.maximum(self.expected_value() - self.fee_per_month, 0.0)
+        self.expected = self.expected_value()  # (this month's: uptake reads it after purchases)
+        surplus = np.maximum(self.expected - self.fee_per_month, 0.0)
         share += np.divide(surplus, sim.expected_spend, out=np.zeros_like(surplus), where=sim.expected_spend > 0)
 
-    def uptake(self, first_time: np.ndarray) -> np.ndarray:
-        """Chance of starting this month: uptake x v^e / (v^e + fee^e), more with a free trial."""
+    def uptake(self, slots: np.ndarray, first_time: np.ndarray) -> np.ndarray:
+        """Chance of starting this month for these customers: uptake x v^e / (v^e + fee^e),
+        more with a free trial for a first-timer."""
         p = self.p
-        chance = np.full(first_time.shape, p.uptake_per_month)
+        chance = np.full(slots.shape, p.uptake_per_month)
         if self.fee_per_month > 0:
-            ratio = self.expected_value() / self.fee_per_month
+            ratio = self.expected[slots] / self.fee_per_month
             ratio **= p.fee_sensitivity
             chance *= ratio / (1.0 + ratio)
         if p.trial_months:
