@@ -95,7 +95,7 @@ def probs(*values: float) -> LevelProbabilities:
     return LevelProbabilities(**dict(zip(LEVELS, values, strict=True)))
 
 
-# NPS answers 0..10 map to the ladder: 0-2, 3-4, 5-6, 7-8, 9, 10 (../shared/MODEL.md).
+# NPS answers 0..10 map to the ladder: 0-2, 3-4, 5-6, 7-8, 9, 10 (docs/brief.md).
 NPS_ANSWER_LEVEL = (0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5)
 
 
