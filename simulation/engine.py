@@ -76,7 +76,7 @@ class Sim:
         self.upsell_by_level = np.array(lad.upsell_share.as_tuple())
         self.basket_by_level = 1.0 + self.upsell_by_level
         self.churn_by_level = np.array(lad.churn_per_month.as_tuple())
-        self.keep_by_level = 1.0 - lad.negative_experience * np.array(lad.forgiveness.as_tuple())
+        self.fail_by_level = lad.negative_experience * np.array(lad.forgiveness.as_tuple())
         self.listeners_by_level = np.array(sc.customers.word_of_mouth.listeners_per_month.as_tuple())
         self.complaints_by_level = np.array(sc.customers.word_of_mouth.complaint_listeners.as_tuple())
         self.margin_by_segment = np.array([s.gross_margin for s in segs])
@@ -88,8 +88,6 @@ class Sim:
             "status_sensitivity": self.status_sensitivity,
             "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
         }
-        # expected list spend a month at each level, per unit of base rate x basket (no program)
-        self.spend_by_level = self.rate_by_level * self.basket_by_level
         self._slot_values: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
@@ -193,9 +191,9 @@ class Sim:
         # experiences are judged a month at a time: a frequent buyer neither climbs nor falls
         # faster for buying more often (only a month without purchases differs: drift)
         bought = np.minimum(k, 1)[None, :]
-        p_up = 1.0 - (1.0 - lad.positive_experience * climb[:, None]) ** bought
+        p_up = lad.positive_experience * climb[:, None] * bought
         p_up[TOP] = 0.0  # nowhere higher than the top
-        p_down = 1.0 - self.keep_by_level[:, None] ** bought
+        p_down = self.fail_by_level[:, None] * bought
         p_down[:, 0] += lad.drift_without_contact  # a month without a purchase
         p_down[0] = 0.0  # nowhere lower than the bottom
         np.clip(p_down, 0.0, 1.0, out=p_down)
@@ -223,12 +221,13 @@ class Sim:
         lam = lookup(self.rate_by_level, level)
         lam *= p.base_rate[: p.n]
         if self.has_program:  # instruments act on the program row only
-            self.factors = self._program_factors(level[PROGRAM])
+            # (the program row's rate so far is what the customer buys without the program)
+            self.factors = self._program_factors(level[PROGRAM], lam[PROGRAM].copy())
             lam[PROGRAM] *= self.factors.rate
         lam *= self.view("is_alive")
         return lam
 
-    def _program_factors(self, level: np.ndarray) -> ProgramFactors:
+    def _program_factors(self, level: np.ndarray, expected_orders: np.ndarray) -> ProgramFactors:
         """The instruments' factors on the program row (the baseline row's would be ones).
         Benefits first, then what the program is worth to each customer, then the
         purchase-rate effects that depend on that worth."""
@@ -240,8 +239,9 @@ class Sim:
         for module in self.instruments:
             module.basket(keep, rel_basket)
         # what a customer expects to buy a month at list price, and the orders behind it
-        self.expected_orders = lookup(self.rate_by_level, level) * p.base_rate[:n]
-        self.expected_spend = lookup(self.spend_by_level, level) * p.base_rate[:n] * p.basket[:n]
+        self.expected_orders = expected_orders
+        self.expected_spend = lookup(self.basket_by_level, level) * p.basket[:n]
+        self.expected_spend *= expected_orders
         self.program_value = np.zeros(n)  # value back per unit of list spend
         for module in self.instruments:
             module.value_share(self.program_value)

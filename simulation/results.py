@@ -304,10 +304,9 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
             if metric in RATIO_METRICS:
                 rep_rows.append((rep.replication, metric, "incremental", float(val)))
                 continue
-            if metric in PROGRAM_ONLY_METRICS:
-                rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
-                continue
             rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
+            if metric in PROGRAM_ONLY_METRICS:
+                continue
             rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
             rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
     replications = pd.DataFrame(rep_rows, columns=["replication", "metric", "arm", "value"])
@@ -370,11 +369,11 @@ def payback(reps: list[ReplicationResult]) -> tuple[float, float, float, float]:
     its 5-95 % interval over the replications that pay back (NaN unless the mean pays back and
     at least PAYBACK_INTERVAL_MIN_SHARE of them do), and the share of replications that pay
     back (NaN when nothing was spent). Returns (month, p05, p95, share)."""
-    cumulative = np.stack([rep.monthly["net_profit_cumulative"] for rep in reps])  # (R, 2, T+1)
     cost = float(np.mean([rep.summary["program_cost"][PROGRAM] for rep in reps]))
-    month = _payback_month((cumulative[:, PROGRAM] - cumulative[:, 0]).mean(axis=0), cost)
     if cost <= 0:
         return np.nan, np.nan, np.nan, np.nan
+    cumulative = np.stack([rep.monthly["net_profit_cumulative"] for rep in reps])  # (R, 2, T+1)
+    month = _payback_month((cumulative[:, PROGRAM] - cumulative[:, 0]).mean(axis=0), cost)
     each = np.array([float(rep.summary["payback_month"]) for rep in reps])
     paid = each[~np.isnan(each)]
     share = paid.size / each.size
