@@ -22,6 +22,11 @@ def stable_hash(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 
 
+def generator(*key: int) -> np.random.Generator:
+    """A generator seeded from a key of integers (seed, stable hashes of names, indices)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(list(key))))
+
+
 class Streams:
     def __init__(self, seed: int, replication: int):
         self.seed, self.replication = int(seed), int(replication)
@@ -36,8 +41,7 @@ class Streams:
 
     def fresh(self, name: str, *key: int) -> np.random.Generator:
         """A new generator for one decision and key (a month, a block of slots)."""
-        seq = np.random.SeedSequence([self.seed, self.replication, stable_hash(name), *key])
-        return np.random.Generator(np.random.PCG64(seq))
+        return generator(self.seed, self.replication, stable_hash(name), *key)
 
     def uniform(self, name: str, n: int, month: int) -> np.ndarray:
         """n uniforms in [0, 1), one per customer slot, shared by both arms.

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from .rng import stable_hash
+from .rng import generator, stable_hash
 from .schema import ParameterRange, Scenario, field_info
 
 if TYPE_CHECKING:
@@ -272,11 +272,10 @@ def unit_sample(seed: int, path: str, replications: int, method: str = "lhs") ->
     (not keyed by R: more replications keep the earlier points)."""
     key = [int(seed), stable_hash("uncertainty"), stable_hash(path)]
     if method == "lhs":
-        gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([*key, int(replications)])))
+        gen = generator(*key, int(replications))
         perm = gen.permutation(replications)
         return (perm + gen.random(replications)) / replications
-    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(key)))
-    return gen.random(replications)
+    return generator(*key).random(replications)
 
 
 def point(scenario: Scenario, seed: int, replications: int, replication: int) -> dict[str, float]:
