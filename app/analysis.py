@@ -103,9 +103,18 @@ def paired(replications: Mapping[str, pd.DataFrame]) -> bool:
     return len(counts) == 1
 
 
+# Per replication a design that never pays back has no payback month (NaN). Differences of
+# payback months would have to leave those runs out, which flatters the design that pays back
+# less often, so the Compare page shows none; for who beats whom, never paying back within the
+# horizon counts as later than any month.
+NO_DIFFERENCE = ("payback_month",)
+NEVER_IS_WORST = ("payback_month",)
+
+
 def per_replication(replications: pd.DataFrame, name: str, arm: str) -> pd.Series:
     frame = replications[(replications["metric"] == name) & (replications["arm"] == arm)]
-    return frame.set_index("replication")["value"].sort_index()
+    values = frame.set_index("replication")["value"].sort_index()
+    return values.fillna(math.inf) if name in NEVER_IS_WORST else values
 
 
 def difference(a: pd.Series, b: pd.Series, is_paired: bool) -> tuple[float, float, float]:
@@ -132,7 +141,8 @@ def beat_probability(a: pd.Series, b: pd.Series, better: int, is_paired: bool) -
     if not ok.any():
         return math.nan
     sign = better if better != 0 else 1
-    wins = np.where(sign * (x - y) > 0, 1.0, np.where(x == y, 0.5, 0.0))
+    with np.errstate(invalid="ignore"):  # (inf - inf: both never pay back, a tie)
+        wins = np.where(sign * (x - y) > 0, 1.0, np.where(x == y, 0.5, 0.0))
     return float(wins[np.broadcast_to(ok, wins.shape)].mean())
 
 
@@ -167,7 +177,7 @@ def compare_table(
         summary = summaries[label]
         for record in summary[summary["arm"].isin(arms)].itertuples(index=False):
             diff = (math.nan, math.nan, math.nan)
-            if label != reference:
+            if label != reference and record.metric not in NO_DIFFERENCE:
                 diff = difference(
                     per_replication(replications[label], record.metric, record.arm),
                     per_replication(replications[reference], record.metric, record.arm),

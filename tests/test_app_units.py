@@ -339,3 +339,26 @@ def test_a_run_shorter_than_a_year_still_has_a_retention_card():
     end = analysis.series(short.monthly, "retention", "program").iloc[-1]["mean"]
     assert analysis.value(summary, "retention_end", "program") == pytest.approx(end)
     assert metrics.metric("retention_end").kind == "share"
+
+
+def test_compare_counts_never_paying_back_as_worst_and_shows_no_payback_difference():
+    """A run that never pays back is beaten by any that does (ties when neither does), and
+    the Compare table gives no difference of payback months (it would leave those runs out)."""
+    import pandas as pd
+
+    from app import analysis
+
+    def reps(months):
+        return pd.DataFrame(
+            {"replication": range(len(months)), "metric": "payback_month", "arm": "incremental", "value": months}
+        )
+
+    a, b = reps([5.0, float("nan"), 7.0]), reps([float("nan")] * 3)
+    matrix = analysis.beat_matrix({"A": a, "B": b}, "payback_month", "incremental")
+    assert matrix.loc["A", "B"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert matrix.loc["B", "A"] == pytest.approx(0.5 / 3)
+    summary = pd.DataFrame(
+        {"metric": ["payback_month"], "arm": ["incremental"], "mean": [6.0], "p05": [5.1], "p95": [6.9]}
+    )
+    table = analysis.compare_table({"A": summary, "B": summary}, {"A": a, "B": b}, arms=("incremental",))
+    assert table["diff"].isna().all()
