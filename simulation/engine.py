@@ -88,7 +88,7 @@ class Sim:
             "status_sensitivity": self.status_sensitivity,
             "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
         }
-        self._slot_values: dict[str, np.ndarray] = {}
+        self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
@@ -110,9 +110,12 @@ class Sim:
         """A per-segment parameter ("margin", "price_sensitivity") for every slot in use,
         looked up once per slot rather than every month."""
         p = self.people
-        values = self._slot_values.get(name)
-        if values is None or values.size < p.n:
-            values = self._slot_values[name] = self._segment_tables[name][p.segment[: p.n_template]]
+        values, done = self._slot_values.get(name, (np.empty(0), 0))
+        if done < p.n:  # look up only the slots drawn since the last time
+            if values.size < p.n_template:  # (a buffer with room to grow into: few copies)
+                values = np.concatenate([values[:done], np.empty(max(p.n_template, 2 * values.size) - done)])
+            values[done : p.n_template] = self._segment_tables[name][p.segment[done : p.n_template]]
+            self._slot_values[name] = values, p.n_template
         return values[: p.n]
 
     def record(self, metric: str, value) -> None:
