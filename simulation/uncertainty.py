@@ -55,6 +55,11 @@ REGISTRY: dict[str, Judgement] = {
     "customers.ladder.positive_experience": J(0.5, 1.5, source="judgement (±50 %): set jointly with the ladder so the default base is near a steady state, not estimated (section 12)"),
     "customers.ladder.negative_experience": J(0.5, 1.5, source="judgement (±50 %), as above"),
     "customers.ladder.drift_without_contact": J(0.5, 1.5, source="judgement (±50 %)"),
+    "customers.ladder.churn_per_month.satisfied": J(0.5, 1.5, source="brief: 'may just as well go to a competitor'; the level is judgement (±50 %), the ratios to the other levels are the brief's"),
+    "customers.ladder.churn_per_month.loyal": J(0.5, 1.5, source="brief: loyal about 5x less likely to leave than satisfied; ±50 %"),
+    "customers.ladder.purchase_rate_multiplier.loyal": J(0.8, 1.2, source="brief's 'buys always' made numeric (2.5x satisfied); ±20 %"),
+    "customers.word_of_mouth.listeners_per_month.loyal": J(0.5, 2.0, source="brief: 'tells everyone', scale calibrated with the conversion; x0.5-x2"),
+    "customers.word_of_mouth.listeners_per_month.very_satisfied": J(0.5, 2.0, source="brief: 'tells some'; x0.5-x2"),
     # word of mouth (section 7)
     "customers.word_of_mouth.conversion_per_listener": J(0.4, 2.0, source="calibrated to the brief's word of mouth at about 2x paid acquisition; 0.02-0.10 at the default"),
     "customers.word_of_mouth.deterrence_per_listener": J(0.5, 2.0, source="East, Hammond & Lomax (2008): negative word of mouth weighs less than positive; 0.01-0.04 at the default"),
