@@ -91,7 +91,13 @@ def describe_points(p: Points, currency: str) -> str:
     if value_per_spend > 0:
         text += (
             f" That gives back {_pct(value_per_spend)} of spend to the customer"
-            f" at a cost of {_pct(cost_per_spend)} of spend to you if every point is redeemed."
+            f" at a cost of {_pct(cost_per_spend)} of spend to you if every point is redeemed"
+            + (
+                f", plus the margin given up on the {_pct(p.redemption_replaces_purchase)} of rewards"
+                " that replace a purchase the member would have paid for."
+                if p.redemption_replaces_purchase > 0
+                else "."
+            )
         )
     return text
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from helpers import ALL_INSTRUMENTS, scenario
 
-from simulation import results
+from simulation import results, uncertainty
 from simulation.engine import PROGRAM, Sim
 from simulation.results import (
     PAYBACK_INTERVAL_MIN_SHARE,
@@ -621,3 +621,98 @@ def test_summary_without_a_window_or_cost():
     assert math.isnan(s["roi"]) and math.isnan(s["payback_month"]) and math.isnan(s["cost_per_retained_customer"])
     assert s["points_liability_end"].tolist() == [0.0, 0.0] and s["breakage_rate"].tolist() == [0.0, 0.0]
     assert s["engagement"].tolist() == [0.0, 0.0]
+
+
+# ---------------------------------------------------------------- running replications
+def _sampled():
+    """A tiny scenario with one sampled parameter: a replication's values depend on the seed
+    and on how many replications the run has (its Latin-hypercube stratum)."""
+    ranges = {"program.points.goal_gradient": {"low": 0.0, "high": 1.0}}
+    return scenario(size=60, months=3, replications=5, program={"points": {}}, uncertainty={"parameters": ranges})
+
+
+def _same(a: list[ReplicationResult], b: list[ReplicationResult]) -> None:
+    assert [r.replication for r in a] == [r.replication for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert x.parameters == y.parameters
+        assert set(x.summary) == set(y.summary)
+        for k in x.summary:
+            assert np.array_equal(x.summary[k], y.summary[k], equal_nan=True), k
+
+
+def test_run_replication_uses_the_run_size_and_seed():
+    sc = _sampled()
+    rep = results.run_replication(sc, 1, seed=11, replications=3)
+    assert rep.replication == 1
+    assert rep.parameters == uncertainty.point(sc, 11, 3, 1)
+    assert rep.parameters != uncertainty.point(sc, 11, 5, 1) != uncertainty.point(sc, 7, 3, 1)
+    default = results.run_replication(sc, 1, seed=11)  # simulation.replications = 5
+    assert default.parameters == uncertainty.point(sc, 11, 5, 1)
+    assert results.run_replication(sc, 1).parameters == uncertainty.point(sc, 7, 5, 1)  # simulation.seed
+    _same([rep], results._run_here(sc, [1], 11, None, 3))
+
+
+def test_run_here_reports_progress_month_by_month():
+    sc = _sampled()
+    seen: list[float] = []
+    reps = results._run_here(sc, range(2), 11, seen.append, 2)
+    assert seen == pytest.approx([(i + m / 3) / 2 for i in range(2) for m in (1, 2, 3)], rel=1e-15)
+    assert [r.parameters for r in reps] == [uncertainty.point(sc, 11, 2, r) for r in range(2)]
+
+
+def test_replications_in_workers_are_the_ones_run_here():
+    sc = _sampled()
+    seen: list[float] = []
+    there = results._run_in_workers(sc, 3, 11, 2, seen.append)
+    _same(there, results._run_here(sc, range(3), 11, None, 3))
+    assert seen == pytest.approx([1 / 3, 2 / 3, 1.0], rel=1e-15)
+    _same(results._run_in_workers(sc, 2, 11, 2, None), results._run_here(sc, range(2), 11, None, 2))
+
+
+def test_a_broken_pool_falls_back_to_running_here(monkeypatch):
+    import concurrent.futures
+    from concurrent.futures.process import BrokenProcessPool
+
+    class Broken:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            raise BrokenProcessPool("a worker died")
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Broken)
+    sc = _sampled()
+    seen: list[float] = []
+    reps = results._run_in_workers(sc, 2, 11, 2, seen.append)
+    _same(reps, results._run_here(sc, range(2), 11, None, 2))
+    assert seen == pytest.approx([(i + m / 3) / 2 for i in range(2) for m in (1, 2, 3)], rel=1e-15)
+
+
+def test_run_in_workers_or_here_gives_the_same_results(monkeypatch):
+    sc = _sampled()
+    monkeypatch.setattr(results, "_workers", lambda scenario, n: 1)
+    seen: list[float] = []
+    here = results.run(sc, replications=2, seed=11, progress=seen.append)
+    assert len(seen) == 6 and seen[-1] == pytest.approx(1.0)
+    assert here.seconds > 0
+    assert sorted(here.replications.replication.unique()) == [0, 1]
+    monkeypatch.setattr(results, "_workers", lambda scenario, n: 2)
+    there = results.run(sc, replications=2, seed=11)
+    pd.testing.assert_frame_equal(here.replications, there.replications)
+    pd.testing.assert_frame_equal(here.parameters, there.parameters)
+    assert set(here.parameters.value) == {
+        uncertainty.point(sc, 11, 2, r)["program.points.goal_gradient"] for r in (0, 1)
+    }
+    # the scenario's own size and seed when none are given
+    monkeypatch.setattr(results, "_workers", lambda scenario, n: 1)
+    default = results.run(sc)
+    assert sorted(default.replications.replication.unique()) == [0, 1, 2, 3, 4]
+    assert (
+        default.parameters[default.parameters.replication == 1].value.iloc[0]
+        == (uncertainty.point(sc, 7, 5, 1)["program.points.goal_gradient"])
+    )
+    with pytest.raises(ValueError, match="replications must be >= 1"):
+        results.run(sc, replications=0)
