@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 
 # Under mutation testing (mutmut sets MUTANT_UNDER_TEST), run the fast unit tests of the
-# random streams, the customer arrays and results.py first: pytest runs with -x, so a mutant they
+# random streams, the customer arrays, results.py and the instruments first: pytest runs with -x, so a mutant they
 # kill costs a fraction of a second instead of a run of the engine tests.
 _FIRST = (
     "tests/test_rng_exact.py",
     "tests/test_people_mutants.py",
     "tests/test_results_mutants.py",
+    "tests/test_points_mutants.py",
     "tests/test_rng.py",
 )
 
