@@ -12,6 +12,10 @@ _FIRST = (
     "tests/test_people_mutants.py",
     "tests/test_results_mutants.py",
     "tests/test_points_mutants.py",
+    "tests/test_tiers_mutants.py",
+    "tests/test_subscription_mutants.py",
+    "tests/test_referral_mutants.py",
+    "tests/test_membership_mutants.py",
     "tests/test_rng.py",
 )
 
