@@ -453,6 +453,8 @@ def test_workers_for_big_runs_only(one_thread):
     assert _workers(huge, 3) == 3  # not more than the replications
     assert _workers(huge, 1) == 1
     assert _workers(huge, 2) == 2
+    one_thread.setattr(results.os, "sched_getaffinity", lambda pid: {0})
+    assert _workers(huge, 3) == 1  # one CPU: no pool
 
 
 def test_workers_follow_lojal_workers(one_thread):
@@ -616,7 +618,15 @@ def test_summary_without_a_window_or_cost():
     s = summarise_replication(sim).summary
     assert "retention_12m" not in s and "repurchase_rate" not in s and "loyalty_index" not in s
     sim = Sim(scenario(size=100, months=12, replications=1), 0).run()  # no program: nothing spent
-    s = summarise_replication(sim).summary
+    rep = summarise_replication(sim)
+    s = rep.summary
+    # every run reports the same monthly metrics: the cost lines, fees, subscribers, referrals
+    # and liability as zeros when nothing produced them, and no others
+    added = {"active_members", "cost_discounts", "cost_fixed", "cost_member_service", "cost_shipping", "fee_income",
+             "net_profit", "net_profit_cumulative", "points_liability", "program_cost", "referrals", "subscribers"}  # fmt: skip
+    assert set(rep.monthly) == set(sim.ledger) | added
+    for name in added - {"net_profit", "net_profit_cumulative"}:
+        assert not rep.monthly[name].any() and rep.monthly[name].shape == (2, 13), name
     assert "retention_12m" in s and "loyalty_index" in s
     assert math.isnan(s["roi"]) and math.isnan(s["payback_month"]) and math.isnan(s["cost_per_retained_customer"])
     assert s["points_liability_end"].tolist() == [0.0, 0.0] and s["breakage_rate"].tolist() == [0.0, 0.0]
@@ -650,6 +660,11 @@ def test_run_replication_uses_the_run_size_and_seed():
     assert default.parameters == uncertainty.point(sc, 11, 5, 1)
     assert results.run_replication(sc, 1).parameters == uncertainty.point(sc, 7, 5, 1)  # simulation.seed
     _same([rep], results._run_here(sc, [1], 11, None, 3))
+    # the sampled values are applied: the numbers are those of the scenario with them set
+    applied = summarise_replication(Sim(uncertainty.apply(sc, rep.parameters), 1, 11).run())
+    plain = summarise_replication(Sim(sc, 1, 11).run())
+    assert np.array_equal(rep.summary["revenue"], applied.summary["revenue"])
+    assert not np.array_equal(rep.summary["revenue"], plain.summary["revenue"])
 
 
 def test_run_here_reports_progress_month_by_month():
@@ -699,8 +714,18 @@ def test_run_in_workers_or_here_gives_the_same_results(monkeypatch):
     assert len(seen) == 6 and seen[-1] == pytest.approx(1.0)
     assert here.seconds > 0
     assert sorted(here.replications.replication.unique()) == [0, 1]
+    assert here.seconds < 60  # the wall time of the run, not a clock reading
     monkeypatch.setattr(results, "_workers", lambda scenario, n: 2)
-    there = results.run(sc, replications=2, seed=11)
+    pools = []
+    in_workers = results._run_in_workers
+
+    def spy(scenario, n_reps, seed, workers, progress):
+        pools.append((n_reps, seed, workers, progress))
+        return in_workers(scenario, n_reps, seed, workers, progress)
+
+    monkeypatch.setattr(results, "_run_in_workers", spy)
+    there = results.run(sc, replications=2, seed=11, progress=seen.append)
+    assert pools == [(2, 11, 2, seen.append)]  # two workers are enough to start a pool
     pd.testing.assert_frame_equal(here.replications, there.replications)
     pd.testing.assert_frame_equal(here.parameters, there.parameters)
     assert set(here.parameters.value) == {
@@ -714,5 +739,69 @@ def test_run_in_workers_or_here_gives_the_same_results(monkeypatch):
         default.parameters[default.parameters.replication == 1].value.iloc[0]
         == (uncertainty.point(sc, 7, 5, 1)["program.points.goal_gradient"])
     )
-    with pytest.raises(ValueError, match="replications must be >= 1"):
+    with pytest.raises(ValueError, match="^replications must be >= 1$"):
         results.run(sc, replications=0)
+
+
+# ---------------------------------------------------------------- edge cases, from a doctored run
+def _plain_run(months=12):
+    """A run without a program (nothing spent, both arms the same customers), whose ledger and
+    customer arrays a test then edits to reach the edge cases a real run seldom does."""
+    return Sim(scenario(size=100, months=months, replications=1), 0).run()
+
+
+def test_end_of_run_values_are_the_last_month():
+    sim = _plain_run()
+    for k, name in enumerate(("active_customers", "members", "subscribers", "nps")):
+        sim.ledger[name][:, -1] = [10.0 + k, 20.0 + k]
+        sim.ledger[name][:, -2] = [-1.0, -1.0]
+    s = summarise_replication(sim).summary
+    for k, name in enumerate(("active_customers", "members", "subscribers", "nps")):
+        assert s[f"{name}_end"].tolist() == [10.0 + k, 20.0 + k], name
+
+
+def test_clv_of_arrivals_with_one_arrival_or_none():
+    sim = _plain_run()
+    n0, value = sim.n0, sim.view("value")
+    assert (sim.people.n_used > n0 + 1).all()
+    sim.people.n_used[:] = [n0 + 1, n0]  # one arrival in the baseline, none in the program arm
+    s = summarise_replication(sim).summary
+    assert s["clv_acquired_mean"].tolist() == [value[0, n0], 0.0]
+    assert value[0, n0] != 0
+
+
+def test_shares_per_arm_when_there_is_little_or_nothing_to_share():
+    sim = _plain_run()
+    led = sim.ledger
+    led["list_sales"][:] = 0.0
+    led["upsell"][:] = 0.0
+    led["list_sales"][PROGRAM, 3] = 1.0  # a single unit of sales, a quarter of it upsell
+    led["upsell"][PROGRAM, 3] = 0.25
+    led["members"][:] = 0.0
+    led["active_members"][:] = 0.0
+    led["members"][0, 2] = 1.0  # one member-month (not in the engine's baseline: here to test the arms apart)
+    led["active_members"][0, 2] = 0.5
+    led["members"][PROGRAM, 1:4] = 4.0
+    led["active_members"][PROGRAM, 1:4] = 3.0
+    led["members"][PROGRAM, -1] = 100.0  # the last column is the end of the run: no month of membership
+    s = summarise_replication(sim).summary
+    assert s["upsell_spend_share"].tolist() == [0.0, 0.25]
+    assert s["engagement"].tolist() == [0.5, 0.75]
+
+
+def test_ratios_need_a_program_cost():
+    sim = _plain_run()
+    sim.ledger["gross_margin"][PROGRAM, 5] += 100.0  # an incremental profit with nothing spent
+    alive = sim.people.is_alive
+    j = np.flatnonzero(~alive[0, : sim.n0])[0]
+    alive[PROGRAM, j] = True  # one more of the starting base kept
+    s = summarise_replication(sim).summary
+    assert s["program_cost"].tolist() == [0.0, 0.0]
+    assert np.isnan(s["roi"]) and np.isnan(s["payback_month"]) and np.isnan(s["cost_per_retained_customer"])
+    # a cost below one unit is still a cost
+    sim.ledger["cost_fixed"][PROGRAM, 2] = 0.5
+    s = summarise_replication(sim).summary
+    assert s["program_cost"][PROGRAM] == 0.5
+    assert s["roi"] == pytest.approx(99.5 / 0.5, rel=1e-12)
+    assert s["cost_per_retained_customer"] == 0.5  # one customer kept
+    assert s["payback_month"] == 5.0  # -0.5 from month 2, paid back in month 5
