@@ -319,10 +319,13 @@ def _full_rep(r: int, k: float) -> ReplicationResult:
     flows = np.zeros((2, L, L + 1))
     flows[PROGRAM, 2, 3] = 4 * k
     flows[0, 2, L] = 2 * k
-    clv = [("segment", "all", 0, 3, 10.0 * k), ("segment", "all", 1, 4, 20.0 * k)]
+    # (in this order: the CLV table keeps the order groups first appear in)
+    clv = [("source", "paid", 1, 2, 5.0 * k), ("segment", "all", 0, 3, 10.0 * k), ("segment", "all", 1, 4, 20.0 * k)]
     cohorts = np.zeros((2, 2, 2, T4 + 1))
-    cohorts[:, 0, 0] = 4
-    cohorts[:, 0, 1] = [[4, 3, 2, 2, 1], [4, 4, 3, 3, 2 * k]]
+    cohorts[:, 0, 0] = [[8], [4]]  # the starting base: 8 observed in the baseline, 4 in the program arm
+    cohorts[:, 0, 1] = [[8, 6, 4, 4, 2], [4, 4, 3, 3, 2 * k]]
+    cohorts[PROGRAM, 1, 0, :2] = 1  # year 1: one arrival in the program arm, observed at ages 0 and 1
+    cohorts[PROGRAM, 1, 1, :1] = 1  # and active at age 0 only
     return ReplicationResult(r, monthly, summary, flows, clv, cohorts, {"p": float(r)})
 
 
@@ -354,6 +357,7 @@ def test_combine_builds_every_table():
     m = res.monthly
     assert list(m.columns) == ["month", "metric", "arm", "mean", "p05", "p95"]
     assert len(m) == 3 * 2 * (T4 + 1)
+    assert list(m.index) == list(range(len(m)))
     assert m.month.tolist()[: 2 * (T4 + 1)] == list(range(T4 + 1)) * 2
     assert m.metric.tolist()[:6] == ["net_profit_cumulative"] * 5 + ["revenue"]
     assert list(dict.fromkeys(m.arm)) == ["program", "baseline", "incremental"]
@@ -367,19 +371,28 @@ def test_combine_builds_every_table():
                                          ["baseline", LEVELS[2], "churned", 3.0]]  # fmt: skip
     assert list(res.flows.columns) == ["arm", "from_level", "to_level", "customers"]
     # CLV: mean count and value, 5-95 % of the value
-    clv = res.clv.set_index("arm")
     assert list(res.clv.columns) == ["arm", "group_by", "group", "customers", "mean", "p05", "p95"]
-    assert clv.loc["program", "customers"] == 4 and clv.loc["program", "mean"] == 30.0
-    assert clv.loc["baseline", "p05"] == pytest.approx(10.5) and clv.loc["baseline", "p95"] == pytest.approx(19.5)
-    assert res.clv.arm.tolist() == ["baseline", "program"]
-    assert res.clv.group_by.tolist() == ["segment"] * 2 and res.clv.group.tolist() == ["all"] * 2
-    # cohorts: only the starting base was observed; retention paired by replication
+    assert res.clv[["arm", "group_by", "group", "customers", "mean"]].values.tolist() == [
+        ["program", "source", "paid", 2.0, 7.5], ["baseline", "segment", "all", 3.0, 15.0],
+        ["program", "segment", "all", 4.0, 30.0],
+    ]  # fmt: skip
+    base = res.clv.iloc[1]
+    assert base["p05"] == pytest.approx(10.5) and base["p95"] == pytest.approx(19.5)
+    # cohorts: the starting base, and in the program arm one arrival of year 1; retention
+    # paired by replication; rows where nobody was observed are left out
     c = res.cohorts
-    assert set(c.cohort) == {"starting base"}
     assert list(c.columns) == ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
-    prog = c[c.arm == "program"]
+    assert list(c.index) == list(range(len(c)))
+    prog = c[(c.arm == "program") & (c.cohort == "starting base")]
     assert prog.months_since_arrival.tolist() == [0, 1, 2, 3, 4]
     assert prog.customers.tolist() == [4.0] * 5
+    assert c[c.arm == "baseline"].customers.tolist() == [8.0] * 5
+    year1 = c[(c.arm == "program") & (c.cohort == "arrived in year 1")]
+    assert year1.months_since_arrival.tolist() == [0, 1] and year1.customers.tolist() == [1.0, 1.0]
+    assert year1["mean"].tolist() == [1.0, 0.0]
+    inc1 = c[(c.arm == "incremental") & (c.cohort == "arrived in year 1")]
+    assert inc1.customers.tolist() == [1.0, 1.0] and inc1["mean"].isna().all()  # no baseline to pair with
+    c = c[c.cohort == "starting base"]
     assert prog["mean"].tolist() == pytest.approx([1.0, 1.0, 0.75, 0.75, 0.75])  # (0.5 + 1) / 2 at age 4
     inc = c[c.arm == "incremental"]
     assert inc["mean"].tolist() == pytest.approx([0.0, 0.25, 0.25, 0.25, 0.5])
@@ -805,3 +818,6 @@ def test_ratios_need_a_program_cost():
     assert s["roi"] == pytest.approx(99.5 / 0.5, rel=1e-12)
     assert s["cost_per_retained_customer"] == 0.5  # one customer kept
     assert s["payback_month"] == 5.0  # -0.5 from month 2, paid back in month 5
+    alive[PROGRAM, j] = False  # nobody more kept: no cost per customer kept (not a division by 0)
+    s = summarise_replication(sim).summary
+    assert np.isnan(s["cost_per_retained_customer"]) and s["roi"] == pytest.approx(199.0, rel=1e-12)
