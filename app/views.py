@@ -92,10 +92,15 @@ def payback_caption(summary, replications: int, interval: str) -> str:
 def sensitivity_table(results: simulation.Results) -> None:
     """What drives the spread, when the run sampled judgement parameters (docs/model.md 11.1):
     per parameter, the share of the spread of each key change it explains."""
-    from simulation.uncertainty import RESIDUAL
+    from simulation.uncertainty import NOISE_ONLY, RESIDUAL
 
     sens, sampled = results.sensitivity, results.parameters
     if sampled is None or sampled.empty:
+        st.caption(
+            NOISE_ONLY.replace(
+                "uncertainty.sample: judgement", "**Uncertainty → sample: judgement** on the Design page"
+            )
+        )
         return
     if sens.empty:
         st.caption(

@@ -11,7 +11,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import export, scenario_io
+from . import export, scenario_io, uncertainty
 from .results import Results, run
 from .scenario_io import ScenarioError
 from .schema import json_schema
@@ -100,6 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(format_table(results))
         if sampled:
             print("\n" + format_drivers(results))
+        else:
+            print("\n" + uncertainty.NOISE_ONLY)
         if args.out:
             files = "summary.csv, monthly.csv, cohorts.csv" + (", parameters.csv, sensitivity.csv" if sampled else "")
             print(f"\nwrote {files} to {args.out}")

@@ -111,6 +111,12 @@ REGISTRY: dict[str, Judgement] = {
 }  # fmt: skip
 
 RESIDUAL = "simulation noise and interactions"
+# said under every result whose intervals cover simulation noise only
+NOISE_ONLY = (
+    "The intervals cover simulation noise only: the judgement calls behind the behaviour (how much a"
+    " reward delights, how fast members go dormant, ...) are held at their values. Set"
+    " uncertainty.sample: judgement to sample them over their documented ranges (docs/model.md 11.1)."
+)
 KEY_METRICS = ("net_profit", "roi", "retention_12m", "clv_mean", "nps_end")  # incremental arm
 
 

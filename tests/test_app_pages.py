@@ -475,6 +475,7 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     at = started(library_dir)
     at.button(key="run").click().run()
     assert "What drives the spread" not in [h.value for h in at.subheader]  # nothing sampled: no table
+    assert any("simulation noise only" in c.value for c in at.caption)  # but it says what the intervals leave out
     at.switch_page(DESIGN).run()
     assert "Sampled parameters: none" in texts(at)
     at.selectbox(key="uncertainty.sample").set_value("judgement").run()
@@ -490,6 +491,7 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     at.button(key="run").click().run()
     assert_ok(at)
     assert "What drives the spread" in [h.value for h in at.subheader]
+    assert not any("simulation noise only" in c.value for c in at.caption)
     table = next(d.value for d in at.dataframe if "Profit" in d.value.columns)
     assert list(table.columns)[:2] == ["Profit", "ROI"]
     assert table.index[-1] == "simulation noise and interactions"

@@ -26,6 +26,7 @@ def test_run_writes_tidy_csvs_and_prints_a_table(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "retention_12m" in proc.stdout and "incremental" in proc.stdout
+    assert "simulation noise only" in proc.stdout  # nothing sampled: the table says what its intervals leave out
     summary = pd.read_csv(tmp_path / "summary.csv")
     monthly = pd.read_csv(tmp_path / "monthly.csv")
     assert list(summary.columns) == ["metric", "arm", "mean", "p05", "p95", "note"]
