@@ -138,6 +138,8 @@ def test_after_purchases_earns_on_net_spend_and_activity():
     sim.view("points")[:] = 5.0
     activity = sim.view("ti_points_activity")
     activity[:] = 1
+    sim.view("contact")[::5] = True  # earlier contacts stay
+    sim.view("points_lots")[4 % 3] = 7.0  # this month's lot so far
     contact_before = sim.view("contact").copy()
     m.issued = 100.0
     m.after_purchases()
@@ -151,7 +153,7 @@ def test_after_purchases_earns_on_net_spend_and_activity():
     assert np.array_equal(activity, np.where(earned > 0, 4, 1))
     assert np.array_equal(sim.view("contact"), contact_before | active)
     lots = sim.view("points_lots")
-    assert np.allclose(lots[4 % 3], earned, rtol=1e-13, atol=0) and not lots[[0, 2]].any()
+    assert np.allclose(lots[4 % 3], 7.0 + earned, rtol=1e-13, atol=0) and not lots[[0, 2]].any()
     assert sim.ledger["points_issued"][PROGRAM, 5] == pytest.approx(earned.sum(), rel=1e-12)
     assert sim.ledger["points_issued"][0].sum() == 0
     assert m.issued == pytest.approx(100.0 + earned.sum(), rel=1e-12)
@@ -251,11 +253,12 @@ def test_consume_oldest_over_many_customers():
     for k, row in enumerate(order):
         lots[row, :] = 10.0 * (k + 1)  # 10, 20, 30, 40: 100 in all
     used = np.zeros(n)
-    used[:8] = [0, 5, 10, 15, 30, 60, 95, 100]
+    used[:9] = [0, 5, 10, 15, 30, 60, 95, 100, 0.5]
     m._consume_oldest(used)
     want = {
         0: [10, 20, 30, 40], 1: [5, 20, 30, 40], 2: [0, 20, 30, 40], 3: [0, 15, 30, 40],
-        4: [0, 0, 30, 40], 5: [0, 0, 0, 40], 6: [0, 0, 0, 5], 7: [0, 0, 0, 0], 8: [10, 20, 30, 40],
+        4: [0, 0, 30, 40], 5: [0, 0, 0, 40], 6: [0, 0, 0, 5], 7: [0, 0, 0, 0], 8: [9.5, 20, 30, 40],
+        9: [10, 20, 30, 40],
     }  # fmt: skip
     for j, left in want.items():
         assert lots[order, j].tolist() == left, j
@@ -278,7 +281,7 @@ def test_inactive_balances_expire_and_the_departed_forfeit():
     n = sim.people.n
     sim.month = 10
     points = sim.view("points")
-    points[:] = np.resize([0.0, 50.0, 80.0], n)
+    points[:] = np.resize([0.0, 50.0, 80.0, 0.5, 30.0], n)  # (half a point expires too)
     activity = sim.view("ti_points_activity")
     activity[:] = np.resize([7, 8, 7, 8, 9, 10], n)  # idle 3, 2, 3, 2, 1, 0 months
     alive = sim.pview("is_alive")
@@ -288,7 +291,7 @@ def test_inactive_balances_expire_and_the_departed_forfeit():
     m.expire()
     idle = (10 - activity) >= 3
     lost = np.where(alive, np.where(idle, before, 0.0), before)
-    assert lost[alive].sum() > 0 and lost[~alive].sum() > 0
+    assert lost[alive].sum() > 0 and lost[~alive].sum() > 0 and (alive & idle & (before == 0.5)).any()
     assert np.array_equal(points, before - lost)
     assert sim.ledger["points_expired"][PROGRAM, 11] == lost.sum()
     assert m.expired == 1.0 + lost.sum()

@@ -113,16 +113,17 @@ def test_on_arrival_pays_the_friend_and_counts_referrals():
 
 
 def test_referred_customers_basket_and_churn():
-    sim, m = referral_sim(referred_basket_multiplier=1.5, referred_churn_multiplier=0.8)
-    n = sim.people.n
-    source = sim.pview("source")
-    source[::4] = REFERRAL
-    referred = source == REFERRAL
-    keep, basket, churn = np.ones(n), np.full(n, 2.0), np.full(n, 0.5)
-    m.basket(keep, basket)
-    m.churn(churn)
-    assert np.allclose(basket, np.where(referred, 3.0, 2.0), rtol=1e-15) and (keep == 1).all()
-    assert np.allclose(churn, np.where(referred, 0.4, 0.5), rtol=1e-15)
+    for multiplier in (1.5, 2.0):
+        sim, m = referral_sim(referred_basket_multiplier=multiplier, referred_churn_multiplier=0.8)
+        n = sim.people.n
+        source = sim.pview("source")
+        source[::4] = REFERRAL
+        referred = source == REFERRAL
+        keep, basket, churn = np.ones(n), np.full(n, 2.0), np.full(n, 0.5)
+        m.basket(keep, basket)
+        m.churn(churn)
+        assert np.allclose(basket, np.where(referred, 2.0 * multiplier, 2.0), rtol=1e-15) and (keep == 1).all()
+        assert np.allclose(churn, np.where(referred, 0.4, 0.5), rtol=1e-15)
     sim, m = referral_sim()  # the default basket multiplier, 1: unchanged
     basket = np.full(sim.people.n, 2.0)
     m.basket(np.ones(sim.people.n), basket)

@@ -84,7 +84,9 @@ def test_subscribers_are_enrolled_dormant_or_not_and_get_their_factors():
 def _worth(sim, m):
     n = sim.people.n
     sim.expected_orders = np.linspace(0.0, 4.0, n)
-    sim.expected_spend = np.linspace(0.0, 80.0, n)
+    # a third expect to spend nothing, some less than one unit
+    sim.expected_spend = np.where(np.arange(n) % 3 == 0, 0.0, np.linspace(0.0, 80.0, n))
+    sim.expected_spend[1:30:3] = 0.5
     share = np.full(n, 0.02)
     m.value_share(share)
     return share
@@ -99,6 +101,10 @@ def test_expected_value_and_its_surplus_share():
     assert (value < 3.0).any() and (value > 3.0).any()
     want = 0.02 + np.divide(surplus, sim.expected_spend, out=np.zeros_like(surplus), where=sim.expected_spend > 0)
     assert np.allclose(share, want, rtol=1e-14)
+    none = sim.expected_spend == 0
+    assert (share[none] == 0.02).all() and (surplus[none] > 0).any()  # nothing spent: no share (not 0/0)
+    small = sim.expected_spend == 0.5
+    assert np.allclose(share[small], 0.02 + surplus[small] / 0.5, rtol=1e-14) and (surplus[small] > 0).any()
     # no shipping cost, or a club without free shipping: the discount and the access only
     for sim2, m2 in (club_sim(economics={"shipping_cost_per_order": 0.0})[:2], club_sim(free_shipping=False)[:2]):
         _worth(sim2, m2)
@@ -121,6 +127,11 @@ def test_uptake_falls_with_the_fee_and_rises_with_a_trial():
     sim, m, _ = club_sim(fee=0.0, uptake_per_month=0.8, trial_months=0)
     _worth(sim, m)
     assert np.allclose(m.uptake(slots, first), 0.8, rtol=1e-15)
+    # a fee below one unit a month still weighs
+    sim, m, _ = club_sim(fee=1.0, trial_months=0)  # 0.5 a month
+    _worth(sim, m)
+    ratio = (m.expected[slots] / 0.5) ** 1.5
+    assert np.allclose(m.uptake(slots, first), np.minimum(0.6 * ratio / (1 + ratio), 1.0), rtol=1e-13)
 
 
 def test_after_purchases_values_the_club_and_starts_it():
@@ -131,7 +142,7 @@ def test_after_purchases_values_the_club_and_starts_it():
     subs_slots = members[:12]
     _subscribe(sim, subs_slots)
     again = members[12:20]
-    sim.view("ti_subscribed")[again] = 1  # subscribed before: no second trial
+    sim.view("ti_subscribed")[again] = np.resize([0, 1], again.size)  # subscribed before: no second trial
     sim.view("club_value")[:] = 1.0
     sim.k = np.resize(np.array([0, 1, 2], np.int32), n)
     sim.list_spend = np.linspace(0.0, 40.0, n)
@@ -147,6 +158,7 @@ def test_after_purchases_values_the_club_and_starts_it():
     chance[start] = m.uptake(np.flatnonzero(start), first[start])
     started = start & (u < chance)
     assert started.any() and (start & ~started).any() and (started & ~first).any() and (started & first).any()
+    assert (started & (before_ti == 0)).any()  # subscribed in month 0: not a first-timer
     assert np.array_equal(sim.view("is_subscriber"), subs | started)
     assert np.array_equal(sim.view("is_trial"), started & first)
     assert np.array_equal(sim.view("ti_subscribed"), np.where(started, 5, before_ti))
@@ -156,6 +168,14 @@ def test_after_purchases_values_the_club_and_starts_it():
     assert sim.ledger["cost_club_access"][PROGRAM, 6] == pytest.approx(0.7 * 12, rel=1e-13)
     assert np.allclose(sim.pview("value"), value - 0.7 * subs * sim.discount_factor[5], rtol=1e-13, atol=1e-13)
     assert np.allclose(sim.people.nudge_up[:n], 0.03 * subs, rtol=1e-15)
+    # a club without free shipping: no shipping saved, whatever shipping costs
+    sim2, m2, members2 = club_sim(free_shipping=False)
+    _worth(sim2, m2)
+    _subscribe(sim2, members2[:12])
+    sim2.k = np.full(n, 2, np.int32)
+    sim2.list_spend = np.full(n, 30.0)
+    m2.after_purchases()
+    assert np.allclose(sim2.view("club_value")[members2[:12]], 30.0 * 0.1 + 2.0, rtol=1e-15)
     # no trial on offer: nobody starts one, everyone is billed at once
     sim, m, members = club_sim(trial_months=0, uptake_per_month=1.0, fee=0.0)
     _worth(sim, m)
