@@ -2,17 +2,21 @@
 # Mutation testing of simulation/ with mutmut; writes the kill rates and the surviving
 # mutants into docs/mutation.md (see there).
 #
-#   bash bench/mutation.sh                    # simulation/people.py and simulation/rng.py
-#   bash bench/mutation.sh results instruments/points
+#   bash bench/mutation.sh                    # results, the instruments, membership, people, rng
+#   bash bench/mutation.sh results instruments/points   # only these
 #
 # Modules are paths under simulation/ without .py. Each run starts from a clean mutants/
 # directory, so the figures never mix runs. PYTHON picks the interpreter (default: python);
-# mutmut must be installed in it (`pip install -e .[dev]`). About 10-15 minutes on 2 cores
-# for people + rng.
+# mutmut must be installed in it (`pip install -e .[dev]`). On 2 cores: about 20 min for
+# results + instruments + membership, 10 for people, an hour or more for rng (its Poisson
+# mutants often loop until mutmut's timeout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
-if [ $# -eq 0 ]; then set -- people rng; fi
+if [ $# -eq 0 ]; then
+    set -- results instruments/points instruments/tiers instruments/subscription instruments/referral \
+        membership people rng
+fi
 
 globs=()
 for m in "$@"; do

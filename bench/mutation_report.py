@@ -30,7 +30,7 @@ HEAD = """# Mutation testing
 Tool: [mutmut](https://github.com/boxed/mutmut) 3 (configuration: `[tool.mutmut]` in
 `pyproject.toml`). One command runs it and rewrites the sections below for the modules it ran:
 
-    bash bench/mutation.sh                      # simulation/people.py and simulation/rng.py
+    bash bench/mutation.sh                      # results, instruments, membership, people, rng
     bash bench/mutation.sh results instruments/points   # other modules (paths under simulation/)
 
 mutmut copies the project into `mutants/` (git-ignored), makes one mutant per small change
