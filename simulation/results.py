@@ -122,8 +122,8 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     acquired = used.copy()
     acquired[:, : sim.n0] = False
     n_acquired = acquired.sum(axis=1)
-    s["clv_acquired_mean"] = np.divide(np.where(acquired, value, 0).sum(axis=1), n_acquired,
-                                       out=np.zeros(2), where=n_acquired > 0)  # fmt: skip
+    # 0 for an arm without arrivals (a sum of nothing over at least one)
+    s["clv_acquired_mean"] = np.where(acquired, value, 0).sum(axis=1) / np.maximum(n_acquired, 1)
     _repurchase(sim, used, s)
     sales = led["list_sales"].sum(axis=1)
     # the share of list spend above the base basket (section 4.3); not the brief's "upsell
