@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,7 +66,12 @@ def _add_set(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["app"] and not {"-h", "--help"} & set(argv):
+        # Streamlit's own options (--server.port 8502) pass straight through, in their order
+        args = argparse.Namespace(command="app", streamlit_args=argv[1:])
+    else:
+        args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -227,24 +236,111 @@ def cmd_app(args: argparse.Namespace) -> int:
         print(f"error: the app is not installed here ({app} is missing)", file=sys.stderr)
         return 1
     extra = [a for a in args.streamlit_args if a != "--"]
-    port = next((a.split("=", 1)[1] for a in extra if a.startswith("--server.port=")), "8501")
+    port_text = _streamlit_option(extra, "server.port") or "8501"
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ScenarioError([f"--server.port: a port number from 1 to 65535 (got {port_text!r})"])
+    port = int(port_text)
+    address = _streamlit_option(extra, "server.address") or ""
+    busy = _port_in_use(address, port)
+    if busy:
+        print(
+            f"error: port {port} is already in use ({busy}); stop what is serving there, or choose another "
+            f"port: lojal app --server.port={port + 1}",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    extra = _without_option(extra, "server.port")
     # headless: no first-run e-mail prompt from Streamlit; we open the browser ourselves
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
            "--browser.gatherUsageStats=false", f"--server.port={port}", *extra]  # fmt: skip
-    proc = subprocess.Popen(cmd)
-    url = f"http://localhost:{port}"
-    if _wait_healthy(url, proc):
-        print(f"lojal app: {url}  (Ctrl+C to stop)", flush=True)
-        webbrowser.open(url)
+    # its own process group, so that stopping lojal stops Streamlit and its worker processes too
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    group = _ProcessGroup(proc)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, group.stop)
+    url = f"http://{address or 'localhost'}:{port}"
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return 0
+        if _wait_healthy(url, proc):
+            print(f"lojal app: {url}  (Ctrl+C to stop)", flush=True)
+            webbrowser.open(url)
+        elif proc.poll() is not None and not group.signal:
+            print(f"error: the app did not start (Streamlit exited with status {proc.returncode})", file=sys.stderr)
+        return group.wait()
+    finally:
+        group.stop()
+        group.wait()
+
+
+def _streamlit_option(args: list[str], name: str) -> str | None:
+    """The value of `--name=value` or `--name value` among Streamlit's arguments."""
+    for i, arg in enumerate(args):
+        if arg.startswith(f"--{name}="):
+            return arg.split("=", 1)[1]
+        if arg == f"--{name}" and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def _without_option(args: list[str], name: str) -> list[str]:
+    """Streamlit's arguments without `--name=value` / `--name value`."""
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == f"--{name}":
+            skip = True
+        elif not arg.startswith(f"--{name}="):
+            out.append(arg)
+    return out
+
+
+def _port_in_use(address: str, port: int) -> str | None:
+    """Why `port` cannot be served on `address` (Streamlit would fail after we printed its address), or None."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado does: TIME_WAIT is not busy
+        try:
+            sock.bind((address, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
+
+
+class _ProcessGroup:
+    """Streamlit's process group (the server and its worker processes): stopped as one, on a signal or on exit.
+
+    The signal handler only sends SIGTERM; the waiting happens in `wait` (waiting inside the
+    handler would deadlock on the Popen lock that the interrupted wait holds)."""
+
+    GRACE_S = 10.0
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc, self.signal, self.stopped_at = proc, 0, None
+
+    def stop(self, signum: int = 0, _frame=None) -> None:
+        self.signal = self.signal or signum
+        if self.stopped_at is None and self.proc.poll() is None:
+            self.stopped_at = time.monotonic()
+            self._kill(signal.SIGTERM)
+
+    def wait(self) -> int:
+        """Streamlit's exit status, or 128 + the signal that stopped lojal (SIGKILL after a grace period)."""
+        while True:
+            try:
+                code = self.proc.wait(0.2)
+                break
+            except subprocess.TimeoutExpired:
+                if self.stopped_at is not None and time.monotonic() - self.stopped_at > self.GRACE_S:
+                    self._kill(signal.SIGKILL)
+        return 128 + self.signal if self.signal else code
+
+    def _kill(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signum)
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60.0) -> bool:
-    import time
     import urllib.request
 
     deadline = time.monotonic() + seconds
