@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .scenario_io import dumps
+from .scenario_io import dumps, to_yaml
 
 # sheet name -> Results attribute, in workbook order
 TABLES = {
@@ -107,6 +107,7 @@ def excel_bytes(results: Any) -> bytes:
     return buf.getvalue()
 
 
-def scenario_yaml(results_or_scenario: Any) -> bytes:
+def scenario_yaml(results_or_scenario: Any, original: str | None = None) -> bytes:
+    """The scenario file; written onto `original` (the text it was opened from) when given."""
     scenario = getattr(results_or_scenario, "scenario", results_or_scenario)
-    return dumps(scenario).encode("utf-8")
+    return to_yaml(scenario, original).encode("utf-8")

@@ -496,3 +496,30 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     assert list(table.columns)[:2] == ["Profit", "ROI"]
     assert table.index[-1] == "simulation noise and interactions"
     assert table["Profit"].sum() == pytest.approx(100, abs=5)  # shares in %, rounded
+
+
+def test_saving_and_downloading_keep_the_file_and_change_only_edited_lines(library_dir):  # noqa: F811
+    from pathlib import Path
+
+    original = (Path(__file__).resolve().parent.parent / "scenarios" / "fashion-tiers-club.yaml").read_bytes()
+    target = library_dir / "fashion-tiers-club.yaml"
+    target.write_bytes(original)
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    at.selectbox(key="library.pick").set_value("Fashion retailer tiers and club (fashion-tiers-club.yaml)").run()
+    at.button(key="library.open").click().run()
+    assert workspace(at).source == original.decode()
+    at.checkbox(key="library.overwrite").check()
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert_ok(at)
+    assert target.read_bytes() == original
+    at.switch_page(DESIGN).run()
+    at.number_input(key="economics.launch_cost").set_value(400000.0).run()
+    at.switch_page(LIBRARY).run()
+    at.checkbox(key="library.overwrite").check()
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert_ok(at)
+    before, after = original.decode().splitlines(), target.read_text().splitlines()
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        ("  launch_cost: 500000", "  launch_cost: 400000")
+    ]

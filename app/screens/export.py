@@ -26,7 +26,7 @@ files = [
     ("Workbook (Excel)", "export.excel", export.excel_bytes, f"{stem}-results.xlsx",
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
      "Summary, monthly (tidy and one sheet per arm), replications, flows, CLV, cohorts and the scenario."),
-    ("Scenario (YAML)", "export.yaml", export.scenario_yaml, f"{stem}.yaml", "application/x-yaml",
+    ("Scenario (YAML)", "export.yaml", partial(export.scenario_yaml, original=ws.source), f"{stem}.yaml", "application/x-yaml",
      "The scenario of this run, to open again or to run with the command line."),
 ]  # fmt: skip
 for label, key, build, file_name, mime, help_text in files:
