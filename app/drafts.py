@@ -55,7 +55,9 @@ class Workspace:
         self.variants.append({"label": unique, "data": json.loads(json.dumps(data)), "source": source})
         return unique
 
-    def replace(self, data: dict[str, Any], origin: str | None, pristine: bool = True, source: str | None = None) -> None:
+    def replace(
+        self, data: dict[str, Any], origin: str | None, pristine: bool = True, source: str | None = None
+    ) -> None:
         """Start editing another scenario (`source`: the YAML text it was read from)."""
         self.data = json.loads(json.dumps(data))
         self.origin, self.source = origin, source

@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 import simulation
-
-from . import analysis, figures
-from .metrics import fmt, fmt_interval, metric
+from simulation import analysis, figures
+from simulation.metrics import fmt, fmt_interval, metric
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 

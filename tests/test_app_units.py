@@ -10,8 +10,8 @@ import pytest
 from test_app_support import BUNDLED, small
 
 import simulation
-from app import analysis, drafts, fields, figures, library, metrics, runs
-from simulation import describe, export
+from app import drafts, fields, library, runs
+from simulation import analysis, describe, export, figures, metrics
 from simulation.schema import LEVELS, Scenario
 
 
@@ -265,11 +265,13 @@ def test_exports_are_readable(coffee):
         "Flows",
         "CLV",
         "Cohorts",
-        "Monthly program",
+        "Monthly with program",
+        "Monthly no program",
+        "Monthly difference",
         "Scenario",
     } <= set(book)
     assert len(book["Summary"]) == len(coffee.summary)
-    assert not math.isnan(book["Monthly program"]["active_customers"].iloc[-1])
+    assert not math.isnan(book["Monthly with program"]["Active customers"].iloc[-1])
     again = simulation.loads(export.scenario_yaml(coffee).decode())
     assert again == coffee.scenario
 
@@ -346,7 +348,7 @@ def test_compare_counts_never_paying_back_as_worst_and_shows_no_payback_differen
     the Compare table gives no difference of payback months (it would leave those runs out)."""
     import pandas as pd
 
-    from app import analysis
+    from simulation import analysis
 
     def reps(months):
         return pd.DataFrame(

@@ -105,7 +105,7 @@ def test_payback_when_some_replications_pay_back_and_the_mean_does_not():
     csv = pd.read_csv(io.BytesIO(export.summary_csv(res)))
     assert csv.loc[csv.metric == "payback_month", "note"].iloc[0] == note
     book = pd.read_excel(io.BytesIO(export.excel_bytes(res)), sheet_name="Summary")
-    assert book.loc[book.metric == "payback_month", "note"].iloc[0] == note
+    assert book.loc[book.Metric == "Payback month", "Note"].iloc[0] == note
     from app.views import payback_caption
 
     assert payback_caption(res.summary, 10, "–") == "3 of 10 runs pay back"

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app import analysis, figures, schema_form, state, views
+from app import schema_form, state, views
+from simulation import analysis, figures
 from simulation.describe import describe
 from simulation.schema import Scenario
 

@@ -1,4 +1,5 @@
-"""Scenario library: browse, open, duplicate, upload, download and save scenario files."""
+"""Scenario library: browse, open, duplicate, upload, download and save scenario files, and
+see what differs between two of them."""
 
 import copy
 
@@ -7,6 +8,7 @@ import streamlit as st
 
 from app import fields, library, state
 from app.settings import MAX_UPLOAD_MB, scenarios_dir
+from simulation import diff
 from simulation.scenario_io import ScenarioError, loads
 
 ws = state.workspace()
@@ -121,3 +123,23 @@ if saved and scenario is not None:
         st.rerun()
 if scenario is None:
     st.caption("Fix the problems on the Design page to save.")
+
+# --------------------------------------------------------------------------- differences
+st.subheader("What differs between two scenarios")
+files = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
+if len(files) < 2:
+    st.caption("The library needs two valid scenario files to compare.")
+else:
+    left, right = st.columns(2)
+    first = left.selectbox("Scenario A", list(files), index=0, key="library.diff_a")
+    second = right.selectbox("Scenario B", list(files), index=1, key="library.diff_b")
+    found = diff.diff(files[first].scenario, files[second].scenario)
+    if not found:
+        st.success("The two files describe the same scenario (every field, defaults included).")
+    else:
+        st.caption(
+            f"{len(found)} field{'s' if len(found) != 1 else ''} differ, defaults filled in; "
+            f"`lojal diff {files[first].path.name} {files[second].path.name}` prints the same."
+        )
+        table = pd.DataFrame(diff.rows(found)).rename(columns={"A": "A: " + first, "B": "B: " + second})
+        st.dataframe(table, hide_index=True, width="stretch", key="library.diff")

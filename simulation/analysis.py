@@ -208,7 +208,7 @@ def compare_table(
 
 def starting_ladder(scenario) -> pd.DataFrame:
     """Customers on each satisfaction level at the start, by segment (from the scenario's own shares)."""
-    from simulation.schema import LEVELS
+    from .schema import LEVELS
 
     rows = []
     for segment in scenario.customers.segments:
@@ -222,8 +222,8 @@ def starting_ladder(scenario) -> pd.DataFrame:
 def starting_position(scenario) -> dict[str, float]:
     """Where the client stands before the program: customers, NPS from the starting ladder (the
     engine's promoter and detractor levels), and the most that would join (a program worth far more than its effort)."""
-    from simulation.engine import DETRACTORS, PROMOTERS
-    from simulation.schema import LEVELS
+    from .engine import DETRACTORS, PROMOTERS
+    from .schema import LEVELS
 
     by_level = starting_ladder(scenario).groupby("level")["customers"].sum().reindex(LEVELS, fill_value=0.0)
     size = scenario.customers.size

@@ -14,11 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from simulation.describe import level_label
-from simulation.schema import LEVELS
-
 from .analysis import ARM_NAMES, prefixed, profit_bridge, series
+from .describe import level_label
 from .metrics import metric
+from .schema import LEVELS
 
 PROGRAM, BASELINE = "#0f766e", "#94a3b8"
 ARM_COLORS = {"program": PROGRAM, "baseline": BASELINE, "incremental": "#7c3aed"}
