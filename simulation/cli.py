@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p_run.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
 
+    p_rep = sub.add_parser("report", help="one self-contained HTML report (opens offline) of one or more scenarios")
+    p_rep.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files (several: compared)")
+    p_rep.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p_rep.add_argument("--xlsx", type=Path, help="also write the results as an Excel workbook")
+    _add_set(p_rep)
+    p_rep.add_argument("--replications", type=int, help="override simulation.replications (every scenario)")
+    p_rep.add_argument("--seed", type=int, help="override simulation.seed (every scenario)")
+
     p_diff = sub.add_parser(
         "diff", help="the fields two scenarios differ in (exit status 0 the same, 1 different, 2 bad input)"
     )
@@ -123,6 +131,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("\n" + prov.text())
     if files:
         print(f"\nwrote {', '.join(files)} to {args.out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    loaded = [_load(path, args.overrides) for path in args.scenarios]  # every file checked before any run
+    _check_run_options(args)
+    for target in (args.out, args.xlsx):
+        if target is not None and not target.parent.is_dir():
+            raise ScenarioError([f"{target}: the folder {target.parent} does not exist"])
+    runs = [_simulate(path, one, args) for path, one in zip(args.scenarios, loaded, strict=True)]
+    args.out.write_text(report.html(runs), encoding="utf-8")
+    written = [str(args.out)]
+    if args.xlsx:
+        many = len(runs) > 1
+        args.xlsx.write_bytes(export.excel_comparison_bytes(runs) if many else export.excel_bytes(*runs[0]))
+        written.append(str(args.xlsx))
+    for _, prov in runs:
+        print(
+            f"{prov.scenario_file}: seed {prov.seed}, {prov.replications} replications, sha256 {prov.scenario_sha256[:12]}…"
+        )
+    print(f"wrote {' and '.join(written)}")
     return 0
 
 
@@ -286,6 +317,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60.0) -> bo
 
 COMMANDS = {
     "run": cmd_run,
+    "report": cmd_report,
     "diff": cmd_diff,
     "validate": cmd_validate,
     "show": cmd_show,

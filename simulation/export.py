@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import analysis
 from .analysis import ARM_NAMES
 from .describe import level_label, with_currency
 from .metrics import group_label, metric, sort_key
@@ -221,16 +222,36 @@ def _style(ws: Any, sheet: _Sheet) -> None:
         ws.column_dimensions[ws.cell(1, i + 1).column_letter].width = min(max(10, width + 2), 70)
 
 
+def _book(sheets: list[_Sheet]) -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for sheet in sheets:
+            sheet.frame.to_excel(writer, sheet_name=sheet.name, index=False)
+            _style(writer.sheets[sheet.name], sheet)
+    return buf.getvalue()
+
+
 def excel_bytes(results: Any, prov: Any = None) -> bytes:
     """A workbook to read, not only to compute with: About (what was run, with its provenance),
     the summary and the tidy tables with labels, monthly means per arm side by side, and the
     scenario with every default filled in."""
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for sheet in _sheets(results, prov):
-            sheet.frame.to_excel(writer, sheet_name=sheet.name, index=False)
-            _style(writer.sheets[sheet.name], sheet)
-    return buf.getvalue()
+    return _book(_sheets(results, prov))
+
+
+def excel_comparison_bytes(runs: list[tuple[Any, Any]]) -> bytes:
+    """One workbook for several runs: a Comparison sheet, then each run's sheets numbered
+    `1 Summary`, `2 Summary`, ... in the order given (each run's About names its scenario)."""
+    labels = [f"{i} {results.scenario.meta.name}" for i, (results, _) in enumerate(runs, 1)]
+    table = analysis.compare_table(
+        {label: r.summary for label, (r, _) in zip(labels, runs, strict=True)},
+        {label: r.replications for label, (r, _) in zip(labels, runs, strict=True)},
+    )
+    first = runs[0][0]
+    shown = analysis.compare_display(table, first.summary, first.scenario.economics.currency).fillna("–")
+    sheets = [_Sheet("Comparison", shown, freeze="C2")]
+    for i, (results, prov) in enumerate(runs, 1):
+        sheets += [_Sheet(f"{i} {s.name}"[:31], s.frame, s.formats, s.freeze) for s in _sheets(results, prov)]
+    return _book(sheets)
 
 
 def scenario_yaml(results_or_scenario: Any, original: str | None = None) -> bytes:

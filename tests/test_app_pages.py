@@ -354,7 +354,7 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
     at.switch_page(EXPORT).run()
     assert_ok(at)
     keys = {b.key for b in at.download_button}
-    assert keys >= {"export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
+    assert keys >= {"export.report", "export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
     assert json.loads(json.dumps(at.dataframe[0].value.columns.tolist())) == [
         "metric",
         "arm",

@@ -172,3 +172,74 @@ def test_diff_of_bad_files_names_file_line_and_field_without_a_traceback(tmp_pat
     broken.write_text("customers:\n  size: [1, 2\n")
     proc = lojal("diff", str(broken), str(COFFEE))
     assert proc.returncode == 2 and "broken.yaml:3: not valid YAML" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- report
+def _report_data(html: str) -> list[dict]:
+    import re
+
+    block = re.search(r'<script type="application/json" id="lojal-data">(.*?)</script>', html, re.S)
+    return json.loads(block.group(1))
+
+
+def test_report_is_one_offline_file_with_headline_numbers_and_provenance(tmp_path, capsys):
+    import hashlib
+    import re
+
+    from simulation.metrics import fmt
+
+    out = tmp_path / "report.html"
+    assert (
+        main(["report", str(COFFEE), *SMALL, "--seed", "11", "--out", str(out), "--xlsx", str(tmp_path / "r.xlsx")])
+        == 0
+    )
+    assert "wrote" in capsys.readouterr().out
+    html = out.read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]*\bsrc=", html) and not re.search(r"<link[^>]*href=[\"']https?:", html)
+    assert "Plotly" in html and html.count('class="plotly-graph-div"') >= 5  # the charts, drawn by the inline JS
+    (data,) = _report_data(html)
+    profit = data["summary"]["net_profit"]["incremental"]["mean"]
+    assert "<td>Incremental profit</td>" in html and fmt(profit, "money", "kr", signed=True) in html
+    assert "The design" in html and "Assumptions and their ranges" in html and "Headline results" in html
+    sha = hashlib.sha256(COFFEE.read_bytes()).hexdigest()
+    assert sha in html and data["provenance"]["scenario_sha256"] == sha
+    assert (data["provenance"]["seed"], data["provenance"]["replications"]) == (11, 3)
+    assert pd.read_excel(tmp_path / "r.xlsx", sheet_name="About").set_index("Item").loc["Seed", "Value"] == 11
+
+
+def test_rerunning_a_reports_scenario_with_its_recorded_seed_reproduces_its_numbers(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert main(["report", str(COFFEE), *SMALL, "--seed", "21", "--out", str(out)]) == 0
+    capsys.readouterr()
+    (data,) = _report_data(out.read_text(encoding="utf-8"))
+    prov = data["provenance"]
+    sets = [arg for item in prov["overrides"] for arg in ("--set", item)]
+    again = [prov["scenario_file"], *sets, "--seed", str(prov["seed"]), "--replications", str(prov["replications"])]
+    assert prov["rerun"] == "lojal run " + " ".join(again)
+    assert main(["run", *again, "--format", "json"]) == 0
+    rerun = json.loads(capsys.readouterr().out)
+    rerun.pop("provenance")
+    assert rerun == data["summary"]
+
+
+def test_report_of_several_scenarios_compares_them(tmp_path, capsys):
+    out, book = tmp_path / "both.html", tmp_path / "both.xlsx"
+    fashion = ROOT / "scenarios" / "fashion-tiers-club.yaml"
+    assert main(["report", str(COFFEE), str(fashion), *SMALL, "--out", str(out), "--xlsx", str(book)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "<h2>Comparison</h2>" in html and len(_report_data(html)) == 2
+    sheets = pd.read_excel(book, sheet_name=None)
+    assert {"Comparison", "1 About", "2 Summary"} <= set(sheets)
+
+
+def test_report_of_a_bad_file_names_the_problem_and_writes_nothing(tmp_path):
+    bad, out = tmp_path / "bad.yaml", tmp_path / "r.html"
+    bad.write_text("program:\n  points:\n    earn_rate: -1\n")
+    proc = lojal("report", str(COFFEE), str(bad), "--out", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{bad}:3 program.points.earn_rate: input should be greater than or equal to 0" in proc.stderr
+    assert not out.exists()
+    proc = lojal("report", str(COFFEE), "--out", str(tmp_path / "no" / "such" / "r.html"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    proc = lojal("report", str(COFFEE))
+    assert proc.returncode == 2 and "--out" in proc.stderr
