@@ -34,6 +34,7 @@ class Workspace:
     data: dict[str, Any]
     origin: str | None = None  # library file name the scenario was opened from or saved to
     pristine: dict[str, Any] | None = None  # `data` as opened or saved: tells unsaved edits apart
+    source: str | None = None  # the YAML text opened or saved: a save writes only the edits onto it
     variants: list[dict[str, Any]] = field(default_factory=list)  # [{"label", "data"}] kept for Compare
     last_run: str | None = None  # scenario JSON of the last run
     revision: int = 0  # bumps whenever `data` is replaced wholesale
@@ -42,7 +43,7 @@ class Workspace:
     def modified(self) -> bool:
         return self.pristine != self.data
 
-    def keep_variant(self, label: str, data: dict[str, Any]) -> str:
+    def keep_variant(self, label: str, data: dict[str, Any], source: str | None = None) -> str:
         """Keep a copy of a scenario for Compare (once per distinct content); returns its label."""
         for variant in self.variants:
             if variant["data"] == data:
@@ -51,13 +52,15 @@ class Workspace:
         unique, n = label, 2
         while unique in labels:
             unique, n = f"{label} ({n})", n + 1
-        self.variants.append({"label": unique, "data": json.loads(json.dumps(data))})
+        self.variants.append({"label": unique, "data": json.loads(json.dumps(data)), "source": source})
         return unique
 
-    def replace(self, data: dict[str, Any], origin: str | None, pristine: bool = True) -> None:
-        """Start editing another scenario."""
+    def replace(
+        self, data: dict[str, Any], origin: str | None, pristine: bool = True, source: str | None = None
+    ) -> None:
+        """Start editing another scenario (`source`: the YAML text it was read from)."""
         self.data = json.loads(json.dumps(data))
-        self.origin = origin
+        self.origin, self.source = origin, source
         self.pristine = json.loads(json.dumps(data)) if pristine else None
         self.revision += 1
 

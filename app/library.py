@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from simulation.scenario_io import ScenarioError, load
+from simulation.scenario_io import ScenarioError, loads, read_text
 from simulation.schema import Scenario
 
 
@@ -22,6 +22,7 @@ class ScenarioFile:
     author: str = ""
     changed: datetime | None = None
     scenario: Scenario | None = None
+    text: str | None = None  # the file as read: saving an edit rewrites only the edited lines
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -38,12 +39,13 @@ def list_scenarios(directory: Path) -> list[ScenarioFile]:
     for path in files:
         changed = datetime.fromtimestamp(path.stat().st_mtime)
         try:
-            scenario = load(path)
+            text = read_text(path)
+            scenario = loads(text, str(path))
         except ScenarioError as exc:
             out.append(ScenarioFile(path, path.stem, changed=changed, problems=exc.problems))
             continue
         meta = scenario.meta
-        out.append(ScenarioFile(path, meta.name, meta.description, meta.author, changed, scenario))
+        out.append(ScenarioFile(path, meta.name, meta.description, meta.author, changed, scenario, text=text))
     return out
 
 
@@ -69,11 +71,11 @@ def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False
     path = directory / file_name
     if overwrite:
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(text.encode("utf-8"))  # bytes: no newline translation, the text is the file
         tmp.replace(path)
     else:
-        with path.open("x", encoding="utf-8") as fh:  # "x": fails if the file exists, even in a race
-            fh.write(text)
+        with path.open("xb") as fh:  # "x": fails if the file exists, even in a race
+            fh.write(text.encode("utf-8"))
     return path
 
 

@@ -47,7 +47,7 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
         bar.empty()
         ws.last_run = runs.key(scenario)
         if ws.modified:
-            ws.keep_variant(f"{scenario.meta.name} (edited)", ws.data)
+            state.keep_variant(f"{scenario.meta.name} (edited)")
         state.commit()
         if current_page.url_path != results_page.url_path:
             st.switch_page(results_page)

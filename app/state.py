@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from simulation.scenario_io import to_yaml
 from simulation.schema import Points, Program, Scenario
 
 from . import drafts, fields, library
@@ -23,13 +24,14 @@ UPLOADED = "library.uploaded"  # id of the last uploaded file handled (the uploa
 PER_SCENARIO = (SAVE_NAME,)  # non-field widgets that show the scenario being edited
 
 
-def _example() -> tuple[dict[str, Any], str | None]:
-    """The scenario the app opens on: the first valid library file, else a points-card default."""
+def _example() -> tuple[dict[str, Any], str | None, str | None]:
+    """The scenario the app opens on (data, file name, text): the first valid library file,
+    else a points-card default."""
     for entry in library.list_scenarios(scenarios_dir()):
         if entry.ok:
-            return entry.scenario.model_dump(mode="json"), entry.path.name
+            return entry.scenario.model_dump(mode="json"), entry.path.name, entry.text
     fallback = Scenario(program=Program(points=Points()))
-    return fallback.model_dump(mode="json"), None
+    return fallback.model_dump(mode="json"), None, None
 
 
 def workspace() -> drafts.Workspace:
@@ -38,8 +40,8 @@ def workspace() -> drafts.Workspace:
     if ws is None:
         ws = drafts.load(drafts_dir(), st.query_params.get(QUERY_DRAFT, ""))
         if ws is None:
-            data, origin = _example()
-            ws = drafts.Workspace(drafts.new_id(), data, origin, pristine=json.loads(json.dumps(data)))
+            data, origin, source = _example()
+            ws = drafts.Workspace(drafts.new_id(), data, origin, pristine=json.loads(json.dumps(data)), source=source)
             drafts.prune(drafts_dir())
             drafts.save(drafts_dir(), ws)
         st.session_state[WORKSPACE] = ws
@@ -71,15 +73,27 @@ def clear_widgets(prefix: str = "") -> None:
         del bases[key]
 
 
-def open_scenario(data: dict[str, Any], origin: str | None, pristine: bool = True) -> None:
-    """Edit another scenario; unsaved edits of the current one are kept for Compare first."""
+def open_scenario(data: dict[str, Any], origin: str | None, pristine: bool = True, source: str | None = None) -> None:
+    """Edit another scenario (`source`: the YAML text it was read from, which a save keeps);
+    unsaved edits of the current one are kept for Compare first."""
     ws = workspace()
     if ws.modified:
         name = fields.get_in(ws.data, "meta.name", "Untitled")
-        ws.keep_variant(f"{name} (unsaved edits)", ws.data)
-    ws.replace(data, origin, pristine)
+        keep_variant(f"{name} (unsaved edits)")
+    ws.replace(data, origin, pristine, source)
     clear_widgets()
     commit()
+
+
+def keep_variant(label: str) -> str:
+    """Keep the scenario being edited for Compare (with its source text, for a later save)."""
+    ws = workspace()
+    return ws.keep_variant(label, ws.data, ws.source)
+
+
+def scenario_text(scenario: Scenario) -> str:
+    """The YAML file of a scenario: the text it was opened from with only the edits written in."""
+    return to_yaml(scenario, workspace().source)
 
 
 def current() -> tuple[Scenario | None, dict[str, list[str]]]:

@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 import simulation
-
-from . import analysis, figures
-from .metrics import fmt, fmt_interval, metric
+from simulation import analysis, figures
+from simulation.metrics import fmt, fmt_interval, metric
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -19,30 +18,12 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
 
 
-def retention_metric(summary) -> str:
-    """The longest retention horizon reported (`retention_36m` for a 36-month run, else `retention_end`)."""
-    names = [m for m in summary["metric"].unique() if m.startswith("retention_") and m[10:-1].isdigit()]
-    names.sort(key=lambda m: int(m[10:-1]))
-    return names[-1] if names else "retention_end"
-
-
 def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval."""
     summary = analysis.headline_summary(results.summary, results.monthly)
     currency, n = results.scenario.economics.currency, results.scenario.simulation.replications
     horizon = results.scenario.simulation.horizon_months
-    # (metric, arm shown as the value, whether the change against the baseline is shown as delta)
-    cards = [
-        (retention_metric(summary), "program", True),
-        ("net_profit", "incremental", False),
-        ("roi", "incremental", False),
-        ("payback_month", "incremental", False),
-        ("clv_mean", "program", True),
-        ("nps_end", "program", True),
-        ("program_cost", "program", False),
-        ("active_customers_end", "program", True),
-    ]
-    titles = {"net_profit": "Incremental profit", "program_cost": "Program cost"}
+    cards = analysis.headline(summary)
     for row in (cards[:4], cards[4:]):
         cols = st.columns(len(row))
         for col, (name, arm, with_delta) in zip(cols, row, strict=True):
@@ -61,10 +42,12 @@ def headline_cards(results: simulation.Results) -> None:
             interval = fmt_interval(low, high, m.kind, currency, signed=signed)
             caption = f"90 % interval{' of the change' if delta else ''}: {interval}"
             if name == "payback_month":
-                caption = payback_caption(summary, int(results.replications["replication"].nunique()), interval)
+                caption = analysis.payback_caption(
+                    summary, int(results.replications["replication"].nunique()), interval
+                )
             with col, st.container(border=True):
                 st.metric(
-                    titles.get(name, m.label),
+                    analysis.HEADLINE_TITLES.get(name, m.label),
                     shown,
                     delta=delta,
                     delta_color="normal" if m.better >= 0 else "inverse",
@@ -76,17 +59,6 @@ def headline_cards(results: simulation.Results) -> None:
                     ),
                 )
                 st.caption(caption)
-
-
-def payback_caption(summary, replications: int, interval: str) -> str:
-    """How many runs pay back, and the interval of their payback months when there is one
-    (only when the mean pays back and at least half of the runs do: docs/model.md 10.2)."""
-    share = analysis.value(summary, "payback_share", "incremental")
-    if math.isnan(share):
-        return "no program cost: nothing to pay back"
-    paid = round(share * replications)
-    text = f"{paid} of {replications} runs pay back"
-    return f"{text} · 90 % interval of those: {interval}" if interval != "–" else text
 
 
 def sensitivity_table(results: simulation.Results) -> None:
@@ -149,7 +121,6 @@ def starting_cards(position: dict[str, float]) -> None:
 def results_charts(results: simulation.Results, key: str = "res") -> None:
     """Every results chart of one run, in sections a client can follow."""
     monthly, currency = results.monthly, results.scenario.economics.currency
-    program = results.scenario.program.active_instruments()
     st.subheader("Customers over time")
     left, right = st.columns(2)
     with left:
@@ -196,14 +167,7 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
             chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
 
     # the instruments' own charts, two to a row
-    extra = []
-    if "tiers" in program and monthly["metric"].str.startswith("tier_").any():
-        order = [t.name for t in program["tiers"].tiers]
-        extra.append((figures.tiers_over_time(monthly, order), f"{key}.tiers"))
-    if "points" in program and (monthly["metric"] == "points_issued").any():
-        extra.append((figures.points_over_time(monthly, currency=currency), f"{key}.points"))
-    if "subscription" in program and (monthly["metric"] == "subscribers").any():
-        extra.append((figures.over_time(monthly, "subscribers", ("program",), currency), f"{key}.subscribers"))
+    extra = [(fig, f"{key}.{name}") for name, fig in figures.instrument_figures(results)]
     if extra:
         st.subheader("Tiers, points and club")
         for start in range(0, len(extra), 2):

@@ -1,4 +1,4 @@
-"""The `lojal` command line: run, validate, show, schema, app."""
+"""The `lojal` command line: run, report, diff, validate, show, schema, app."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import export, scenario_io, uncertainty
+from . import diff, export, provenance, scenario_io, uncertainty
 from .results import Results, run
 from .scenario_io import ScenarioError
-from .schema import json_schema
+from .schema import Scenario, json_schema
 
 EXIT_INVALID = 2
+EXIT_DIFFERENT = 1  # `lojal diff`, like diff(1): 0 the same, 1 different, 2 trouble
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +39,21 @@ def _parser() -> argparse.ArgumentParser:
         help="write summary.csv, monthly.csv and cohorts.csv (and parameters.csv, sensitivity.csv when parameters are sampled) to this folder",
     )
     p_run.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+
+    p_rep = sub.add_parser("report", help="one self-contained HTML report (opens offline) of one or more scenarios")
+    p_rep.add_argument("scenarios", nargs="+", metavar="SCENARIO.yaml", help="scenario files (several: compared)")
+    p_rep.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    p_rep.add_argument("--xlsx", type=Path, help="also write the results as an Excel workbook")
+    _add_set(p_rep)
+    p_rep.add_argument("--replications", type=int, help="override simulation.replications (every scenario)")
+    p_rep.add_argument("--seed", type=int, help="override simulation.seed (every scenario)")
+
+    p_diff = sub.add_parser(
+        "diff", help="the fields two scenarios differ in (exit status 0 the same, 1 different, 2 bad input)"
+    )
+    p_diff.add_argument("a", metavar="A.yaml", help="first scenario file")
+    p_diff.add_argument("b", metavar="B.yaml", help="second scenario file")
+    p_diff.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
 
     p_val = sub.add_parser("validate", help="check scenario files without running them")
     p_val.add_argument("scenarios", nargs="+", help="scenario YAML files")
@@ -86,35 +102,76 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    scenario = scenario_io.load(args.scenario, args.overrides)
+def _load(path: str, overrides: Sequence[str]) -> tuple[Scenario, bytes]:
+    """A scenario file, validated, and its bytes (for the provenance's hash)."""
+    text = scenario_io.read_text(path)
+    return scenario_io.loads(text, path, overrides), text.encode("utf-8")
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
     if args.replications is not None and args.replications < 1:
         raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
     if args.seed is not None and args.seed < 0:
         raise ScenarioError([f"--seed: must be >= 0 (got {args.seed})"])
+
+
+def _simulate(path: str, loaded: tuple[Scenario, bytes], args: argparse.Namespace):
+    """Run a loaded file with the command's --seed/--replications; results and provenance."""
+    scenario, raw = loaded
+    results = _run_with_progress(scenario, args.replications, args.seed)
+    return results, provenance.of_run(results, path, raw, args.overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    loaded = _load(args.scenario, args.overrides)
+    _check_run_options(args)
     if args.out:  # before the run: a folder that cannot be made should not cost a simulation
         args.out.mkdir(parents=True, exist_ok=True)
-    results = _run_with_progress(scenario, args.replications, args.seed)
-    if args.out:
-        (args.out / "summary.csv").write_bytes(export.summary_csv(results))
-        results.monthly.to_csv(args.out / "monthly.csv", index=False)
-        results.cohorts.to_csv(args.out / "cohorts.csv", index=False)
+    results, prov = _simulate(args.scenario, loaded, args)
     sampled = results.parameters is not None and not results.parameters.empty
-    if args.out and sampled:
-        results.parameters.to_csv(args.out / "parameters.csv", index=False)
-        results.sensitivity.to_csv(args.out / "sensitivity.csv", index=False)
+    files = export.csv_files(results, prov) if args.out else {}
+    for name, data in files.items():
+        (args.out / name).write_bytes(data)
     if args.format == "json":
-        print(json.dumps(results.summary_dict(), indent=2))
-    else:
-        print(format_table(results))
-        if sampled:
-            print("\n" + format_drivers(results))
-        else:
-            print("\n" + uncertainty.NOISE_ONLY)
-        if args.out:
-            files = "summary.csv, monthly.csv, cohorts.csv" + (", parameters.csv, sensitivity.csv" if sampled else "")
-            print(f"\nwrote {files} to {args.out}")
+        print(json.dumps({**results.summary_dict(), "provenance": prov.as_dict()}, indent=2))
+        return 0
+    print(format_table(results))
+    print("\n" + (format_drivers(results) if sampled else uncertainty.NOISE_ONLY))
+    print("\n" + prov.text())
+    if files:
+        print(f"\nwrote {', '.join(files)} to {args.out}")
     return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    loaded = [_load(path, args.overrides) for path in args.scenarios]  # every file checked before any run
+    _check_run_options(args)
+    for target in (args.out, args.xlsx):
+        if target is not None and not target.parent.is_dir():
+            raise ScenarioError([f"{target}: the folder {target.parent} does not exist"])
+    runs = [_simulate(path, one, args) for path, one in zip(args.scenarios, loaded, strict=True)]
+    args.out.write_text(report.html(runs), encoding="utf-8")
+    written = [str(args.out)]
+    if args.xlsx:
+        many = len(runs) > 1
+        args.xlsx.write_bytes(export.excel_comparison_bytes(runs) if many else export.excel_bytes(*runs[0]))
+        written.append(str(args.xlsx))
+    for _, prov in runs:
+        print(
+            f"{prov.scenario_file}: seed {prov.seed}, {prov.replications} replications, sha256 {prov.scenario_sha256[:12]}…"
+        )
+    print(f"wrote {' and '.join(written)}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    a, _ = _load(args.a, ())
+    b, _ = _load(args.b, ())
+    found = diff.diff(a, b)
+    print(diff.as_json(found, args.a, args.b) if args.format == "json" else diff.table(found, args.a, args.b))
+    return EXIT_DIFFERENT if found else 0
 
 
 def _run_with_progress(scenario, replications, seed) -> Results:
@@ -354,7 +411,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60.0) -> bo
     return False
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "show": cmd_show, "schema": cmd_schema, "app": cmd_app}
+COMMANDS = {
+    "run": cmd_run,
+    "report": cmd_report,
+    "diff": cmd_diff,
+    "validate": cmd_validate,
+    "show": cmd_show,
+    "schema": cmd_schema,
+    "app": cmd_app,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

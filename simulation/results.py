@@ -445,7 +445,16 @@ def run(
         reps = _run_in_workers(scenario, n_reps, seed, workers, progress)
     else:
         reps = _run_here(scenario, range(n_reps), seed, progress, n_reps)
-    return combine(scenario, reps, time.perf_counter() - start)
+    return combine(as_run(scenario, n_reps, seed), reps, time.perf_counter() - start)
+
+
+def as_run(scenario: Scenario, replications: int, seed: int) -> Scenario:
+    """The scenario with the replications and seed a run used (they may be overridden), so
+    that everything reported from `Results.scenario` says what was actually run."""
+    sim = scenario.simulation
+    if (sim.replications, sim.seed) == (replications, seed):
+        return scenario
+    return scenario.model_copy(update={"simulation": sim.model_copy(update={"replications": replications, "seed": seed})})
 
 
 # Replications are independent (replication r is a pure function of scenario, seed and r),

@@ -166,16 +166,20 @@ def loads(text: str, source: str = "<scenario>", overrides: Sequence[str] = ()) 
     return validate(data, source, overrides=apply_overrides(data, overrides))
 
 
-def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
-    """Read, override and validate one scenario file."""
+def read_text(path: str | Path) -> str:
+    """The text of a scenario file (a ScenarioError naming the file if it cannot be read)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes().decode("utf-8")  # line ends as they are: a save must give the same bytes
     except FileNotFoundError:
         raise ScenarioError([f"{path}: no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([f"{path}: cannot read the file ({exc})"]) from None
-    return loads(text, str(path), overrides)
+
+
+def load(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate one scenario file."""
+    return loads(read_text(path), str(path), overrides)
 
 
 def _parse_value(text: str) -> Any:
@@ -252,3 +256,13 @@ _SECTION_ORDER = ("meta", "customers", "program", "economics", "simulation", "un
 
 def _ordered(data: dict) -> dict:
     return {k: data[k] for k in _SECTION_ORDER if k in data and data[k] != {}}
+
+
+def to_yaml(scenario: Scenario, original: str | None = None) -> str:
+    """The YAML text of a scenario. Given `original` (the text it was opened from), that text
+    with only the changed values rewritten, so a review diff shows the edits alone; without
+    it (or when it is not a valid scenario), the short form of `dumps`."""
+    from .roundtrip import update_text
+
+    text = update_text(original, scenario) if original else None
+    return dumps(scenario) if text is None else text

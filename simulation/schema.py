@@ -8,6 +8,7 @@ carries a label, a unit and a help text in its metadata; `field_info()` reads th
 from __future__ import annotations
 
 import itertools
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -434,3 +435,65 @@ def field_info(model: type[BaseModel], name: str) -> dict[str, Any]:
         "annotation": info.annotation,
         **bounds,
     }
+
+
+def _item_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds: itself, or its items' (`X | None`, `list[X]`, `dict[str, X]`)."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(args):  # dict[str, X]: the value type is last
+        found = _item_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def path_labels(path: str | list[Any], names: Any = None) -> tuple[list[str], str]:
+    """The labels along a path and the unit of the field it ends at. The path is dotted
+    (`customers.segments.1.share`, `customers.segments[].share`) or a list of its parts (a
+    key of `uncertainty.parameters` holds dots: one part). A list item is named by its `name`
+    in `names` (a scenario, or its dump) when it has one, else `#n`; `[]` reads `each`."""
+    labels: list[str] = []
+    model: type[BaseModel] | None = Scenario
+    unit, obj = "", names
+    parts = [str(p) for p in path] if isinstance(path, list) else path.split(".")
+    while parts:
+        part = parts.pop(0)
+        key, each = (part[:-2], True) if part.endswith("[]") else (part, False)
+        if model is None or key not in model.model_fields:
+            labels.append(".".join([part, *parts]))  # not a field: shown as written
+            break
+        info = field_info(model, key)
+        labels.append(info["label"])
+        unit, obj = info["unit"] or unit, _child(obj, key)
+        model = _item_model(info["annotation"])
+        container = typing.get_origin(_strip_none(info["annotation"]))
+        if each:
+            labels.append("each")
+        elif parts and container is dict:  # a key of uncertainty.parameters: a sampled parameter's path
+            labels.append(parts.pop(0))
+            obj = _child(obj, labels[-1])
+        elif parts and parts[0].isdigit() and container is list:
+            index = int(parts.pop(0))
+            obj = _child(obj, index)
+            labels.append(str(_child(obj, "name") or f"#{index + 1}"))
+    return labels, unit
+
+
+def _strip_none(annotation: Any) -> Any:
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if type(None) in typing.get_args(annotation) and len(args) == 1 else annotation
+
+
+def _child(obj: Any, key: Any) -> Any:
+    """obj[key] or obj.key, None when there is none."""
+    try:
+        return obj[key] if isinstance(obj, (dict, list)) else getattr(obj, key, None)
+    except (IndexError, KeyError, TypeError):
+        return None
+
+
+def path_label(path: str, names: Any = None) -> str:
+    """`Customers › Segments › Families › Share` for `customers.segments.1.share`."""
+    return " › ".join(path_labels(path, names)[0])

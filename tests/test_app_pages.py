@@ -19,9 +19,10 @@ from test_app_support import (  # noqa: F401
 )
 
 import simulation
-from app import analysis, drafts, fields, metrics, runs
+from app import drafts, fields, runs
 from app.fields import join, kind_of
 from app.settings import drafts_dir
+from simulation import analysis, metrics
 from simulation.schema import Points, Program, Referral, Scenario, Subscription, Tiers, field_info
 
 RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
@@ -353,7 +354,7 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
     at.switch_page(EXPORT).run()
     assert_ok(at)
     keys = {b.key for b in at.download_button}
-    assert keys >= {"export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
+    assert keys >= {"export.report", "export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
     assert json.loads(json.dumps(at.dataframe[0].value.columns.tolist())) == [
         "metric",
         "arm",
@@ -381,8 +382,8 @@ def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F81
 
 
 def test_an_unexpected_error_is_a_message_not_a_traceback(library_dir, monkeypatch):  # noqa: F811
-    from app import figures
     from app.shell import UNHANDLED
+    from simulation import figures
 
     at = started(library_dir)
     at.button(key="run").click().run()
@@ -496,3 +497,43 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     assert list(table.columns)[:2] == ["Profit", "ROI"]
     assert table.index[-1] == "simulation noise and interactions"
     assert table["Profit"].sum() == pytest.approx(100, abs=5)  # shares in %, rounded
+
+
+def test_saving_and_downloading_keep_the_file_and_change_only_edited_lines(library_dir):  # noqa: F811
+    from pathlib import Path
+
+    original = (Path(__file__).resolve().parent.parent / "scenarios" / "fashion-tiers-club.yaml").read_bytes()
+    target = library_dir / "fashion-tiers-club.yaml"
+    target.write_bytes(original)
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    at.selectbox(key="library.pick").set_value("Fashion retailer tiers and club (fashion-tiers-club.yaml)").run()
+    at.button(key="library.open").click().run()
+    assert workspace(at).source == original.decode()
+    at.checkbox(key="library.overwrite").check()
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert_ok(at)
+    assert target.read_bytes() == original
+    at.switch_page(DESIGN).run()
+    at.number_input(key="economics.launch_cost").set_value(400000.0).run()
+    at.switch_page(LIBRARY).run()
+    at.checkbox(key="library.overwrite").check()
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert_ok(at)
+    before, after = original.decode().splitlines(), target.read_text().splitlines()
+    assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
+        ("  launch_cost: 500000", "  launch_cost: 400000")
+    ]
+
+
+def test_library_shows_what_differs_between_two_scenarios(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    assert_ok(at)
+    a, b = at.selectbox(key="library.diff_a"), at.selectbox(key="library.diff_b")
+    assert a.value != b.value
+    table = next(d.value for d in at.dataframe if "Path" in d.value.columns)
+    assert list(table.columns) == ["Field", "Path", f"A: {a.value}", f"B: {b.value}", "Unit"]
+    assert "meta.name" in set(table["Path"]) and "About › Name" in set(table["Field"])
+    b.set_value(a.value).run()
+    assert any("same scenario" in s.value for s in at.success)

@@ -10,8 +10,8 @@ import pytest
 from test_app_support import BUNDLED, small
 
 import simulation
-from app import analysis, drafts, fields, figures, library, metrics, runs
-from simulation import describe, export
+from app import drafts, fields, library, runs
+from simulation import analysis, describe, export, figures, metrics
 from simulation.schema import LEVELS, Scenario
 
 
@@ -265,11 +265,13 @@ def test_exports_are_readable(coffee):
         "Flows",
         "CLV",
         "Cohorts",
-        "Monthly program",
+        "Monthly with program",
+        "Monthly no program",
+        "Monthly difference",
         "Scenario",
     } <= set(book)
     assert len(book["Summary"]) == len(coffee.summary)
-    assert not math.isnan(book["Monthly program"]["active_customers"].iloc[-1])
+    assert not math.isnan(book["Monthly with program"]["Active customers"].iloc[-1])
     again = simulation.loads(export.scenario_yaml(coffee).decode())
     assert again == coffee.scenario
 
@@ -346,7 +348,7 @@ def test_compare_counts_never_paying_back_as_worst_and_shows_no_payback_differen
     the Compare table gives no difference of payback months (it would leave those runs out)."""
     import pandas as pd
 
-    from app import analysis
+    from simulation import analysis
 
     def reps(months):
         return pd.DataFrame(
@@ -362,3 +364,36 @@ def test_compare_counts_never_paying_back_as_worst_and_shows_no_payback_differen
     )
     table = analysis.compare_table({"A": summary, "B": summary}, {"A": a, "B": b}, arms=("incremental",))
     assert table["diff"].isna().all()
+
+
+def test_the_export_pages_report_and_workbook_carry_the_provenance_of_its_yaml(coffee):
+    import hashlib
+    import re
+
+    from openpyxl import load_workbook
+
+    from simulation import provenance, report
+
+    text = simulation.dumps(coffee.scenario)
+    yaml_file = export.scenario_yaml(coffee, original=text)
+    assert yaml_file == text.encode()  # the scenario as opened: the same bytes
+    prov = provenance.of_run(coffee, "coffee.yaml", yaml_file)
+    html = report.html([(coffee, prov)])
+    assert not re.search(r"<script[^>]*\bsrc=", html)
+    assert hashlib.sha256(yaml_file).hexdigest() in html and coffee.scenario.meta.name in html
+    about = load_workbook(io.BytesIO(export.excel_bytes(coffee, prov)))["About"]
+    rows = {r[0].value: r[1].value for r in about.iter_rows(min_row=2)}
+    assert rows["Seed"] == coffee.scenario.simulation.seed and rows["To reproduce"] == prov.rerun()
+    book = load_workbook(io.BytesIO(export.excel_bytes(coffee, prov)))
+    ids = {  # labels, never ids such as word_of_mouth or retention_12m (the YAML sheet aside)
+        (ws.title, cell.value)
+        for ws in book.worksheets
+        if ws.title != "Scenario"
+        for row in ws.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and re.search(r"\b[a-z]+_[a-z0-9_]+\b", cell.value)
+    }
+    assert not ids
+    summary = book["Summary"]
+    assert summary.freeze_panes == "A2" and summary["A1"].font.bold
+    assert {summary.cell(r, 3).number_format for r in range(2, summary.max_row + 1)} >= {"0.0%", '"kr" #,##0'}

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from app import analysis, figures, runs, state, views
-from app.metrics import metric, sort_key
+from app import runs, state, views
 from app.settings import MAX_COMPARE
+from simulation import analysis, figures
+from simulation.metrics import metric, sort_key
 
 ws = state.workspace()
 st.title("Compare designs")

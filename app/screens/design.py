@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app import analysis, figures, schema_form, state, views
+from app import schema_form, state, views
+from simulation import analysis, figures
 from simulation.describe import describe
 from simulation.schema import Scenario
 
@@ -25,7 +26,7 @@ if left.button(
     disabled=scenario is None,
     help="Keep a copy of this design to compare it with others.",
 ):
-    label = ws.keep_variant(f"{scenario.meta.name} (kept)", ws.data)
+    label = state.keep_variant(f"{scenario.meta.name} (kept)")
     state.commit()
     st.toast(f"Kept as “{label}” for the Compare page.")
 if right.button(
@@ -34,7 +35,7 @@ if right.button(
     disabled=not ws.modified or ws.pristine is None,
     help="Go back to the saved version; your edits are kept for Compare.",
 ):
-    state.open_scenario(ws.pristine, ws.origin)
+    state.open_scenario(ws.pristine, ws.origin, source=ws.source)
     st.rerun()
 
 currency = (scenario.economics.currency if scenario else ws.data.get("economics", {}).get("currency")) or "kr"

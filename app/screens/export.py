@@ -1,11 +1,11 @@
-"""Export: the last run's results as CSV and Excel, and its scenario as YAML."""
+"""Export: the last run's results as an HTML report, Excel and CSV, and its scenario as YAML."""
 
 from functools import partial
 
 import streamlit as st
 
 from app import library, runs, state
-from simulation import export
+from simulation import export, provenance, report
 
 ws = state.workspace()
 st.title("Export")
@@ -18,15 +18,22 @@ if results is None:
 
 stem = library.slugify(results.scenario.meta.name)
 st.caption(f"Results of **{results.scenario.meta.name}** ({results.scenario.simulation.replications} replications).")
+# the scenario file of this run is the YAML offered below: the provenance records its hash
+scenario_file = export.scenario_yaml(results, original=ws.source)
+prov = provenance.of_run(results, f"{stem}.yaml", scenario_file)
 files = [
+    ("Report (HTML)", "export.report", lambda r: report.html([(r, prov)]).encode("utf-8"), f"{stem}-report.html",
+     "text/html", "One file that opens offline in any browser: the design in plain words, the assumptions and "
+     "their ranges, headline results with intervals, the charts and the provenance."),
     ("Summary (CSV)", "export.summary_csv", export.summary_csv, f"{stem}-summary.csv", "text/csv",
      "One row per metric and arm: mean, 5 % and 95 %."),
     ("Monthly results (CSV)", "export.monthly_csv", export.monthly_csv, f"{stem}-monthly.csv", "text/csv",
      "One row per month, metric and arm: mean, 5 % and 95 %."),
-    ("Workbook (Excel)", "export.excel", export.excel_bytes, f"{stem}-results.xlsx",
+    ("Workbook (Excel)", "export.excel", partial(export.excel_bytes, prov=prov), f"{stem}-results.xlsx",
      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-     "Summary, monthly (tidy and one sheet per arm), replications, flows, CLV, cohorts and the scenario."),
-    ("Scenario (YAML)", "export.yaml", export.scenario_yaml, f"{stem}.yaml", "application/x-yaml",
+     "About (with the provenance), summary, monthly (tidy and one sheet per arm), replications, flows, CLV, "
+     "cohorts and the scenario."),
+    ("Scenario (YAML)", "export.yaml", lambda r: scenario_file, f"{stem}.yaml", "application/x-yaml",
      "The scenario of this run, to open again or to run with the command line."),
 ]  # fmt: skip
 for label, key, build, file_name, mime, help_text in files:
@@ -36,3 +43,7 @@ for label, key, build, file_name, mime, help_text in files:
 
 st.subheader("Summary")
 st.dataframe(results.summary, hide_index=True, width="stretch")
+
+with st.expander("Provenance", expanded=False):
+    st.caption(f"`{prov.rerun()}` reproduces these numbers from the scenario file above.")
+    st.dataframe({"Item": [k for k, _ in prov.rows()], "Value": [str(v) for _, v in prov.rows()]}, hide_index=True)

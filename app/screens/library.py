@@ -1,4 +1,5 @@
-"""Scenario library: browse, open, duplicate, upload, download and save scenario files."""
+"""Scenario library: browse, open, duplicate, upload, download and save scenario files, and
+see what differs between two of them."""
 
 import copy
 
@@ -7,7 +8,8 @@ import streamlit as st
 
 from app import fields, library, state
 from app.settings import MAX_UPLOAD_MB, scenarios_dir
-from simulation.scenario_io import ScenarioError, dumps, loads
+from simulation import diff
+from simulation.scenario_io import ScenarioError, loads
 
 ws = state.workspace()
 scenario, problems = state.current()
@@ -42,16 +44,17 @@ open_col, duplicate_col, _ = st.columns([1, 1, 4])
 if open_col.button("Open scenario", key="library.open", type="primary", disabled=pick is None):
     item = choices[pick]
     if isinstance(item, library.ScenarioFile):
-        state.open_scenario(item.scenario.model_dump(mode="json"), item.path.name)
+        state.open_scenario(item.scenario.model_dump(mode="json"), item.path.name, source=item.text)
     else:
-        state.open_scenario(item["data"], None, pristine=False)
+        state.open_scenario(item["data"], None, pristine=False, source=item.get("source"))
     state.flash(f"Opened “{pick}”. Edit it on the Design page, or press Run.")
     st.rerun()
 if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is None):
     item = choices[pick]
-    data = item.scenario.model_dump(mode="json") if isinstance(item, library.ScenarioFile) else dict(item["data"])
+    is_file = isinstance(item, library.ScenarioFile)
+    data = item.scenario.model_dump(mode="json") if is_file else dict(item["data"])
     data["meta"] = {**data.get("meta", {}), "name": f"Copy of {data.get('meta', {}).get('name', 'scenario')}"}
-    state.open_scenario(data, None, pristine=False)
+    state.open_scenario(data, None, pristine=False, source=item.text if is_file else item.get("source"))
     state.flash(f"Opened a copy of “{pick}”. Save it under a new name below.")
     st.rerun()
 
@@ -63,8 +66,11 @@ if upload is not None and st.session_state.get(state.UPLOADED) != upload.file_id
     st.session_state[state.UPLOADED] = upload.file_id
     try:
         if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-            raise ScenarioError([f"{upload.name}: {upload.size:,} bytes; a scenario file is at most {MAX_UPLOAD_MB} MB"])
-        uploaded = loads(upload.getvalue().decode("utf-8"), upload.name)
+            raise ScenarioError(
+                [f"{upload.name}: {upload.size:,} bytes; a scenario file is at most {MAX_UPLOAD_MB} MB"]
+            )
+        uploaded_text = upload.getvalue().decode("utf-8")
+        uploaded = loads(uploaded_text, upload.name)
     except UnicodeDecodeError:
         st.error(f"“{upload.name}” is not a text file. A scenario is a YAML text file; nothing was changed.")
     except ScenarioError as exc:
@@ -73,21 +79,21 @@ if upload is not None and st.session_state.get(state.UPLOADED) != upload.file_id
             + "\n".join(f"- {p}" for p in exc.problems)
         )
     else:
-        state.open_scenario(uploaded.model_dump(mode="json"), None, pristine=False)
+        state.open_scenario(uploaded.model_dump(mode="json"), None, pristine=False, source=uploaded_text)
         state.flash(f"Opened “{uploaded.meta.name}” from {upload.name}. Save it below to add it to the library.")
         st.rerun()
 
 # --------------------------------------------------------------------------- download and save
 st.subheader("The scenario being edited")
 name = ws.data.get("meta", {}).get("name", "scenario")
-text = dumps(scenario) if scenario is not None else library.raw_yaml(ws.data)
+text = state.scenario_text(scenario) if scenario is not None else library.raw_yaml(ws.data)
 st.download_button(
     "Download as YAML",
     text.encode("utf-8"),
     file_name=library.file_name_for(name),
     mime="application/x-yaml",
     key="library.download",
-    help="Only what differs from the defaults is written."
+    help="The file as it was opened, with only your edits written into it."
     if scenario is not None
     else "Invalid as it stands: written as is, so no work is lost.",
 )
@@ -100,8 +106,9 @@ if saved and scenario is not None:
     file_name = library.target_file(entries, new_name)
     data = {**ws.data, "meta": {**ws.data.get("meta", {}), "name": new_name}}
     to_save, _ = fields.check(data)
+    saved_text = state.scenario_text(to_save)
     try:
-        library.save_new(folder, file_name, dumps(to_save), overwrite=overwrite)
+        library.save_new(folder, file_name, saved_text, overwrite=overwrite)
     except FileExistsError:
         st.error(
             f"The library already has `{file_name}`, so nothing was saved. Choose another name "
@@ -111,10 +118,30 @@ if saved and scenario is not None:
         st.error(f"Could not save `{file_name}`: {exc}")
     else:
         ws.data["meta"] = data["meta"]
-        ws.origin, ws.pristine = file_name, copy.deepcopy(ws.data)
+        ws.origin, ws.pristine, ws.source = file_name, copy.deepcopy(ws.data), saved_text
         state.clear_widgets("meta.")
         state.commit()
         state.flash(f"Saved as `{file_name}`.")
         st.rerun()
 if scenario is None:
     st.caption("Fix the problems on the Design page to save.")
+
+# --------------------------------------------------------------------------- differences
+st.subheader("What differs between two scenarios")
+files = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
+if len(files) < 2:
+    st.caption("The library needs two valid scenario files to compare.")
+else:
+    left, right = st.columns(2)
+    first = left.selectbox("Scenario A", list(files), index=0, key="library.diff_a")
+    second = right.selectbox("Scenario B", list(files), index=1, key="library.diff_b")
+    found = diff.diff(files[first].scenario, files[second].scenario)
+    if not found:
+        st.success("The two files describe the same scenario (every field, defaults included).")
+    else:
+        st.caption(
+            f"{len(found)} field{'s' if len(found) != 1 else ''} differ, defaults filled in; "
+            f"`lojal diff {files[first].path.name} {files[second].path.name}` prints the same."
+        )
+        table = pd.DataFrame(diff.rows(found)).rename(columns={"A": "A: " + first, "B": "B: " + second})
+        st.dataframe(table, hide_index=True, width="stretch", key="library.diff")

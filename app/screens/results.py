@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from app import analysis, figures, runs, state, views
+from app import runs, state, views
+from simulation import analysis, figures
 from simulation.describe import describe
 
 ws = state.workspace()

@@ -47,6 +47,42 @@ def headline_summary(summary: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFra
     return pd.concat([summary, pd.DataFrame(rows, columns=summary.columns)], ignore_index=True)
 
 
+def retention_metric(summary: pd.DataFrame) -> str:
+    """The longest retention horizon reported (`retention_36m` for a 36-month run, else `retention_end`)."""
+    names = [m for m in summary["metric"].unique() if m.startswith("retention_") and m[10:-1].isdigit()]
+    names.sort(key=lambda m: int(m[10:-1]))
+    return names[-1] if names else "retention_end"
+
+
+HEADLINE_TITLES = {"net_profit": "Incremental profit", "program_cost": "Program cost"}
+
+
+def headline(summary: pd.DataFrame) -> list[tuple[str, str, bool]]:
+    """The headline figures of a run: (metric, arm shown as the value, whether the change
+    against the baseline is shown beside it); `summary` as from `headline_summary`."""
+    return [
+        (retention_metric(summary), "program", True),
+        ("net_profit", "incremental", False),
+        ("roi", "incremental", False),
+        ("payback_month", "incremental", False),
+        ("clv_mean", "program", True),
+        ("nps_end", "program", True),
+        ("program_cost", "program", False),
+        ("active_customers_end", "program", True),
+    ]
+
+
+def payback_caption(summary: pd.DataFrame, replications: int, interval: str) -> str:
+    """How many runs pay back, and the interval of their payback months when there is one
+    (only when the mean pays back and at least half of the runs do: docs/model.md 10.2)."""
+    share = value(summary, "payback_share", "incremental")
+    if math.isnan(share):
+        return "no program cost: nothing to pay back"
+    paid = round(share * replications)
+    text = f"{paid} of {replications} runs pay back"
+    return f"{text} · 90 % interval of those: {interval}" if interval != "–" else text
+
+
 def prefixed(monthly: pd.DataFrame, prefix: str, arm: str) -> pd.DataFrame:
     """Monthly means of every metric starting with `prefix` (`level_`, `tier_`), one column each."""
     frame = monthly[monthly["metric"].str.startswith(prefix) & (monthly["arm"] == arm)]
@@ -208,7 +244,7 @@ def compare_table(
 
 def starting_ladder(scenario) -> pd.DataFrame:
     """Customers on each satisfaction level at the start, by segment (from the scenario's own shares)."""
-    from simulation.schema import LEVELS
+    from .schema import LEVELS
 
     rows = []
     for segment in scenario.customers.segments:
@@ -222,8 +258,8 @@ def starting_ladder(scenario) -> pd.DataFrame:
 def starting_position(scenario) -> dict[str, float]:
     """Where the client stands before the program: customers, NPS from the starting ladder (the
     engine's promoter and detractor levels), and the most that would join (a program worth far more than its effort)."""
-    from simulation.engine import DETRACTORS, PROMOTERS
-    from simulation.schema import LEVELS
+    from .engine import DETRACTORS, PROMOTERS
+    from .schema import LEVELS
 
     by_level = starting_ladder(scenario).groupby("level")["customers"].sum().reindex(LEVELS, fill_value=0.0)
     size = scenario.customers.size

@@ -14,11 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from simulation.describe import level_label
-from simulation.schema import LEVELS
-
 from .analysis import ARM_NAMES, prefixed, profit_bridge, series
-from .metrics import metric
+from .describe import level_label
+from .metrics import group_label, metric
+from .schema import LEVELS
 
 PROGRAM, BASELINE = "#0f766e", "#94a3b8"
 ARM_COLORS = {"program": PROGRAM, "baseline": BASELINE, "incremental": "#7c3aed"}
@@ -243,7 +242,7 @@ def clv_by_group(clv: pd.DataFrame, group_by: str = "segment", currency: str = "
             traces.append(
                 {
                     "type": "bar",
-                    "x": part["group"].tolist(),
+                    "x": [group_label(g) for g in part["group"]],
                     "y": part["mean"].tolist(),
                     "name": ARM_NAMES[arm],
                     "marker": {"color": ARM_COLORS[arm]},
@@ -328,6 +327,20 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
 
 
 # --------------------------------------------------------------------------- comparing scenarios
+def instrument_figures(results: Any) -> list[tuple[str, go.Figure]]:
+    """The charts of the instruments a run has: tiers, points, club (name, figure)."""
+    monthly, currency = results.monthly, results.scenario.economics.currency
+    program = results.scenario.program.active_instruments()
+    out = []
+    if "tiers" in program and monthly["metric"].str.startswith("tier_").any():
+        out.append(("tiers", tiers_over_time(monthly, [t.name for t in program["tiers"].tiers])))
+    if "points" in program and (monthly["metric"] == "points_issued").any():
+        out.append(("points", points_over_time(monthly, currency=currency)))
+    if "subscription" in program and (monthly["metric"] == "subscribers").any():
+        out.append(("subscribers", over_time(monthly, "subscribers", ("program",), currency)))
+    return out
+
+
 def overlay(monthlies: Mapping[str, pd.DataFrame], name: str, arm: str = "program", currency: str = "kr") -> go.Figure:
     """One monthly metric of several scenarios on one chart, each with its interval band."""
     traces = []

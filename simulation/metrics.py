@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from simulation.describe import level_label, money, with_currency
+from .describe import level_label, money, with_currency
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,37 @@ _SPECIAL = {
     "points_liability": ("Points liability", "money", -1),
     "churned": ("Churned customers", "count", -1),
     "nps": ("NPS", "score", 1),
+    "clv_acquired_mean": ("Lifetime value of new customers", "money", 1),
+    "list_sales": ("Sales at list price", "money", 1),
+    "upsell": ("Upsell spend", "money", 1),
+    "points_outstanding": ("Points outstanding", "count", 0),
+    "active_members": ("Members buying or in contact", "count", 1),
+    "members_active": ("Members not dormant", "count", 1),
+    "members_dormant_new": ("Members gone dormant", "count", -1),
+    "members_left": ("Members who left the program", "count", -1),
+    "rewards_redeemed": ("Rewards redeemed", "count", 0),
+    "club_starts": ("Club sign-ups", "count", 1),
+    "club_cancellations": ("Club cancellations", "count", -1),
+    "tier_upgrades": ("Tier upgrades", "count", 0),
+    "tier_downgrades": ("Tier downgrades", "count", 0),
+    "moved_up": ("Customers moving up a level", "count", 1),
+    "moved_down": ("Customers moving down a level", "count", -1),
+    "recommendations": ("Recommendations", "count", 1),
+    "complaints": ("Complaints", "count", -1),
+    "prospects_lost": ("Prospects lost to complaints", "count", -1),
 }
+
+# how the customer groups of the CLV table read (`source`: where a customer came from)
+GROUP_LABELS = {
+    "initial": "Starting base",
+    "paid": "Paid acquisition",
+    "word_of_mouth": "Word of mouth",
+    "referral": "Referral",
+}
+
+
+def group_label(group: str) -> str:
+    return GROUP_LABELS.get(group, group)
 
 # the order of the summary table: headline first, then money, then the rest
 ORDER = (
