@@ -9,6 +9,7 @@ processes run in this order (their offset inside the month fixes it):
                           reviews, club billing), in instrument order
     t + 0.8   acquisition paid, word-of-mouth and referral arrivals, net of complaints
     t + 0.9   bookkeeping stock figures for the end of month t+1
+    t + 0.97  compaction  customers gone from both arms leave the arrays (People.compact)
 
 Satisfaction effects of program events ("nudges") are added to `nudge_up`/`nudge_down`
 and applied at the next ladder move. Every equation is in docs/model.md.
@@ -89,14 +90,23 @@ class Sim:
             "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
         }
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
+        self._uniform_buffer = np.empty(0)
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
 
     # ------------------------------------------------------------------ helpers
     def uniform(self, name: str) -> np.ndarray:
-        """One uniform per slot in use, shared by both arms."""
-        return self.streams.uniform(name, self.people.n, self.month)
+        """One uniform per slot in use, shared by both arms: the number of the slot's id
+        (positions hold ids in order, with the ids of customers gone moved out)."""
+        p = self.people
+        if not p.removed:
+            return self.streams.uniform(name, p.n, self.month)
+        if self._uniform_buffer.size < p.n + p.removed:  # (a draw for every id, into a reused buffer)
+            self._uniform_buffer = np.empty(p.capacity + p.removed)
+        every = self._uniform_buffer[: p.n + p.removed]
+        self.streams.fresh(name, self.month).random(out=every)
+        return every.take(p.ids[: p.n], mode="clip")
 
     def view(self, name: str) -> np.ndarray:
         """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""
@@ -112,10 +122,11 @@ class Sim:
         p = self.people
         values, done = self._slot_values.get(name, (np.empty(0), 0))
         if done < p.n:  # look up only the slots drawn since the last time
-            if values.size < p.n_template:  # (a buffer with room to grow into: few copies)
-                values = np.concatenate([values[:done], np.empty(max(p.n_template, 2 * values.size) - done)])
-            values[done : p.n_template] = self._segment_tables[name][p.segment[done : p.n_template]]
-            self._slot_values[name] = values, p.n_template
+            drawn = p.n_template - p.removed
+            if values.size < drawn:  # (a buffer with room to grow into: few copies)
+                values = np.concatenate([values[:done], np.empty(max(drawn, 2 * values.size) - done)])
+            values[done:drawn] = self._segment_tables[name][p.segment[done:drawn]]
+            self._slot_values[name] = values, drawn
         return values[: p.n]
 
     def record(self, metric: str, value) -> None:
@@ -299,8 +310,9 @@ class Sim:
 
     def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
         """Customers in their first months buy new_customer_basket_multiplier x the basket.
-        The starting base (slots below n0) is established: only later slots are looked at."""
-        lad, n0 = self.sc.customers.ladder, self.n0
+        The starting base (the first n_initial_kept positions) is established: only later
+        positions are looked at."""
+        lad, n0 = self.sc.customers.ladder, self.people.n_initial_kept
         if not lad.new_customer_months or not self.month or self.people.n <= n0:
             return
         new = self.month - self.view("ti_arrived")[:, n0:] < lad.new_customer_months
@@ -441,7 +453,7 @@ class Sim:
         self.ledger["members"][:, idx] = np.count_nonzero(self.view("is_member") & alive, axis=1)
         if self.has_program:
             self.ledger["members_active"][PROGRAM, idx] = np.count_nonzero(self.members)
-        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.n0], axis=1) / self.n0
+        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.people.n_initial_kept], axis=1) / self.n0
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)
         self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
@@ -479,8 +491,22 @@ class Sim:
         env.process(self._every(env, 0.9, self._bookkeeping))
         if on_month is not None:
             env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
+        env.process(self._every(env, 0.97, self._compact))
         env.run(until=self.T)
+        self.people.restore()
+        self._forget_positions()
         return self
+
+    def _compact(self) -> None:
+        """Between months: drop the slots of customers gone from both arms from the arrays
+        (`People.compact`), so next month's passes skip them."""
+        if self.people.compact():
+            self._forget_positions()
+
+    def _forget_positions(self) -> None:
+        """Per-position caches after positions changed."""
+        self._slot_values.clear()
+        self.membership_changed()
 
 
 __all__ = ["Sim", "ARMS", "BASELINE", "PROGRAM"]

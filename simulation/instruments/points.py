@@ -26,7 +26,8 @@ class PointsModule(InstrumentModule):
         people.add_state("ti_points_activity", np.int32, 0, program_only=True)
         people.add_state("ti_redeemed", np.int32, -10, program_only=True)
         if self.fixed_lots:
-            people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,), program_only=True)
+            lots = (self.p.expiry_months,)  # (working state: not kept for customers who left)
+            people.add_state("points_lots", np.float64, 0.0, leading=lots, program_only=True, final=False)
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
         # customers weigh what they can collect within a year, or before fixed-lot expiry
         self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12

@@ -30,7 +30,7 @@ class TiersModule(InstrumentModule):
         people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
         people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
         window = (p.qualification_window_months,)
-        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True)
+        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True, final=False)
         people.add_state("ti_below_tier", np.int32, -1, program_only=True)  # first month found below
 
     def calendar(self) -> list[CalendarEvent]:
