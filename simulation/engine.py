@@ -67,6 +67,7 @@ class Sim:
         self.month = 0
         self._members: np.ndarray | None = None
         self._enrolled: np.ndarray | None = None
+        self._member_slots: np.ndarray | None = None
         self._arrays()
 
     def _arrays(self) -> None:
@@ -147,6 +148,29 @@ class Sim:
         self.record(metric, float(amount.sum()))
         self.pview("value")[:] += amount * self.discount_factor[self.month]
 
+    def charge_at(self, line: str, slots: np.ndarray, amount: np.ndarray | float) -> None:
+        """`charge` of an amount owed by a few customers only (the rest owe 0): the same
+        values, without passes over everyone."""
+        amount = np.broadcast_to(amount, slots.shape)
+        self.record(line, float(amount.sum()))
+        self.pview("value")[slots] -= amount * self.discount_factor[self.month]
+
+    def credit_at(self, metric: str, slots: np.ndarray, amount: np.ndarray | float) -> None:
+        """`credit` of an income from a few customers only."""
+        amount = np.broadcast_to(amount, slots.shape)
+        self.record(metric, float(amount.sum()))
+        self.pview("value")[slots] += amount * self.discount_factor[self.month]
+
+    def nudge_at(self, slots: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
+        """`nudge` of a few customers (by slot), `up`/`down` per slot or one for all: the same
+        values, without passes over everyone."""
+        n = self.people.n
+        if np.ndim(up) or up:
+            self.people.nudge_up[:n][slots] += up
+            self.people.contact[:n][slots] = True
+        if np.ndim(down) or down:
+            self.people.nudge_down[:n][slots] += down
+
     def nudge(self, mask: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
         """Queue a satisfaction effect on program-arm customers for their next ladder move."""
         n = self.people.n
@@ -167,6 +191,14 @@ class Sim:
         return self._enrolled
 
     @property
+    def member_slots(self) -> np.ndarray:
+        """The slots of `members`, in order (read-only; computed once per change)."""
+        if self._member_slots is None:
+            self._member_slots = np.flatnonzero(self.members)
+            self._member_slots.flags.writeable = False
+        return self._member_slots
+
+    @property
     def members(self) -> np.ndarray:
         """Active members: enrolled and not dormant, the customers the instruments act on.
         Several instruments ask several times a month, so it is computed once per change
@@ -179,7 +211,7 @@ class Sim:
 
     def membership_changed(self) -> None:
         """Call after changing `is_member`, `is_dormant` or `is_alive` (enrolment, churn, arrivals)."""
-        self._members = self._enrolled = None
+        self._members = self._enrolled = self._member_slots = None
 
     # ------------------------------------------------------------------ set-up
     def _start(self) -> None:
@@ -328,7 +360,7 @@ class Sim:
         self.charge("cost_discounts", self.list_spend - self.net_spend)
         if econ.shipping_cost_per_order:
             self.charge("cost_shipping", (self.k * econ.shipping_cost_per_order) * self.free_shipping)
-        self.charge("cost_member_service", self.enrolled * econ.cost_per_member_per_month)
+        self.charge_at("cost_member_service", np.flatnonzero(self.enrolled), econ.cost_per_member_per_month)
         self.record("cost_fixed", econ.program_fixed_cost_per_month)
         for module in self.instruments:
             module.after_purchases()
