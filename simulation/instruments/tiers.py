@@ -45,6 +45,7 @@ class TiersModule(InstrumentModule):
             return np.array([none, *values])
 
         self.keep_by_code = by_code(1.0 - self.discount, 1.0)  # 1 - discount
+        self.discount_by_code = 1.0 - self.keep_by_code  # (as 1 - keep per customer: the same values)
         self.basket_by_code = by_code(1.0 + self.spend_lift, 1.0)
         self.earn_by_code = by_code(self.earn_multiplier, 1.0)
         self.ships_free_by_code = by_code(self.ships_free, False)
@@ -89,9 +90,13 @@ class TiersModule(InstrumentModule):
         tier = np.subtract(expected >= self.thresholds[0], 1, dtype=np.int8)
         for threshold in self.thresholds[1:]:
             tier += expected >= threshold
-        held = sim.view("tier")
-        code = np.where(sim.members & (held >= 0), held, tier).astype(np.intp) + 1
-        share += 1.0 - lookup(self.keep_by_code, code)
+        members = sim.member_slots
+        held = sim.view("tier")[members]
+        placed = members[held >= 0]  # (members only: an index, not np.where over everyone)
+        tier[placed] = held[held >= 0]
+        code = tier.astype(np.intp)
+        code += 1
+        share += lookup(self.discount_by_code, code)
         shipping = sim.sc.economics.shipping_cost_per_order
         if shipping and self.ships_free.any():
             per_spend = np.divide(sim.expected_orders * shipping, sim.expected_spend,
