@@ -83,11 +83,11 @@ class PointsModule(InstrumentModule):
         earned = sim.net_spend * p.earn_rate
         earned *= sim.rel_earn
         earned *= members  # (x * False = 0: as np.where, in one fast pass)
-        if p.activity_bonus_points:
-            active = members & sim.people.is_digital[: sim.people.n]
-            active &= sim.uniform("points_activity") < p.activity_probability
-            earned += np.multiply(active, p.activity_bonus_points)
-            sim.view("contact")[:] |= active
+        if p.activity_bonus_points:  # (members who use the app: worked out for them only)
+            digital = sim.member_slots[sim.people.is_digital[sim.member_slots]]
+            active = digital[sim.uniform_at("points_activity", digital) < p.activity_probability]
+            earned[active] += p.activity_bonus_points
+            sim.view("contact")[active] = True
         self.earned = earned
         points = sim.view("points")
         points += earned
@@ -108,7 +108,7 @@ class PointsModule(InstrumentModule):
         basket = sim.people.basket[can]
         # a reward worth more than a usual basket is claimed sooner, a small one later or never
         p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket)
-        chosen = sim.uniform("points_redeem")[can] < p_redeem
+        chosen = sim.uniform_at("points_redeem", can) < p_redeem
         slot, basket = can[chosen], basket[chosen]
         rewards = points[slot] / p.redemption_threshold
         np.floor(rewards, out=rewards)

@@ -72,7 +72,7 @@ class SubscriptionModule(InstrumentModule):
         members = sim.member_slots
         slots = members[~sim.view("is_subscriber")[members] & (sim.k[members] > 0)]
         first_time = sim.view("ti_subscribed")[slots] < 0  # the free trial is for first-timers
-        go = sim.uniform("club_uptake")[slots] < self.uptake(slots, first_time)
+        go = sim.uniform_at("club_uptake", slots) < self.uptake(slots, first_time)
         start = slots[go]
         trial = first_time[go] if p.trial_months else np.zeros(start.size, bool)
         sim.view("is_subscriber")[start] = True
@@ -117,12 +117,12 @@ class SubscriptionModule(InstrumentModule):
         """Subscribers only (their slots: the masks below are over them)."""
         sim, p = self.sim, self.p
         subs = self._subscriber_slots()
-        quit_anyway = sim.uniform("club_cancel_base")[subs] < p.base_cancellation_per_month
+        quit_anyway = sim.uniform_at("club_cancel_base", subs) < p.base_cancellation_per_month
         due = sim.view("ti_next_bill")[subs] <= sim.month
         # the first charge right at sign-up (no trial) comes before any value is received
         weighed = due & (sim.view("ti_subscribed")[subs] < sim.month)
         short = weighed & (sim.view("club_value")[subs] < p.fee)
-        u = sim.uniform("club_cancel_value")[subs]
+        u = sim.uniform_at("club_cancel_value", subs)
         quit_value = short & (u < p.cancel_when_value_below_fee)
         # some trial members leave when the trial ends whatever it gave them (the upper end
         # of the same uniform, so a value quitter and a trial quitter are drawn apart)
