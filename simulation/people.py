@@ -252,15 +252,19 @@ class People:
             return
         width = self.n_template - self.removed
         ids = np.concatenate([*(i for i, _ in self._archive), self.ids[:width]])
+        order = np.empty(ids.size, np.intp)  # where each id is: a gather per array, not a scatter
+        order[ids] = np.arange(ids.size)
         for name, arr, fill, final in self._arrays():
             lead = arr.shape[:-1]
-            full = _filled((*lead, self.n_template), fill, arr.dtype)
             if final:
-                rows = [m.pop(name).reshape(*lead, -1) for _, m in self._archive]
-                full[..., ids] = np.concatenate([*rows, arr[..., :width]], axis=-1)
-            else:
-                full[..., ids[ids.size - width :]] = arr[..., :width]
-            setattr(self, name, full)
+                parts = [m.pop(name).reshape(*lead, -1) for _, m in self._archive]
+            else:  # working state: `fill` for the customers who left
+                parts = [_filled((*lead, self.removed), fill, arr.dtype)]
+            rows = np.concatenate([*parts, arr[..., :width]], axis=-1).reshape(-1, ids.size)
+            full = np.empty((rows.shape[0], ids.size), arr.dtype)
+            for row, out in zip(rows, full, strict=True):  # (a row at a time: no 2-D fancy index)
+                row.take(order, out=out, mode="clip")
+            setattr(self, name, full.reshape(*lead, ids.size))
         self.capacity = self.n_template
         self.n += self.removed
         self.n_initial_kept = self.n_initial
