@@ -348,8 +348,13 @@ class Sim:
         bought = k > 0
         new = bought & (first < 0)
         np.copyto(first, self.month, where=new)
-        again = np.where(new, k >= 2, bought)
-        again &= self.month - first < REPURCHASE_MONTHS
+        # again: a second purchase in the month of the first, or a purchase in a later month
+        # of the window (boolean passes and a comparison with a scalar: np.where and
+        # `month - first` cost several times more)
+        again = k >= 2
+        again |= ~new
+        again &= bought
+        again &= first > self.month - REPURCHASE_MONTHS
         self.view("repurchased")[:] |= again
 
     def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
@@ -359,10 +364,15 @@ class Sim:
         lad, n0 = self.sc.customers.ladder, self.people.n_initial_kept
         if not lad.new_customer_months or not self.month or self.people.n <= n0:
             return
-        new = self.month - self.view("ti_arrived")[:, n0:] < lad.new_customer_months
-        tenure = np.where(new, lad.new_customer_basket_multiplier, 1.0)
-        basket[:, n0:] *= tenure
-        base_spend[:, n0:] *= tenure
+        # each arm's arrivals fill positions in order of arrival, so the new customers are
+        # the last ones: a slice per arm, not a mask over everyone (the same products)
+        p = self.people
+        for arm in (BASELINE, PROGRAM):
+            used = int(p.n_used[arm]) - p.removed
+            arrived = p.ti_arrived[arm, n0:used]
+            lo = n0 + int(np.searchsorted(arrived, self.month - lad.new_customer_months, side="right"))
+            basket[arm, lo:used] *= lad.new_customer_basket_multiplier
+            base_spend[arm, lo:used] *= lad.new_customer_basket_multiplier
 
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
         """Late enrolment, the program's costs of the purchases, the instruments' reactions."""

@@ -154,7 +154,9 @@ class TiersModule(InstrumentModule):
         below = members & (qualified < tier)
         since = sim.view("ti_below_tier")
         since[below & (since < 0)] = sim.month  # (few)
-        since[:] = np.where(below, since, -1)
+        since += 1  # since = since where below, else -1 (integer passes: np.where is slower)
+        since *= below
+        since -= 1
         members, code = self._member_codes()  # (everyone else's perks and lift are 0)
         if self.perk_cost.any():
             sim.charge_at("cost_perks", members, lookup(self.perk_cost_by_code, code))
