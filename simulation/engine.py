@@ -323,6 +323,7 @@ class Sim:
             basket[PROGRAM] *= self.factors.basket
         list_spend = np.multiply(basket, k, out=basket)
         revenue = list_spend.sum(axis=1)
+        list_sales = revenue.copy()  # (before the program row's discounts come off)
         net_spend = list_spend[PROGRAM]
         if self.has_program:
             net_spend = net_spend * self.factors.keep
@@ -333,7 +334,7 @@ class Sim:
         self.record("gross_margin", margin.sum(axis=1))
         upsell = np.subtract(list_spend, base_spend, out=base_spend)
         self.record("upsell", upsell.sum(axis=1))
-        self.record("list_sales", list_spend.sum(axis=1))
+        self.record("list_sales", list_sales)
         margin *= self.discount_factor[self.month]
         self.view("value")[:] += margin
         self.view("n_purchases")[:] += k
