@@ -9,6 +9,7 @@ processes run in this order (their offset inside the month fixes it):
                           reviews, club billing), in instrument order
     t + 0.8   acquisition paid, word-of-mouth and referral arrivals, net of complaints
     t + 0.9   bookkeeping stock figures for the end of month t+1
+    t + 0.97  compaction  customers gone from both arms leave the arrays (People.compact)
 
 Satisfaction effects of program events ("nudges") are added to `nudge_up`/`nudge_down`
 and applied at the next ladder move. Every equation is in docs/model.md.
@@ -66,6 +67,7 @@ class Sim:
         self.month = 0
         self._members: np.ndarray | None = None
         self._enrolled: np.ndarray | None = None
+        self._member_slots: np.ndarray | None = None
         self._arrays()
 
     def _arrays(self) -> None:
@@ -89,14 +91,35 @@ class Sim:
             "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
         }
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
+        self._uniform_buffer = np.empty(0)
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
 
     # ------------------------------------------------------------------ helpers
     def uniform(self, name: str) -> np.ndarray:
-        """One uniform per slot in use, shared by both arms."""
-        return self.streams.uniform(name, self.people.n, self.month)
+        """One uniform per slot in use, shared by both arms: the number of the slot's id
+        (positions hold ids in order, with the ids of customers gone moved out)."""
+        p = self.people
+        if not p.removed:
+            return self.streams.uniform(name, p.n, self.month)
+        return self._every_uniform(name, p.n + p.removed).take(p.ids[: p.n], mode="clip")
+
+    def uniform_at(self, name: str, slots: np.ndarray) -> np.ndarray:
+        """`uniform(name)[slots]` for a few slots (ascending), without gathering everyone's."""
+        p = self.people
+        if not slots.size:
+            return np.empty(0)
+        ids = p.ids[slots] if p.removed else slots
+        return self._every_uniform(name, int(ids[-1]) + 1).take(ids, mode="clip")
+
+    def _every_uniform(self, name: str, n_ids: int) -> np.ndarray:
+        """The decision's uniforms of ids 0 .. n_ids - 1, in a buffer reused every call."""
+        if self._uniform_buffer.size < n_ids:
+            self._uniform_buffer = np.empty(self.people.capacity + self.people.removed)
+        every = self._uniform_buffer[:n_ids]
+        self.streams.fresh(name, self.month).random(out=every)
+        return every
 
     def view(self, name: str) -> np.ndarray:
         """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""
@@ -112,10 +135,11 @@ class Sim:
         p = self.people
         values, done = self._slot_values.get(name, (np.empty(0), 0))
         if done < p.n:  # look up only the slots drawn since the last time
-            if values.size < p.n_template:  # (a buffer with room to grow into: few copies)
-                values = np.concatenate([values[:done], np.empty(max(p.n_template, 2 * values.size) - done)])
-            values[done : p.n_template] = self._segment_tables[name][p.segment[done : p.n_template]]
-            self._slot_values[name] = values, p.n_template
+            drawn = p.n_template - p.removed
+            if values.size < drawn:  # (a buffer with room to grow into: few copies)
+                values = np.concatenate([values[:done], np.empty(max(drawn, 2 * values.size) - done)])
+            values[done:drawn] = self._segment_tables[name][p.segment[done:drawn]]
+            self._slot_values[name] = values, drawn
         return values[: p.n]
 
     def record(self, metric: str, value) -> None:
@@ -135,6 +159,29 @@ class Sim:
         """An income per program-arm customer (club fees): to the ledger and onto the value."""
         self.record(metric, float(amount.sum()))
         self.pview("value")[:] += amount * self.discount_factor[self.month]
+
+    def charge_at(self, line: str, slots: np.ndarray, amount: np.ndarray | float) -> None:
+        """`charge` of an amount owed by a few customers only (the rest owe 0): the same
+        values, without passes over everyone."""
+        amount = np.broadcast_to(amount, slots.shape)
+        self.record(line, float(amount.sum()))
+        self.pview("value")[slots] -= amount * self.discount_factor[self.month]
+
+    def credit_at(self, metric: str, slots: np.ndarray, amount: np.ndarray | float) -> None:
+        """`credit` of an income from a few customers only."""
+        amount = np.broadcast_to(amount, slots.shape)
+        self.record(metric, float(amount.sum()))
+        self.pview("value")[slots] += amount * self.discount_factor[self.month]
+
+    def nudge_at(self, slots: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
+        """`nudge` of a few customers (by slot), `up`/`down` per slot or one for all: the same
+        values, without passes over everyone."""
+        n = self.people.n
+        if np.ndim(up) or up:
+            self.people.nudge_up[:n][slots] += up
+            self.people.contact[:n][slots] = True
+        if np.ndim(down) or down:
+            self.people.nudge_down[:n][slots] += down
 
     def nudge(self, mask: np.ndarray, up: float | np.ndarray = 0.0, down: float | np.ndarray = 0.0) -> None:
         """Queue a satisfaction effect on program-arm customers for their next ladder move."""
@@ -156,6 +203,14 @@ class Sim:
         return self._enrolled
 
     @property
+    def member_slots(self) -> np.ndarray:
+        """The slots of `members`, in order (read-only; computed once per change)."""
+        if self._member_slots is None:
+            self._member_slots = np.flatnonzero(self.members)
+            self._member_slots.flags.writeable = False
+        return self._member_slots
+
+    @property
     def members(self) -> np.ndarray:
         """Active members: enrolled and not dormant, the customers the instruments act on.
         Several instruments ask several times a month, so it is computed once per change
@@ -168,7 +223,7 @@ class Sim:
 
     def membership_changed(self) -> None:
         """Call after changing `is_member`, `is_dormant` or `is_alive` (enrolment, churn, arrivals)."""
-        self._members = self._enrolled = None
+        self._members = self._enrolled = self._member_slots = None
 
     # ------------------------------------------------------------------ set-up
     def _start(self) -> None:
@@ -268,6 +323,7 @@ class Sim:
             basket[PROGRAM] *= self.factors.basket
         list_spend = np.multiply(basket, k, out=basket)
         revenue = list_spend.sum(axis=1)
+        list_sales = revenue.copy()  # (before the program row's discounts come off)
         net_spend = list_spend[PROGRAM]
         if self.has_program:
             net_spend = net_spend * self.factors.keep
@@ -278,7 +334,7 @@ class Sim:
         self.record("gross_margin", margin.sum(axis=1))
         upsell = np.subtract(list_spend, base_spend, out=base_spend)
         self.record("upsell", upsell.sum(axis=1))
-        self.record("list_sales", list_spend.sum(axis=1))
+        self.record("list_sales", list_sales)
         margin *= self.discount_factor[self.month]
         self.view("value")[:] += margin
         self.view("n_purchases")[:] += k
@@ -293,20 +349,31 @@ class Sim:
         bought = k > 0
         new = bought & (first < 0)
         np.copyto(first, self.month, where=new)
-        again = np.where(new, k >= 2, bought)
-        again &= self.month - first < REPURCHASE_MONTHS
+        # again: a second purchase in the month of the first, or a purchase in a later month
+        # of the window (boolean passes and a comparison with a scalar: np.where and
+        # `month - first` cost several times more)
+        again = k >= 2
+        again |= ~new
+        again &= bought
+        again &= first > self.month - REPURCHASE_MONTHS
         self.view("repurchased")[:] |= again
 
     def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
         """Customers in their first months buy new_customer_basket_multiplier x the basket.
-        The starting base (slots below n0) is established: only later slots are looked at."""
-        lad, n0 = self.sc.customers.ladder, self.n0
+        The starting base (the first n_initial_kept positions) is established: only later
+        positions are looked at."""
+        lad, n0 = self.sc.customers.ladder, self.people.n_initial_kept
         if not lad.new_customer_months or not self.month or self.people.n <= n0:
             return
-        new = self.month - self.view("ti_arrived")[:, n0:] < lad.new_customer_months
-        tenure = np.where(new, lad.new_customer_basket_multiplier, 1.0)
-        basket[:, n0:] *= tenure
-        base_spend[:, n0:] *= tenure
+        # each arm's arrivals fill positions in order of arrival, so the new customers are
+        # the last ones: a slice per arm, not a mask over everyone (the same products)
+        p = self.people
+        for arm in (BASELINE, PROGRAM):
+            used = int(p.n_used[arm]) - p.removed
+            arrived = p.ti_arrived[arm, n0:used]
+            lo = n0 + int(np.searchsorted(arrived, self.month - lad.new_customer_months, side="right"))
+            basket[arm, lo:used] *= lad.new_customer_basket_multiplier
+            base_spend[arm, lo:used] *= lad.new_customer_basket_multiplier
 
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
         """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
@@ -316,7 +383,7 @@ class Sim:
         self.charge("cost_discounts", self.list_spend - self.net_spend)
         if econ.shipping_cost_per_order:
             self.charge("cost_shipping", (self.k * econ.shipping_cost_per_order) * self.free_shipping)
-        self.charge("cost_member_service", self.enrolled * econ.cost_per_member_per_month)
+        self.charge_at("cost_member_service", np.flatnonzero(self.enrolled), econ.cost_per_member_per_month)
         self.record("cost_fixed", econ.program_fixed_cost_per_month)
         for module in self.instruments:
             module.after_purchases()
@@ -344,9 +411,10 @@ class Sim:
             prog_down += self.people.nudge_down[:n]
             prog_up *= prog_level != TOP
             prog_down *= prog_level != 0
-            # the baseline row comes from the tables, already within [0, 1]
-            np.clip(prog_up, 0.0, 1.0, out=prog_up)
-            np.clip(prog_down, 0.0, 1.0, out=prog_down)
+            # the baseline row comes from the tables, already within [0, 1] (clipped by
+            # maximum and minimum: np.clip's checks cost ~4x the two passes)
+            for prob in (prog_up, prog_down):
+                np.minimum(np.maximum(prob, 0.0, out=prob), 1.0, out=prob)
             total = prog_up + prog_down
             over = total > 1.0
             if over.any():
@@ -441,7 +509,7 @@ class Sim:
         self.ledger["members"][:, idx] = np.count_nonzero(self.view("is_member") & alive, axis=1)
         if self.has_program:
             self.ledger["members_active"][PROGRAM, idx] = np.count_nonzero(self.members)
-        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.n0], axis=1) / self.n0
+        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.people.n_initial_kept], axis=1) / self.n0
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)
         self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
@@ -479,8 +547,22 @@ class Sim:
         env.process(self._every(env, 0.9, self._bookkeeping))
         if on_month is not None:
             env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
+        env.process(self._every(env, 0.97, self._compact))
         env.run(until=self.T)
+        self.people.restore()
+        self._forget_positions()
         return self
+
+    def _compact(self) -> None:
+        """Between months: drop the slots of customers gone from both arms from the arrays
+        (`People.compact`), so next month's passes skip them."""
+        if self.people.compact():
+            self._forget_positions()
+
+    def _forget_positions(self) -> None:
+        """Per-position caches after positions changed."""
+        self._slot_values.clear()
+        self.membership_changed()
 
 
 __all__ = ["Sim", "ARMS", "BASELINE", "PROGRAM"]

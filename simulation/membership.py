@@ -61,7 +61,7 @@ class Membership:
         if not slots.size:
             return
         p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k[slots], sim.K_MAX)
-        joins = self.willing(slots) & (sim.uniform("enrolment")[slots] < p_join)
+        joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
         self.join(slots[joins])
 
     def join(self, joins: np.ndarray | slice) -> None:
@@ -78,21 +78,22 @@ class Membership:
     def activity(self) -> None:
         """Active members may go dormant; dormant ones come back or leave the program."""
         sim, p = self.sim, self.p
-        enrolled = sim.enrolled
-        if not enrolled.any():
+        enrolled = np.flatnonzero(sim.enrolled)  # (worked out for them only)
+        if not enrolled.size:
             return
         dormant = sim.view("is_dormant")
-        u = sim.uniform("membership_activity")
-        p_dormant = sim.value_effect * (-p.dormancy_value_protection)
+        was_dormant = dormant[enrolled]
+        u = sim.uniform_at("membership_activity", enrolled)
+        p_dormant = sim.value_effect[enrolled] * (-p.dormancy_value_protection)
         p_dormant += 1.0
         p_dormant *= p.dormancy_per_month * self.complexity
-        fall_asleep = enrolled & ~dormant & (u < p_dormant)
-        wake = enrolled & dormant & (u < p.reactivation_per_month)
-        leave = enrolled & dormant & (u >= 1.0 - p.abandonment_per_month)
-        dormant |= fall_asleep
-        dormant &= ~(wake | leave)
-        sim.pview("is_member")[leave] = False
-        sim.view("left_program")[leave] = True
+        fall_asleep = ~was_dormant & (u < p_dormant)
+        wake = was_dormant & (u < p.reactivation_per_month)
+        leave = was_dormant & (u >= 1.0 - p.abandonment_per_month)
+        dormant[enrolled[fall_asleep]] = True
+        dormant[enrolled[wake | leave]] = False
+        sim.pview("is_member")[enrolled[leave]] = False
+        sim.view("left_program")[enrolled[leave]] = True
         sim.record("members_dormant_new", float(np.count_nonzero(fall_asleep)))
         sim.record("members_left", float(np.count_nonzero(leave)))
         sim.membership_changed()

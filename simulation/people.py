@@ -5,6 +5,12 @@ base purchase rate, basket, starting level, ...) are drawn once and shared by bo
 so slot j is the same person with and without the program. Per-arm *state* arrays have
 shape (2, capacity): row 0 is the no-program baseline, row 1 the program arm. New
 customers append; ids are never reused.
+
+Customers who have left in both arms stay in the results but not in the monthly work:
+`compact` moves their slots out of the arrays (to an archive) once enough have left, so
+every vectorised step runs over the customers still there. The arrays are then indexed by
+*position*; `ids[pos]` is the permanent slot id (what per-slot random numbers are keyed
+by), and `restore` puts every slot back in id order at the end of a run.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class _StateSpec:
     fill: object
     leading: tuple[int, ...] = ()
     program_only: bool = False
+    final: bool = True  # kept for customers who left (False: working state, meaningless then)
 
     def shape(self, width: int) -> tuple[int, ...]:
         return (*self.leading, width) if self.program_only else (*self.leading, 2, width)
@@ -60,8 +67,14 @@ class People:
         # slots in use in either arm: the width every vectorised step works on (a plain
         # int, kept up to date on arrival: it is read hundreds of times a month)
         self.n = 0
-        self.n_template = 0
+        self.n_template = 0  # slot ids with template attributes drawn
         self.n_initial = 0
+        # compaction (see `compact`): ids moved out, the starting base's positions still in
+        # use, the id of each position, and the archive of what was moved out
+        self.removed = 0
+        self.n_initial_kept = 0
+        self.ids = np.arange(self.capacity)
+        self._archive: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self._specs: dict[str, _StateSpec] = {}
         self._template_names = ("segment", "base_rate", "basket", "start_level", "u_join", "is_digital")
         self.segment = np.zeros(self.capacity, np.int8)
@@ -84,11 +97,13 @@ class People:
 
     # -- state management -------------------------------------------------
     def add_state(
-        self, name: str, dtype, fill, leading: tuple[int, ...] = (), program_only: bool = False
+        self, name: str, dtype, fill, leading: tuple[int, ...] = (), program_only: bool = False, final: bool = True
     ) -> np.ndarray:
         """Register a state array of shape (*leading, 2, capacity), or (*leading, capacity)
-        for state that only the program arm has (an instrument's points, tiers, ...)."""
-        spec = _StateSpec(np.dtype(dtype), fill, tuple(leading), program_only)
+        for state that only the program arm has (an instrument's points, tiers, ...).
+        `final=False` for working state that means nothing once a customer has left (points
+        lots, a qualification window): `compact` does not keep it for them (they get `fill`)."""
+        spec = _StateSpec(np.dtype(dtype), fill, tuple(leading), program_only, final)
         self._specs[name] = spec
         arr = _filled(spec.shape(self.capacity), fill, spec.dtype)
         setattr(self, name, arr)
@@ -105,6 +120,7 @@ class People:
             old = getattr(self, name)
             pad = _filled(spec.shape(extra), spec.fill, spec.dtype)
             setattr(self, name, np.concatenate([old, pad], axis=-1))
+        self.ids = np.concatenate([self.ids, np.arange(self.capacity, new_cap) + self.removed])
         self.capacity = new_cap
 
     # -- templates ------------------------------------------------------------
@@ -124,7 +140,7 @@ class People:
             block = (self.n_template - self.n_initial) // self.TEMPLATE_BLOCK
             lo = self.n_initial + block * self.TEMPLATE_BLOCK
             hi = lo + self.TEMPLATE_BLOCK
-            self._ensure_capacity(hi)
+            self._ensure_capacity(hi - self.removed)
             self._draw_templates(lo, hi, False, self._streams.fresh("customer_template", block))
             self.n_template = hi
 
@@ -133,6 +149,7 @@ class People:
             self._grow(needed)
 
     def _draw_templates(self, lo: int, hi: int, initial: bool, g: np.random.Generator) -> None:
+        """Template attributes of slot ids lo..hi-1 (at positions lo..hi-1 less those moved out)."""
         segs = self.scenario.customers.segments
         n = hi - lo
         if initial:  # the starting base is split exactly by share (largest remainder)
@@ -158,6 +175,8 @@ class People:
         u = g.random(n)
         level = np.minimum((u[:, None] >= cum_ladder).sum(axis=1), len(LEVELS) - 1)
         digital = g.random(n) < np.array([s.digital_share for s in segs])[seg]
+        lo -= self.removed
+        hi -= self.removed
         self.segment[lo:hi] = seg
         self.base_rate[lo:hi] = rate
         self.basket[lo:hi] = basket
@@ -171,17 +190,84 @@ class People:
         self.is_alive[:, :n] = True
         self.level[:, :n] = self.start_level[:n]
         self.n_used[:] = n
-        self.n = n
+        self.n = self.n_initial_kept = n
 
     def arrive(self, arm: int, count: int, source: int, month: int) -> slice:
-        """Fill the next `count` slots of one arm with new customers; returns their slots."""
-        lo = int(self.n_used[arm])
-        hi = lo + int(count)
-        self._ensure_templates(hi, initial=False)
+        """Fill the next `count` slot ids of one arm with new customers; returns their positions."""
+        hi_id = int(self.n_used[arm]) + int(count)
+        self._ensure_templates(hi_id, initial=False)
+        lo, hi = int(self.n_used[arm]) - self.removed, hi_id - self.removed  # (ids moved out are all lower)
         self.is_alive[arm, lo:hi] = True
         self.level[arm, lo:hi] = self.start_level[lo:hi]
         self.source[arm, lo:hi] = source
         self.ti_arrived[arm, lo:hi] = month
-        self.n_used[arm] = hi
+        self.n_used[arm] = hi_id
         self.n = max(self.n, hi)
         return slice(lo, hi)
+
+    # -- compaction -----------------------------------------------------------
+    COMPACT_SHARE = 8  # compact once 1/8 of the positions in use hold customers gone from both arms
+
+    def _arrays(self):
+        """(name, array, fill, final) of every per-slot array: templates, then state."""
+        for name in self._template_names:
+            yield name, getattr(self, name), 1.0 if name == "u_join" else 0, True
+        for name, spec in self._specs.items():
+            yield name, getattr(self, name), spec.fill, spec.final
+
+    def compact(self) -> bool:
+        """Move the slots of customers gone from both arms out of the arrays, once there are
+        enough of them to pay for the moves; True if it did. Only slots that have been
+        filled in both arms can go (the next arrivals of each arm take the ids after them),
+        and only between months: a customer's record is final by the end of the month they
+        leave in (later months would only let their tier window and points lots run out,
+        which no figure reads)."""
+        below = int(self.n_used.min()) - self.removed  # positions filled in both arms
+        gone = ~(self.is_alive[0, :below] | self.is_alive[1, :below])
+        n_gone = int(np.count_nonzero(gone))
+        if self.COMPACT_SHARE * n_gone < self.n or not n_gone:
+            return False
+        width = self.n_template - self.removed  # positions with templates drawn (>= n)
+        keep = np.concatenate([np.flatnonzero(~gone), np.arange(below, width)])
+        out = np.flatnonzero(gone)
+        moved = {}
+        for name, arr, fill, final in self._arrays():
+            rows = arr.reshape(-1, arr.shape[-1])
+            if final:
+                moved[name] = rows[:, out]
+            for row in rows:  # (a row at a time: the gather's temporary stays one row)
+                row[: keep.size] = row.take(keep)
+                row[keep.size : width] = fill
+        self._archive.append((self.ids[out], moved))
+        self.ids[: keep.size] = self.ids[keep]
+        self.removed += n_gone
+        self.ids[keep.size :] = np.arange(keep.size, self.capacity) + self.removed
+        self.n -= n_gone
+        self.n_initial_kept = int(np.searchsorted(self.ids[: self.n], self.n_initial))
+        return True
+
+    def restore(self) -> None:
+        """Every slot back at its id (positions = ids again), for the results."""
+        if not self.removed:
+            return
+        width = self.n_template - self.removed
+        ids = np.concatenate([*(i for i, _ in self._archive), self.ids[:width]])
+        order = np.empty(ids.size, np.intp)  # where each id is: a gather per array, not a scatter
+        order[ids] = np.arange(ids.size)
+        for name, arr, fill, final in self._arrays():
+            lead = arr.shape[:-1]
+            if final:
+                parts = [m.pop(name).reshape(*lead, -1) for _, m in self._archive]
+            else:  # working state: `fill` for the customers who left
+                parts = [_filled((*lead, self.removed), fill, arr.dtype)]
+            rows = np.concatenate([*parts, arr[..., :width]], axis=-1).reshape(-1, ids.size)
+            full = np.empty((rows.shape[0], ids.size), arr.dtype)
+            for row, out in zip(rows, full, strict=True):  # (a row at a time: no 2-D fancy index)
+                row.take(order, out=out, mode="clip")
+            setattr(self, name, full.reshape(*lead, ids.size))
+        self.capacity = self.n_template
+        self.n += self.removed
+        self.n_initial_kept = self.n_initial
+        self.removed = 0
+        self.ids = np.arange(self.capacity)
+        self._archive = []

@@ -26,7 +26,8 @@ class PointsModule(InstrumentModule):
         people.add_state("ti_points_activity", np.int32, 0, program_only=True)
         people.add_state("ti_redeemed", np.int32, -10, program_only=True)
         if self.fixed_lots:
-            people.add_state("points_lots", np.float64, 0.0, leading=(self.p.expiry_months,), program_only=True)
+            lots = (self.p.expiry_months,)  # (working state: not kept for customers who left)
+            people.add_state("points_lots", np.float64, 0.0, leading=lots, program_only=True, final=False)
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
         # customers weigh what they can collect within a year, or before fixed-lot expiry
         self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12
@@ -60,19 +61,21 @@ class PointsModule(InstrumentModule):
         self.effect = sim.membership.effect(back)  # the points' own worth drives their lift
 
     def purchase_rate(self, rel_rate: np.ndarray) -> None:
+        """Members only (for the others the factor is 1: worked out for the members alone)."""
         sim, p = self.sim, self.p
-        # long-run lift x novelty that fades from the month of joining (ti_joined -1 for
-        # non-members: any index will do, their boost is dropped below)
-        months_in = np.subtract(sim.month, sim.view("ti_joined"), dtype=np.intp)
-        boost = self.progress()
+        members = sim.member_slots
+        # long-run lift x novelty that fades from the month of joining
+        months_in = np.subtract(sim.month, sim.view("ti_joined")[members], dtype=np.intp)
+        progress = sim.view("points")[members] / p.redemption_threshold
+        boost = np.subtract(progress, np.floor(progress), out=progress)  # (as `progress()`)
         boost -= 0.5  # timing: above average near the reward, below after one
         boost *= p.goal_gradient
         boost += lookup(self.lift_by_months_in, months_in)
-        boost *= self.effect
+        boost *= self.effect[members]
         boost += 1.0
-        just_redeemed = sim.view("ti_redeemed") == sim.month - 1  # (few: a masked update is cheap)
+        just_redeemed = sim.view("ti_redeemed")[members] == sim.month - 1  # (few: a masked update is cheap)
         boost[just_redeemed] *= 1.0 - p.post_redemption_dip
-        rel_rate *= np.where(sim.members, boost, 1.0)  # the program row
+        rel_rate[members] *= boost  # the program row
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
@@ -80,11 +83,11 @@ class PointsModule(InstrumentModule):
         earned = sim.net_spend * p.earn_rate
         earned *= sim.rel_earn
         earned *= members  # (x * False = 0: as np.where, in one fast pass)
-        if p.activity_bonus_points:
-            active = members & sim.people.is_digital[: sim.people.n]
-            active &= sim.uniform("points_activity") < p.activity_probability
-            earned += np.multiply(active, p.activity_bonus_points)
-            sim.view("contact")[:] |= active
+        if p.activity_bonus_points:  # (members who use the app: worked out for them only)
+            digital = sim.member_slots[sim.people.is_digital[sim.member_slots]]
+            active = digital[sim.uniform_at("points_activity", digital) < p.activity_probability]
+            earned[active] += p.activity_bonus_points
+            sim.view("contact")[active] = True
         self.earned = earned
         points = sim.view("points")
         points += earned
@@ -97,42 +100,46 @@ class PointsModule(InstrumentModule):
         self._redeem(members)
 
     def _redeem(self, members: np.ndarray) -> None:
+        """Members holding a reward's worth may claim them (all they hold). Worked out for
+        those who can only: a few percent of the members in a month."""
         sim, p = self.sim, self.p
         points = sim.view("points")
         can = np.flatnonzero(members & (points >= p.redemption_threshold))
-        basket = sim.people.basket[: sim.people.n]
+        basket = sim.people.basket[can]
         # a reward worth more than a usual basket is claimed sooner, a small one later or never
-        # (worked out for the members who can redeem only: a power per slot is costly)
-        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket[can])
-        redeem = np.zeros(sim.people.n, bool)
-        redeem[can] = sim.uniform("points_redeem")[can] < p_redeem
-        rewards = points / p.redemption_threshold
+        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket)
+        chosen = sim.uniform_at("points_redeem", can) < p_redeem
+        slot, basket = can[chosen], basket[chosen]
+        rewards = points[slot] / p.redemption_threshold
         np.floor(rewards, out=rewards)
-        rewards *= redeem
         used = rewards * p.redemption_threshold
-        points -= used
+        points[slot] -= used
         if self.fixed_lots:
-            self._consume_oldest(used)
-        sim.view("ti_redeemed")[redeem] = sim.month
-        sim.view("ti_points_activity")[redeem] = sim.month
-        sim.charge("cost_rewards", rewards * p.reward_cost)
+            self._take_from_lots(slot, used)
+        sim.view("ti_redeemed")[slot] = sim.month
+        sim.view("ti_points_activity")[slot] = sim.month
+        sim.charge_at("cost_rewards", slot, rewards * p.reward_cost)
         # rewards that replace a purchase the member would have paid for: sales and margin given up
         replaced = rewards * (p.redemption_replaces_purchase * p.reward_value)
         sim.record("revenue", -float(replaced.sum()))
-        sim.charge("cost_replaced_purchases", replaced * sim.per_slot("margin"))
+        sim.charge_at("cost_replaced_purchases", slot, replaced * sim.per_slot("margin")[slot])
         sim.record("rewards_redeemed", float(rewards.sum()))
         redeemed = float(used.sum())
         sim.record("points_redeemed", redeemed)
         self.redeemed += redeemed
         # a reward worth a whole basket or more delights fully, a smaller one proportionally
         worth = np.minimum(rewards * p.reward_value / basket, 1.0)
-        sim.nudge(redeem, up=p.reward_satisfaction_lift * worth)
+        sim.nudge_at(slot, up=p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
-        """Redemptions use the oldest lots first (first in, first out)."""
+        """Redemptions (points used, per slot) use the oldest lots first (first in, first out)."""
+        slot = np.flatnonzero(used > 0)
+        self._take_from_lots(slot, used[slot])
+
+    def _take_from_lots(self, slot: np.ndarray, used: np.ndarray) -> None:
+        """`_consume_oldest` for the slots that used points (`used` > 0 each, or 0: nothing taken)."""
         lots = self.sim.view("points_lots")
         e = self.p.expiry_months
-        slot = np.flatnonzero(used > 0)
         if not slot.size:
             return
         # Lots are >= 0, so taking from an empty lot changes nothing: the lots of months
@@ -140,7 +147,7 @@ class PointsModule(InstrumentModule):
         # redeemers with nothing left to take (at a million customers the gathers from the
         # lots are most of the cost).
         filled = min(e, self.sim.month + 1)
-        left = used[slot]
+        left = used.copy()
         for age in range(e - filled, e):  # the lot after this month's is the oldest
             row = lots[(self.sim.month + 1 + age) % e]
             lot = row[slot]
@@ -168,14 +175,15 @@ class PointsModule(InstrumentModule):
             lost = np.minimum(lots[oldest], points)
             lots[oldest] = 0.0
         else:
-            idle = sim.month - sim.view("ti_points_activity") >= p.expiry_months
-            lost = np.where(idle & (points > 0), points, 0.0)
-        lost = np.where(alive, lost, points)
+            idle = sim.view("ti_points_activity") <= sim.month - p.expiry_months
+            lost = points * idle  # (x * False = 0: as np.where, in one fast pass)
+        gone = np.flatnonzero(~alive)  # (their whole balance: few, an index is cheaper than np.where)
+        lost[gone] = points[gone]
         points -= lost
         expired = float(lost.sum())
         sim.record("points_expired", expired)
         self.expired += expired
-        sim.nudge(alive & (lost > 0), down=p.expiry_satisfaction_hurt)
+        sim.nudge_at(np.flatnonzero(alive & (lost > 0)), down=p.expiry_satisfaction_hurt)
 
     def record(self, index: int) -> None:
         sim = self.sim

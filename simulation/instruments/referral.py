@@ -43,8 +43,9 @@ class ReferralModule(InstrumentModule):
             conversion = conversion * (1.0 + p.referee_reward_response * self._pull(p.referee_reward_cost, basket))
         converted = refer & (sim.uniform("referral_conversion") < conversion)
         n_ref += converted
-        sim.charge("cost_referral_rewards", converted * p.referrer_reward_cost)
-        sim.nudge(converted, up=p.referrer_satisfaction_lift)
+        referrers = np.flatnonzero(converted)
+        sim.charge_at("cost_referral_rewards", referrers, p.referrer_reward_cost)
+        sim.nudge_at(referrers, up=p.referrer_satisfaction_lift)
         sim.record("referrals_made", float(refer.sum()))
         self.converted = int(converted.sum())
         self.displaced = round(p.would_have_come_share * self.converted)
@@ -70,11 +71,12 @@ class ReferralModule(InstrumentModule):
         sim.record("referrals", float(slots.stop - slots.start))
 
     def _referred(self) -> np.ndarray:
-        return self.sim.pview("source") == REFERRAL
+        """The referred customers' slots (their factors are multiplied; everyone else's are 1)."""
+        return np.flatnonzero(self.sim.pview("source") == REFERRAL)
 
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
         if self.p.referred_basket_multiplier != 1.0:
-            rel_basket *= np.where(self._referred(), self.p.referred_basket_multiplier, 1.0)
+            rel_basket[self._referred()] *= self.p.referred_basket_multiplier
 
     def churn(self, rel_churn: np.ndarray) -> None:
-        rel_churn *= np.where(self._referred(), self.p.referred_churn_multiplier, 1.0)
+        rel_churn[self._referred()] *= self.p.referred_churn_multiplier

@@ -35,41 +35,52 @@ class SubscriptionModule(InstrumentModule):
         # (enrolled, dormant or not: a paying subscriber is billed and served either way)
         return self.sim.view("is_subscriber") & self.sim.enrolled
 
+    def _subscriber_slots(self) -> np.ndarray:
+        """The subscribers' slots: a few percent of the customers at most, so the club's
+        factors and bookkeeping are worked out for them alone (a factor of 1, an amount of 0
+        for everyone else: the same numbers)."""
+        return np.flatnonzero(self.subscribers())
+
     def purchase_rate(self, rel_rate: np.ndarray) -> None:
-        rel_rate *= np.where(self.subscribers(), 1.0 + self.p.purchase_rate_lift, 1.0)
+        rel_rate[self._subscriber_slots()] *= 1.0 + self.p.purchase_rate_lift
 
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
-        subs = self.subscribers()
-        keep *= np.where(subs, 1.0 - self.p.discount, 1.0)
+        subs = self._subscriber_slots()
+        keep[subs] *= 1.0 - self.p.discount
         if self.p.free_shipping:
-            self.sim.free_shipping |= subs
+            self.sim.free_shipping[subs] = True
 
     def churn(self, rel_churn: np.ndarray) -> None:
-        rel_churn *= np.where(self.subscribers(), self.p.churn_multiplier, 1.0)
+        rel_churn[self._subscriber_slots()] *= self.p.churn_multiplier
 
     def after_purchases(self) -> None:
         sim, p = self.sim, self.p
-        subs = self.subscribers()
+        subs = self._subscriber_slots()
         shipping = sim.sc.economics.shipping_cost_per_order if p.free_shipping else 0.0
-        saved = sim.list_spend * p.discount
+        saved = sim.list_spend[subs] * p.discount
         if shipping:  # (adding 0 would change nothing)
-            saved += sim.k * shipping
+            saved += sim.k[subs] * shipping
         saved += p.exclusive_access_value
-        saved *= subs  # (x * False = 0: as np.where, in one fast pass)
-        sim.view("club_value")[:] += saved
-        sim.charge("cost_club_access", subs * p.exclusive_access_cost)
-        sim.nudge(subs, up=p.satisfaction_lift)
-        start = sim.members & ~sim.view("is_subscriber") & (sim.k > 0)
-        first_time = sim.view("ti_subscribed") < 0  # the free trial is for first-timers
-        slots = np.flatnonzero(start)
-        start[slots] = sim.uniform("club_uptake")[slots] < self.uptake(slots, first_time[slots])
-        trial = start & first_time if p.trial_months else np.zeros_like(start)
+        sim.view("club_value")[subs] += saved
+        sim.charge_at("cost_club_access", subs, p.exclusive_access_cost)
+        sim.nudge_at(subs, up=p.satisfaction_lift)
+        self._starts()
+
+    def _starts(self) -> None:
+        """Active members who bought and are not in the club may start it."""
+        sim, p = self.sim, self.p
+        members = sim.member_slots
+        slots = members[~sim.view("is_subscriber")[members] & (sim.k[members] > 0)]
+        first_time = sim.view("ti_subscribed")[slots] < 0  # the free trial is for first-timers
+        go = sim.uniform_at("club_uptake", slots) < self.uptake(slots, first_time)
+        start = slots[go]
+        trial = first_time[go] if p.trial_months else np.zeros(start.size, bool)
         sim.view("is_subscriber")[start] = True
-        sim.view("is_trial")[start] = trial[start]
+        sim.view("is_trial")[start] = trial
         sim.view("ti_subscribed")[start] = sim.month
-        sim.view("ti_next_bill")[start] = np.where(trial[start], sim.month + p.trial_months, sim.month)
+        sim.view("ti_next_bill")[start] = np.where(trial, sim.month + p.trial_months, sim.month)
         sim.view("club_value")[start] = 0.0
-        sim.record("club_starts", float(np.count_nonzero(start)))
+        sim.record("club_starts", float(start.size))
 
     def expected_value(self) -> np.ndarray:
         """What the club would give a customer a month at their current purchase rate."""
@@ -103,24 +114,25 @@ class SubscriptionModule(InstrumentModule):
         return np.minimum(chance, 1.0, out=chance)
 
     def bill(self) -> None:
+        """Subscribers only (their slots: the masks below are over them)."""
         sim, p = self.sim, self.p
-        subs = self.subscribers()
-        quit_anyway = subs & (sim.uniform("club_cancel_base") < p.base_cancellation_per_month)
-        due = subs & (sim.view("ti_next_bill") <= sim.month)
+        subs = self._subscriber_slots()
+        quit_anyway = sim.uniform_at("club_cancel_base", subs) < p.base_cancellation_per_month
+        due = sim.view("ti_next_bill")[subs] <= sim.month
         # the first charge right at sign-up (no trial) comes before any value is received
-        weighed = due & (sim.view("ti_subscribed") < sim.month)
-        short = weighed & (sim.view("club_value") < p.fee)
-        u = sim.uniform("club_cancel_value")
+        weighed = due & (sim.view("ti_subscribed")[subs] < sim.month)
+        short = weighed & (sim.view("club_value")[subs] < p.fee)
+        u = sim.uniform_at("club_cancel_value", subs)
         quit_value = short & (u < p.cancel_when_value_below_fee)
         # some trial members leave when the trial ends whatever it gave them (the upper end
         # of the same uniform, so a value quitter and a trial quitter are drawn apart)
-        trial_ends = due & sim.view("is_trial")
+        trial_ends = due & sim.view("is_trial")[subs]
         quit_trial = trial_ends & (u >= 1.0 - p.trial_cancellation)
         cancel = quit_anyway | quit_value | quit_trial
-        sim.view("is_trial")[trial_ends] = False
-        charged = due & ~cancel
-        sim.view("is_subscriber")[cancel] = False
-        sim.credit("fee_income", charged * p.fee)
+        sim.view("is_trial")[subs[trial_ends]] = False
+        charged = subs[due & ~cancel]
+        sim.view("is_subscriber")[subs[cancel]] = False
+        sim.credit_at("fee_income", charged, p.fee)
         sim.view("ti_next_bill")[charged] += p.billing_period_months
         sim.view("club_value")[charged] = 0.0
         sim.record("club_cancellations", float(np.count_nonzero(cancel)))

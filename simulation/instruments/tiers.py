@@ -30,7 +30,7 @@ class TiersModule(InstrumentModule):
         people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
         people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
         window = (p.qualification_window_months,)
-        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True)
+        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True, final=False)
         people.add_state("ti_below_tier", np.int32, -1, program_only=True)  # first month found below
 
     def calendar(self) -> list[CalendarEvent]:
@@ -45,6 +45,7 @@ class TiersModule(InstrumentModule):
             return np.array([none, *values])
 
         self.keep_by_code = by_code(1.0 - self.discount, 1.0)  # 1 - discount
+        self.discount_by_code = 1.0 - self.keep_by_code  # (as 1 - keep per customer: the same values)
         self.basket_by_code = by_code(1.0 + self.spend_lift, 1.0)
         self.earn_by_code = by_code(self.earn_multiplier, 1.0)
         self.ships_free_by_code = by_code(self.ships_free, False)
@@ -60,18 +61,26 @@ class TiersModule(InstrumentModule):
         code *= self.sim.members
         return code.astype(np.intp)
 
+    def _member_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """`_codes` of the members only, with their slots (everyone else's code is 0)."""
+        members = self.sim.member_slots
+        code = np.maximum(self.sim.view("tier")[members], 0).astype(np.intp)
+        code += 1
+        return members, code
+
     def basket(self, keep: np.ndarray, rel_basket: np.ndarray) -> None:
+        """Members' benefits (code 0's are ones: worked out for the members alone)."""
         sim = self.sim
-        code = self._codes()
+        members, code = self._member_codes()
         for factor, by_code in (
             (keep, self.keep_by_code),
             (rel_basket, self.basket_by_code),
             (sim.rel_earn, self.earn_by_code),
         ):
             if (by_code != 1.0).any():  # (a product with ones changes nothing: skipped)
-                factor *= lookup(by_code, code)
+                factor[members] *= lookup(by_code, code)
         if self.ships_free.any():
-            sim.free_shipping |= lookup(self.ships_free_by_code, code)
+            sim.free_shipping[members] |= lookup(self.ships_free_by_code, code)
 
     def value_share(self, share: np.ndarray) -> None:
         """The discount (and shipping saved) of the tier a customer holds or, before placement,
@@ -81,9 +90,13 @@ class TiersModule(InstrumentModule):
         tier = np.subtract(expected >= self.thresholds[0], 1, dtype=np.int8)
         for threshold in self.thresholds[1:]:
             tier += expected >= threshold
-        held = sim.view("tier")
-        code = np.where(sim.members & (held >= 0), held, tier).astype(np.intp) + 1
-        share += 1.0 - lookup(self.keep_by_code, code)
+        members = sim.member_slots
+        held = sim.view("tier")[members]
+        placed = members[held >= 0]  # (members only: an index, not np.where over everyone)
+        tier[placed] = held[held >= 0]
+        code = tier.astype(np.intp)
+        code += 1
+        share += lookup(self.discount_by_code, code)
         shipping = sim.sc.economics.shipping_cost_per_order
         if shipping and self.ships_free.any():
             per_spend = np.divide(sim.expected_orders * shipping, sim.expected_spend,
@@ -133,24 +146,26 @@ class TiersModule(InstrumentModule):
         tier = sim.view("tier")
         qualified = self.qualified_tier()
         up = members & (qualified > tier)
-        upgraded = up & (tier >= 0)
-        if upgraded.any():  # (else the nudge would add zeros)
-            sim.nudge(upgraded, up=p.upgrade_satisfaction_lift * sim.per_slot("status_sensitivity"))
-        sim.record("tier_upgrades", float(np.count_nonzero(upgraded)))
+        upgraded = np.flatnonzero(up & (tier >= 0))
+        lift = p.upgrade_satisfaction_lift * sim.per_slot("status_sensitivity")[upgraded]
+        sim.nudge_at(upgraded, up=lift)
+        sim.record("tier_upgrades", float(upgraded.size))
         tier[up] = qualified[up]
         below = members & (qualified < tier)
         since = sim.view("ti_below_tier")
         since[below & (since < 0)] = sim.month  # (few)
-        since[:] = np.where(below, since, -1)
-        code = self._codes()
+        since += 1  # since = since where below, else -1 (integer passes: np.where is slower)
+        since *= below
+        since -= 1
+        members, code = self._member_codes()  # (everyone else's perks and lift are 0)
         if self.perk_cost.any():
-            sim.charge("cost_perks", lookup(self.perk_cost_by_code, code))
+            sim.charge_at("cost_perks", members, lookup(self.perk_cost_by_code, code))
         else:
             sim.record("cost_perks", 0.0)
         if self.status_lift.any():
             lift = lookup(self.status_lift_by_code, code)
             if lift.any():
-                sim.view("nudge_up")[:] += lift * sim.per_slot("status_sensitivity")
+                sim.view("nudge_up")[members] += lift * sim.per_slot("status_sensitivity")[members]
 
     def review(self) -> None:
         sim, p = self.sim, self.p
