@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,9 +50,16 @@ def list_scenarios(directory: Path) -> list[ScenarioFile]:
     return out
 
 
+# Nordic and German letters as their own spelling conventions write them without the letter
+# (Bønne -> boenne, Ærø -> aeroe, Straße -> strasse); other accents just lose theirs (café -> cafe)
+_SPELLED = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ð": "d", "þ": "th"})
+
+
 def slugify(name: str) -> str:
-    """A file name stem from a scenario name: `Coffee card v2!` -> `coffee-card-v2`."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    """A file name stem from a scenario name: `Coffee card v2!` -> `coffee-card-v2`, `Bønne` -> `boenne`."""
+    ascii_name = unicodedata.normalize("NFKD", name.strip().lower().translate(_SPELLED))
+    ascii_name = ascii_name.encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
     return slug[:60] or "scenario"
 
 
@@ -59,8 +67,11 @@ def file_name_for(name: str) -> str:
     return slugify(name) + ".yaml"
 
 
-def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False) -> Path:
-    """Write a scenario file; refuses to replace an existing file unless `overwrite` is explicit.
+def save_new(
+    directory: Path, file_name: str, text: str, overwrite: bool = False, backups: Path | None = None
+) -> Path:
+    """Write a scenario file; refuses to replace an existing file unless `overwrite` is explicit,
+    and then copies the file it replaces into `backups` first.
 
     Raises FileExistsError when the file exists and `overwrite` is False, ValueError for a
     file name that is not a plain `*.yaml` name in `directory`.
@@ -69,6 +80,8 @@ def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False
         raise ValueError(f"{file_name!r} is not a valid file name (letters, digits, - and _, ending in .yaml)")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / file_name
+    if overwrite and path.exists() and backups is not None:
+        backup(path, backups)
     if overwrite:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_bytes(text.encode("utf-8"))  # bytes: no newline translation, the text is the file
@@ -77,6 +90,17 @@ def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False
         with path.open("xb") as fh:  # "x": fails if the file exists, even in a race
             fh.write(text.encode("utf-8"))
     return path
+
+
+def backup(path: Path, backups: Path) -> Path:
+    """A dated copy of `path` in `backups` (`name.2026-12-02T201500.yaml`), so a replaced file can come back."""
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y-%m-%dT%H%M%S")
+    copy, n = backups / f"{path.stem}.{stamp}{path.suffix}", 2
+    while copy.exists():
+        copy, n = backups / f"{path.stem}.{stamp}-{n}{path.suffix}", n + 1
+    copy.write_bytes(path.read_bytes())
+    return copy
 
 
 def target_file(entries: list[ScenarioFile], name: str) -> str:

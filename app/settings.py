@@ -22,5 +22,10 @@ def drafts_dir() -> Path:
     return home() / "drafts"
 
 
+def backups_dir() -> Path:
+    """Copies of library files replaced from the app (`Replace the file`)."""
+    return home() / "backups"
+
+
 MAX_COMPARE = 5
 MAX_UPLOAD_MB = 1  # scenario files are a few kB

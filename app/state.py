@@ -73,6 +73,19 @@ def clear_widgets(prefix: str = "") -> None:
         del bases[key]
 
 
+def follow_scenario(key: str, value: Any) -> None:
+    """Set a non-field widget (like the save name) to `value` whenever another scenario is opened
+    or `value` itself changes (the scenario renamed on the Design page).
+
+    Streamlit keeps what a widget last held across reruns, also after its key is deleted, so
+    deleting is not enough: the value is written into the session state, once per scenario."""
+    ws, stamp = workspace(), f"{key}.for"
+    mark = f"{ws.id}:{ws.revision}:{ws.origin}:{value}"
+    if st.session_state.get(stamp) != mark:
+        st.session_state[key] = value
+        st.session_state[stamp] = mark
+
+
 def open_scenario(data: dict[str, Any], origin: str | None, pristine: bool = True, source: str | None = None) -> None:
     """Edit another scenario (`source`: the YAML text it was read from, which a save keeps);
     unsaved edits of the current one are kept for Compare first."""

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import math
+from html import escape
 
 import pandas as pd
 import streamlit as st
 
 import simulation
 from simulation import analysis, figures
-from simulation.metrics import fmt, fmt_interval, metric
+from simulation.metrics import fmt
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -19,46 +19,49 @@ def chart(fig, key: str) -> None:
 
 
 def headline_cards(results: simulation.Results) -> None:
-    """Eight cards: each the program's value and its change against no program, with the interval."""
-    summary = analysis.headline_summary(results.summary, results.monthly)
-    currency, n = results.scenario.economics.currency, results.scenario.simulation.replications
+    """Eight cards: each the program's value and its change against no program, with the interval.
+
+    A CSS grid of plain HTML rather than `st.metric` columns: the cards wrap to fewer per row
+    on a narrow screen (a 1024 px projector with the sidebar open) instead of cutting their text."""
+    n = results.scenario.simulation.replications
     horizon = results.scenario.simulation.horizon_months
-    cards = analysis.headline(summary)
-    for row in (cards[:4], cards[4:]):
-        cols = st.columns(len(row))
-        for col, (name, arm, with_delta) in zip(cols, row, strict=True):
-            m = metric(name)
-            mean = analysis.value(summary, name, arm)
-            low = analysis.value(summary, name, "incremental", "p05")
-            high = analysis.value(summary, name, "incremental", "p95")
-            change = analysis.value(summary, name, "incremental")
-            if name == "payback_month" and math.isnan(mean):
-                no_cost = math.isnan(analysis.value(summary, "payback_share", "incremental"))
-                shown = "–" if no_cost else f"not within {horizon} months"
-            else:
-                shown = fmt(mean, m.kind, currency, short=True)
-            delta = fmt(change, m.kind, currency, signed=True) if with_delta and not math.isnan(change) else None
-            signed = with_delta or analysis.is_change(summary, name, arm)
-            interval = fmt_interval(low, high, m.kind, currency, signed=signed)
-            caption = f"90 % interval{' of the change' if delta else ''}: {interval}"
-            if name == "payback_month":
-                caption = analysis.payback_caption(
-                    summary, int(results.replications["replication"].nunique()), interval
-                )
-            with col, st.container(border=True):
-                st.metric(
-                    analysis.HEADLINE_TITLES.get(name, m.label),
-                    shown,
-                    delta=delta,
-                    delta_color="normal" if m.better >= 0 else "inverse",
-                    delta_description="vs no program" if delta else None,
-                    help=(
-                        f"Mean over {n} replications; money is the total over the {horizon}-month horizon. "
-                        "The change is paired against the same customers without the program; the interval "
-                        "is its 5-95 % range across replications."
-                    ),
-                )
-                st.caption(caption)
+    tip = (
+        f"Mean over {n} replications; money is the total over the {horizon}-month horizon. The change is "
+        "paired against the same customers without the program; the interval is its 5-95 % range across replications."
+    )
+    st.markdown(cards_html(analysis.headline_cards(results), tip), unsafe_allow_html=True)
+
+
+CARDS_CSS = """<style>
+.lojal-cards {display: grid; grid-template-columns: repeat(auto-fill, minmax(12.5rem, 1fr)); gap: 0.75rem;
+  margin-bottom: 1rem;}
+.lojal-card {border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.75rem 0.9rem;
+  min-width: 0; overflow-wrap: anywhere;}
+.lojal-card-title {font-size: 0.95rem; line-height: 1.25; margin-bottom: 0.2rem;}
+.lojal-card-value {font-size: 1.9rem; font-weight: 600; line-height: 1.2;}
+.lojal-card-change {display: inline-block; font-size: 0.9rem; padding: 0.05rem 0.45rem; border-radius: 0.8rem;
+  margin: 0.25rem 0; background: rgba(49, 51, 63, 0.08);}
+.lojal-card-change.good {color: #177233; background: rgba(33, 195, 84, 0.14);}
+.lojal-card-change.bad {color: #9d1c24; background: rgba(255, 43, 43, 0.12);}
+.lojal-card-note {font-size: 0.85rem; opacity: 0.75; line-height: 1.35;}
+</style>"""
+
+
+def cards_html(cards: list[analysis.Card], tip: str = "") -> str:
+    """The cards as HTML (escaped), with the grid's CSS."""
+    parts = []
+    for card in cards:
+        change = ""
+        if card.change:
+            tone = {True: "good", False: "bad", None: ""}[card.good]
+            arrow = "▲" if card.change.startswith("+") else ("▼" if card.change.startswith("-") else "")
+            change = f'<div class="lojal-card-change {tone}">{arrow} {escape(card.change)} vs no program</div>'
+        parts.append(
+            f'<div class="lojal-card" title="{escape(tip)}"><div class="lojal-card-title">{escape(card.title)}</div>'
+            f'<div class="lojal-card-value">{escape(card.value)}</div>{change}'
+            f'<div class="lojal-card-note">{escape(card.note)}</div></div>'
+        )
+    return CARDS_CSS + '<div class="lojal-cards">' + "".join(parts) + "</div>"
 
 
 def sensitivity_table(results: simulation.Results) -> None:
@@ -113,9 +116,7 @@ def starting_cards(position: dict[str, float]) -> None:
             "Share of customers who join when the program starts (enrolment propensity by segment).",
         ),
     ]
-    for col, (label, shown, help_text) in zip(st.columns(len(cards)), cards, strict=True):
-        with col, st.container(border=True):
-            st.metric(label, shown, help=help_text)
+    st.markdown(cards_html([analysis.Card(t, v, None, None, note) for t, v, note in cards]), unsafe_allow_html=True)
 
 
 def results_charts(results: simulation.Results, key: str = "res") -> None:

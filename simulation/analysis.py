@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,48 @@ def headline(summary: pd.DataFrame) -> list[tuple[str, str, bool]]:
         ("program_cost", "program", False),
         ("active_customers_end", "program", True),
     ]
+
+
+@dataclass(frozen=True)
+class Card:
+    """One headline card as a person reads it."""
+
+    title: str
+    value: str
+    change: str | None  # against no program, signed; None when the value is itself a change
+    good: bool | None  # whether the change is good news (None: neither)
+    note: str  # the interval, or how many runs pay back
+
+
+def headline_cards(results) -> list[Card]:
+    """The eight headline cards of a run: the program's value, its change against no program
+    and the 90 % interval over replications (docs/model.md 10)."""
+    summary = headline_summary(results.summary, results.monthly)
+    currency = results.scenario.economics.currency
+    horizon = results.scenario.simulation.horizon_months
+    reps = int(results.replications["replication"].nunique())
+    cards = []
+    for name, arm, with_change in headline(summary):
+        m = metric(name)
+        mean, change = value(summary, name, arm), value(summary, name, "incremental")
+        interval = fmt_interval(
+            value(summary, name, "incremental", "p05"),
+            value(summary, name, "incremental", "p95"),
+            m.kind,
+            currency,
+            signed=with_change or is_change(summary, name, arm),
+        )
+        shown_change = fmt(change, m.kind, currency, signed=True) if with_change and not math.isnan(change) else None
+        if name == "payback_month":
+            no_cost = math.isnan(value(summary, "payback_share", "incremental"))
+            shown = ("–" if no_cost else f"not within {horizon} months") if math.isnan(mean) else fmt(mean, m.kind)
+            note = payback_caption(summary, reps, interval)
+        else:
+            shown = fmt(mean, m.kind, currency)
+            note = f"90 % interval{' of the change' if shown_change else ''}: {interval}"
+        good = None if shown_change is None or m.better == 0 or change == 0 else (change > 0) == (m.better > 0)
+        cards.append(Card(HEADLINE_TITLES.get(name, m.label), shown, shown_change, good, note))
+    return cards
 
 
 def payback_caption(summary: pd.DataFrame, replications: int, interval: str) -> str:

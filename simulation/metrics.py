@@ -91,6 +91,7 @@ GROUP_LABELS = {
 def group_label(group: str) -> str:
     return GROUP_LABELS.get(group, group)
 
+
 # the order of the summary table: headline first, then money, then the rest
 ORDER = (
     "retention_12m",
@@ -152,20 +153,20 @@ def is_missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = False, short: bool = False) -> str:
-    """A value as a person reads it; `signed` for changes (`+2.1 pp`, `-kr 300`), `short` for cards (`kr 14.8 M`)."""
+def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = False) -> str:
+    """A value as a person reads it: money to three significant figures with its unit (`kr 5.87 M`),
+    `signed` for changes (`+2.1 pp`, `-kr 300`)."""
     if is_missing(value):
         return "–"
     sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
     a = abs(value)
     if kind == "share":
         return f"{sign}{100 * a:.1f} {'pp' if signed else '%'}"
-    if kind == "money" and short and a >= 1e6:
-        return sign + with_currency(f"{a / 1e6:.3g} M", currency)
-    if kind == "money" and short and a >= 1e5:
-        return sign + with_currency(f"{a / 1e3:.0f} k", currency)
     if kind == "money":
-        return sign + money(round(a) if a >= 100 else round(a, 2), currency)
+        compact = _compact(a)
+        return sign + (
+            with_currency(compact, currency) if compact else money(round(a) if a >= 100 else round(a, 2), currency)
+        )
     if kind == "count":
         return f"{sign}{a:,.0f}"
     if kind == "score":
@@ -173,6 +174,16 @@ def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = Fal
     if kind == "months":
         return f"{sign}{a:.1f} months" if signed else f"month {a:.0f}"
     return f"{sign}{a:,.3g}" if a < 1000 else f"{sign}{a:,.0f}"
+
+
+def _compact(a: float) -> str:
+    """A non-negative amount from 10,000 up to three significant figures: 5,865,080 -> `5.87 M`,
+    45,310 -> `45.3 k`; "" below (written in whole units, or with cents below 100)."""
+    rounded = float(f"{a:.3g}")  # 999,999 -> 1.00 M, not 1e+03 k
+    for threshold, size, unit in ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if rounded >= threshold:
+            return f"{rounded / size:.3g} {unit}"
+    return ""
 
 
 def fmt_interval(low: float | None, high: float | None, kind: str, currency: str = "kr", signed: bool = True) -> str:

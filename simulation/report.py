@@ -142,7 +142,7 @@ def _row(results: Any, summary: pd.DataFrame, name: str) -> dict[str, str]:
     m, currency = metric(name), results.scenario.economics.currency
     cells = {"Metric": m.label}
     for arm in analysis.ARMS:
-        cells[analysis.ARM_NAMES[arm]] = fmt(analysis.value(summary, name, arm), m.kind, currency, short=False)
+        cells[analysis.ARM_NAMES[arm]] = fmt(analysis.value(summary, name, arm), m.kind, currency)
     change = analysis.value(summary, name, "incremental")
     if not math.isnan(change) and analysis.is_change(summary, name, "incremental"):
         cells["Difference"] = fmt(change, m.kind, currency, signed=True)

@@ -10,6 +10,7 @@ import pytest
 from test_app_support import (  # noqa: F401
     app,
     assert_ok,
+    cards,
     charts,
     editor,
     library_dir,
@@ -21,7 +22,7 @@ from test_app_support import (  # noqa: F401
 import simulation
 from app import drafts, fields, runs
 from app.fields import join, kind_of
-from app.settings import drafts_dir
+from app.settings import drafts_dir, home as home_dir
 from simulation import analysis, metrics
 from simulation.schema import Points, Program, Referral, Scenario, Subscription, Tiers, field_info
 
@@ -49,13 +50,13 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert not at.button(key="run").disabled
     at.button(key="run").click().run()
     assert_ok(at)
-    labels = [m.label for m in at.metric]
+    labels = [c.title for c in cards(at)]
     assert labels[:4] == ["Retention after 12 months", "Incremental profit", "Return on investment", "Payback month"]
     assert {"NPS at end", "Customer lifetime value", "Program cost"} <= set(labels)
-    assert all(m.value for m in at.metric)
+    assert all(c.value and c.value != "–" for c in cards(at))
     assert {"scatter", "sankey", "waterfall", "bar"} <= trace_types(at)
     # the interval of each change is written under its card
-    captions = [c.value for c in at.caption]
+    captions = [c.note for c in cards(at)]
     assert sum("90 % interval" in c for c in captions if "runs pay back" not in c) == 7
     # the payback card says how many runs pay back (and their interval when at least half do)
     assert sum(re.match(r"\d+ of \d+ runs pay back", c) is not None for c in captions) == 1
@@ -75,7 +76,7 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
 def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # noqa: F811
     at = started(library_dir)
     at.button(key="run").click().run()
-    first = [m.value for m in at.metric]
+    first = cards(at)
 
     def fail(*args, **kwargs):
         raise AssertionError("re-ran an unchanged scenario")
@@ -84,7 +85,7 @@ def test_unchanged_scenario_comes_from_the_cache(library_dir, monkeypatch):  # n
     at.button(key="run").click().run()
     assert_ok(at)
     assert not at.error
-    assert [m.value for m in at.metric] == first
+    assert cards(at) == first
 
 
 def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir, monkeypatch):  # noqa: F811
@@ -102,10 +103,10 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
     at.button(key="run").click().run()
     assert_ok(at)
     assert len(submitted) == 1 and ws.id not in runs._head_starts  # Run took it over
-    assert len(at.metric) == 8
+    assert len(cards(at)) == 8
     expected = simulation.run(scenario)
     card = analysis.value(expected.summary, "nps_end", "program")
-    assert metrics.fmt(card, "score", short=True) in [m.value for m in at.metric]
+    assert metrics.fmt(card, "score") in [c.value for c in cards(at)]
     runs.clear()
 
 
@@ -161,8 +162,8 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
     assert sum(sum(t["y"]) for t in ladder["data"]) == pytest.approx(1234)
     at.switch_page(RESULTS).run()
     assert "Press **Run**" in texts(at)
-    assert [m.label for m in at.metric] == ["Customers today", "NPS today", "At most willing to join"]
-    assert at.metric[0].value == "1,234"
+    assert [c.title for c in cards(at)] == ["Customers today", "NPS today", "At most willing to join"]
+    assert cards(at)[0].value == "1,234"
 
 
 def test_invalid_values_are_explained_in_place_and_block_the_run(library_dir):  # noqa: F811
@@ -263,11 +264,15 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     assert len(table) == len(list(library_dir.glob("*.yaml")))
     second = table["Name"].iloc[1]
     at.selectbox(key="library.pick").select_index(1).run()
+    at.text_input(key="library.save_name").set_value("typed before opening another").run()
     at.button(key="library.open").click().run()
     assert_ok(at)
     assert workspace(at).data["meta"]["name"] == second
+    # the save form offers the name of the scenario just opened, not what it held before
+    assert at.text_input(key="library.save_name").value == second
     at.button(key="library.duplicate").click().run()
     assert workspace(at).data["meta"]["name"] == f"Copy of {second}"
+    assert at.text_input(key="library.save_name").value == f"Copy of {second}"
     # saving under a name that exists is refused, and the file is unchanged
     existing = sorted(library_dir.glob("*.yaml"))[0]
     before = existing.read_text()
@@ -279,6 +284,11 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
     assert not at.error  # replaced only when asked to:
     assert simulation.load(existing).meta.description == table["Description"].iloc[1]
+    # ... saying which file, what it held and now holds, with the old file kept
+    said = [m.value for m in [*at.warning, *at.success]]
+    assert any(f"Replaced `{existing.name}`" in m and "now holds" in m for m in said), said
+    kept = list((home_dir() / "backups").glob(existing.stem + ".*.yaml"))
+    assert len(kept) == 1 and kept[0].read_text() == before
     at.text_input(key="library.save_name").set_value("Workshop variant")
     at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
     saved = library_dir / "workshop-variant.yaml"
@@ -396,7 +406,7 @@ def test_an_unexpected_error_is_a_message_not_a_traceback(library_dir, monkeypat
     assert not at.exception
     message = [e.value for e in at.error if UNHANDLED in e.value][0]
     assert "no flows today" in message and at.query_params["draft"] in message
-    assert at.metric  # what was drawn before the error stays
+    assert cards(at)  # what was drawn before the error stays
 
 
 def test_a_damaged_draft_does_not_break_the_app(library_dir):  # noqa: F811

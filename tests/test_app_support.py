@@ -59,6 +59,29 @@ def trace_types(at) -> set[str]:
     return {trace["type"] for fig in charts(at) for trace in fig["data"]}
 
 
+class Card(tuple):
+    """(title, value, change, note) of one headline card, read back from its HTML."""
+
+    title = property(lambda self: self[0])
+    value = property(lambda self: self[1])
+    change = property(lambda self: self[2])
+    note = property(lambda self: self[3])
+
+
+def cards(at) -> list[Card]:
+    """The cards drawn on the page (app.views.cards_html), in order."""
+    import html
+    import re
+
+    out = []
+    for block in (m.value for m in at.markdown if 'class="lojal-cards"' in m.value):
+        for card in block.split('<div class="lojal-card" ')[1:]:
+            part = {k: html.unescape(v) for k, v in re.findall(r'class="lojal-card-(\w+)[^"]*">([^<]*)<', card)}
+            change = part.get("change", "").split(" ", 1)[-1].removesuffix(" vs no program") or None
+            out.append(Card((part["title"], part["value"], change, part.get("note", ""))))
+    return out
+
+
 def texts(at) -> str:
     """All markdown, captions, infos, warnings and errors of a page as one string."""
     parts = []

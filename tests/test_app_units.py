@@ -129,6 +129,13 @@ def test_formatting():
     assert metrics.fmt(0.021, "share", signed=True) == "+2.1 pp"
     assert metrics.fmt(-1234.5, "money", "kr", signed=True) == "-kr 1,234"
     assert metrics.fmt(2.5, "money", "$") == "$2.50"
+    # one style for money: three significant figures with a unit from 10,000 up, signs on changes
+    assert metrics.fmt(5_865_080, "money", "kr", signed=True) == "+kr 5.87 M"
+    assert metrics.fmt(174_931_812.1598, "money", "kr") == "kr 175 M"
+    assert metrics.fmt(45_310, "money", "kr") == "kr 45.3 k"
+    assert metrics.fmt(999_999, "money", "kr") == "kr 1 M"  # rounded first: not "kr 1e+03 k"
+    assert metrics.fmt(-2.4e9, "money", "kr", signed=True) == "-kr 2.4 bn"
+    assert metrics.fmt_interval(5_865_080, 6_602_698, "money", "kr") == "+kr 5.87 M to +kr 6.6 M"
     assert metrics.fmt(float("nan"), "count") == "–"
     assert metrics.metric("cost_rewards").better == -1
     assert metrics.metric("level_very_satisfied").label == "Very satisfied"

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import fields, library, state
-from app.settings import MAX_UPLOAD_MB, scenarios_dir
+from app.settings import MAX_UPLOAD_MB, backups_dir, scenarios_dir
 from simulation import diff
 from simulation.scenario_io import ScenarioError, loads
 
@@ -97,8 +97,9 @@ st.download_button(
     if scenario is not None
     else "Invalid as it stands: written as is, so no work is lost.",
 )
+state.follow_scenario(state.SAVE_NAME, name)  # the name offered is the open scenario's, whatever was typed before
 with st.form("library.save_form", border=True):
-    new_name = st.text_input("Save under the name", value=name, key=state.SAVE_NAME)
+    new_name = st.text_input("Save under the name", key=state.SAVE_NAME)
     overwrite = st.checkbox("Replace the file if one with this name exists", key="library.overwrite")
     saved = st.form_submit_button("Save to library", disabled=scenario is None)
 if saved and scenario is not None:
@@ -107,8 +108,9 @@ if saved and scenario is not None:
     data = {**ws.data, "meta": {**ws.data.get("meta", {}), "name": new_name}}
     to_save, _ = fields.check(data)
     saved_text = state.scenario_text(to_save)
+    replaced = next((e for e in entries if e.path.name == file_name), None)
     try:
-        library.save_new(folder, file_name, saved_text, overwrite=overwrite)
+        library.save_new(folder, file_name, saved_text, overwrite=overwrite, backups=backups_dir())
     except FileExistsError:
         st.error(
             f"The library already has `{file_name}`, so nothing was saved. Choose another name "
@@ -121,7 +123,15 @@ if saved and scenario is not None:
         ws.origin, ws.pristine, ws.source = file_name, copy.deepcopy(ws.data), saved_text
         state.clear_widgets("meta.")
         state.commit()
-        state.flash(f"Saved as `{file_name}`.")
+        if replaced is None:
+            state.flash(f"Saved “{new_name}” as `{file_name}`.")
+        else:
+            held = f"“{replaced.name}”" if replaced.ok else "a scenario that did not load"
+            state.flash(
+                f"Replaced `{file_name}`: it held {held} and now holds “{new_name}”. "
+                f"The file as it was is kept in `{backups_dir().name}/` of the app's working folder.",
+                kind="warning" if replaced.name != new_name else "success",
+            )
         st.rerun()
 if scenario is None:
     st.caption("Fix the problems on the Design page to save.")
