@@ -52,7 +52,9 @@ def list_scenarios(directory: Path) -> list[ScenarioFile]:
 
 # Nordic and German letters as their own spelling conventions write them without the letter
 # (Bønne -> boenne, Ærø -> aeroe, Straße -> strasse); other accents just lose theirs (café -> cafe)
-_SPELLED = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ð": "d", "þ": "th"})
+_SPELLED = str.maketrans(
+    {"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "ð": "d", "þ": "th"}
+)
 
 
 def slugify(name: str) -> str:
@@ -67,9 +69,7 @@ def file_name_for(name: str) -> str:
     return slugify(name) + ".yaml"
 
 
-def save_new(
-    directory: Path, file_name: str, text: str, overwrite: bool = False, backups: Path | None = None
-) -> Path:
+def save_new(directory: Path, file_name: str, text: str, overwrite: bool = False, backups: Path | None = None) -> Path:
     """Write a scenario file; refuses to replace an existing file unless `overwrite` is explicit,
     and then copies the file it replaces into `backups` first.
 

@@ -22,7 +22,8 @@ from test_app_support import (  # noqa: F401
 import simulation
 from app import drafts, fields, runs
 from app.fields import join, kind_of
-from app.settings import drafts_dir, home as home_dir
+from app.settings import drafts_dir
+from app.settings import home as home_dir
 from simulation import analysis, metrics
 from simulation.schema import Points, Program, Referral, Scenario, Subscription, Tiers, field_info
 

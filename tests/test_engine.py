@@ -65,7 +65,9 @@ def test_results_have_the_promised_shape():
     lines = [m for m in res.summary.metric.unique() if m.startswith("cost_") and not m.startswith("cost_per_")]
     total = sum(res.value(m) for m in lines)
     assert total == pytest.approx(res.value("program_cost"))
-    profit = res.value("gross_margin") - res.value("program_cost") + res.value("fee_income") - res.value("acquisition_cost")
+    profit = (
+        res.value("gross_margin") - res.value("program_cost") + res.value("fee_income") - res.value("acquisition_cost")
+    )
     assert profit == pytest.approx(res.value("net_profit"))
     # ladder counts add up to the active customers every month
     m = res.monthly[(res.monthly.arm == "program")].pivot(index="month", columns="metric", values="mean")
@@ -185,7 +187,10 @@ def test_designs_with_the_same_seed_share_their_baseline_exactly():
     points = simulation.run(scenario(program={"points": {}}, replications=2))
     growth = {"points": {}, "referral": {"conversion": 0.9, "referral_probability": dict.fromkeys(LEVELS, 0.2)}}
     grown = simulation.run(scenario(program=growth, replications=2))
-    assert per_replication(grown, "acquisitions", "program").min() > 1.5 * per_replication(points, "acquisitions", "program").max()
+    assert (
+        per_replication(grown, "acquisitions", "program").min()
+        > 1.5 * per_replication(points, "acquisitions", "program").max()
+    )
     a = points.replications[points.replications.arm == "baseline"].set_index(["replication", "metric"]).value
     b = grown.replications[grown.replications.arm == "baseline"].set_index(["replication", "metric"]).value
     common = a.index.intersection(b.index)

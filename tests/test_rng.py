@@ -61,6 +61,7 @@ STEP_TOLERANCE = 1e-12
 def _disagreements(counts: np.ndarray, rate: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Positions where the counts differ from scipy's; fails on any that is not a round-off edge."""
     from scipy import stats
+
     expected = stats.poisson.ppf(u, rate)
     off = np.flatnonzero(counts != expected)
     for i in off:
@@ -90,6 +91,7 @@ def test_poisson_counts_equal_scipy_ppf_for_rates_up_to_80():
 def test_poisson_counts_on_the_cdf_steps_themselves():
     """Uniforms placed exactly on scipy's F(k): the edge case, where either count is right."""
     from scipy import stats
+
     rate = np.repeat([0.3, 2.0, 7.5, 33.0, 80.0], 40)
     k = np.tile(np.arange(40), 5) % (rate + 3 * np.sqrt(rate) + 2).astype(int)
     u = stats.poisson.cdf(k, rate)
@@ -104,6 +106,7 @@ def test_poisson_normal_approximation_above_80_is_close_to_scipy(lam):
     by the skewness term (z^2 - 1) / 6 and the rounding, so within 2 counts for u in 1-99 %,
     within 5 out to 1e-6 of either tail; never negative; unbiased."""
     from scipy import stats
+
     u = np.random.default_rng(4).uniform(1e-6, 1 - 1e-6, 50_000)
     counts = poisson_from_uniform(np.full(u.size, lam), u)
     diff = counts - stats.poisson.ppf(u, lam)

@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).parent / "artifacts"  # git-ignored: timing.json, compare.png, streamlit.log
 # the README's screenshot is refreshed on request (LOJAL_UPDATE_SCREENSHOT=1), so a test run
 # does not dirty a tracked file
-SCREENSHOT = ROOT / "docs" / "screenshot-results.png" if os.environ.get("LOJAL_UPDATE_SCREENSHOT") else ARTIFACTS / "results.png"
+SCREENSHOT = (
+    ROOT / "docs" / "screenshot-results.png" if os.environ.get("LOJAL_UPDATE_SCREENSHOT") else ARTIFACTS / "results.png"
+)
 BASE_CHARTS = 6  # active customers, retention, ladder, flows, waterfall, CLV (+ one per instrument chart)
 
 
