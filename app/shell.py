@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from . import runs, state
+from . import runs, state, views
 
 UNHANDLED = "This page hit a problem it could not handle"
 log = logging.getLogger("lojal.app")
@@ -14,6 +14,7 @@ log = logging.getLogger("lojal.app")
 
 def frame(results_page: st.Page, current_page: st.Page) -> None:
     """Draw the sidebar; when Run is pressed, simulate (cached) and show the Results page."""
+    st.html(views.PAGE_CSS)  # style only: takes no room on the page
     ws = state.workspace()
     scenario, problems = state.current()
     name = ws.data.get("meta", {}).get("name") or "Untitled scenario"

@@ -145,6 +145,15 @@ def comparable() -> dict[str, Scenario]:
     return out
 
 
+def name_of_run(run: Scenario) -> str:
+    """The name a run's files go out under: the scenario's name now, when the design on screen is
+    the one that ran (it may have been saved under a new name since), else the name it ran under."""
+    scenario, _ = current()
+    if scenario is not None and scenario.model_copy(update={"meta": run.meta}) == run:
+        return scenario.meta.name
+    return run.meta.name
+
+
 def last_run() -> Scenario | None:
     """The scenario of the last run, if there was one (and it still reads under the current schema)."""
     text = workspace().last_run

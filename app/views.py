@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 import simulation
@@ -15,6 +16,13 @@ CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "sel
 
 
 def chart(fig, key: str) -> None:
+    """A figure with its title as a page heading above it: the heading wraps on a narrow screen,
+    where plotly would cut a long title (the figure keeps it in `layout.meta` for exports)."""
+    title = fig.layout.title.text
+    if title:
+        fig = go.Figure(fig)  # the caller's figure stays as built
+        fig.update_layout(title_text=None, meta={"title": title}, margin_t=max(fig.layout.margin.t - 44, 36))
+        st.markdown(f'<div class="lojal-chart-title">{escape(title)}</div>', unsafe_allow_html=True)
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
 
 
@@ -32,7 +40,8 @@ def headline_cards(results: simulation.Results) -> None:
     st.markdown(cards_html(analysis.headline_cards(results), tip), unsafe_allow_html=True)
 
 
-CARDS_CSS = """<style>
+# the house style of what the pages draw as HTML (cards, chart titles); shell.frame puts it on every page
+PAGE_CSS = """<style>
 .lojal-cards {display: grid; grid-template-columns: repeat(auto-fill, minmax(12.5rem, 1fr)); gap: 0.75rem;
   margin-bottom: 1rem;}
 .lojal-card {border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.75rem 0.9rem;
@@ -44,11 +53,12 @@ CARDS_CSS = """<style>
 .lojal-card-change.good {color: #177233; background: rgba(33, 195, 84, 0.14);}
 .lojal-card-change.bad {color: #9d1c24; background: rgba(255, 43, 43, 0.12);}
 .lojal-card-note {font-size: 0.85rem; opacity: 0.75; line-height: 1.35;}
+.lojal-chart-title {font-size: 1rem; font-weight: 600; line-height: 1.3;}
 </style>"""
 
 
 def cards_html(cards: list[analysis.Card], tip: str = "") -> str:
-    """The cards as HTML (escaped), with the grid's CSS."""
+    """The cards as HTML (escaped); their style is PAGE_CSS."""
     parts = []
     for card in cards:
         change = ""
@@ -61,7 +71,7 @@ def cards_html(cards: list[analysis.Card], tip: str = "") -> str:
             f'<div class="lojal-card-value">{escape(card.value)}</div>{change}'
             f'<div class="lojal-card-note">{escape(card.note)}</div></div>'
         )
-    return CARDS_CSS + '<div class="lojal-cards">' + "".join(parts) + "</div>"
+    return '<div class="lojal-cards">' + "".join(parts) + "</div>"
 
 
 def sensitivity_table(results: simulation.Results) -> None:
@@ -132,7 +142,7 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
         if len(results.cohorts):
             by = st.segmented_control(
                 "Retention of", ["starting base", "cohorts"], default="starting base",
-                key=f"{key}.retention_of", required=True, label_visibility="collapsed",
+                key=f"{key}.retention_of", required=True, label_visibility="collapsed", format_func=str.capitalize,
             )  # fmt: skip
         with place:
             if by == "cohorts":
@@ -162,8 +172,9 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
     with right:
         groups = [g for g in ("segment", "tier", "source") if g in set(results.clv["group_by"])]
         group_by = st.segmented_control(
-            "CLV by", groups, default=groups[0] if groups else None, key=f"{key}.clv_by", required=True
-        )
+            "Customer lifetime value by", groups, default=groups[0] if groups else None, key=f"{key}.clv_by",
+            required=True, format_func={"segment": "Segment", "tier": "Tier", "source": "How they came"}.get,
+        )  # fmt: skip
         if group_by:
             chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
 

@@ -7,6 +7,7 @@ faster, which counts on the way from pressing Run to seeing the charts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -189,8 +190,8 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
         link_colors.append(_rgba(LEVEL_COLORS.get(row.to_level, CHURNED_COLOR), 0.35))
     sankey = {
         "type": "sankey",
-        "arrangement": "snap",
-        "node": {"label": labels, "color": colors, "pad": 12, "thickness": 14},
+        "arrangement": "fixed",
+        "node": {"label": labels, "color": colors, "pad": 12, "thickness": 14, **_ladder_positions(source, target, value)},
         "link": {"source": source, "target": target, "value": value, "color": link_colors},
         "valueformat": ",.0f",
         "textfont": {"color": "#0f172a", "size": 12},
@@ -201,6 +202,29 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
     ]
     title = f"From start to end: ladder flows ({ARM_NAMES.get(arm, arm).lower()})"
     return _figure([sankey], title, height=380, hovermode=False, annotations=notes)
+
+
+def _ladder_positions(source: list[int], target: list[int], value: list[float]) -> dict[str, list[float]]:
+    """Node positions of the flows chart in ladder order, Loyal on top and Churned at the bottom
+    (plotly's own layout sorts nodes by size). Node i is level LEVELS[i] at the start, node
+    len(LEVELS) + i at the end, the last node Churned; y is each node's centre from the top."""
+    n = 2 * len(LEVELS) + 1
+    size = [0.0] * n
+    for s_, t_, v in zip(source, target, value, strict=True):
+        size[s_] += v
+        size[t_] += v
+    start = [len(LEVELS) - 1 - i for i in range(len(LEVELS))]  # loyal first
+    end = [len(LEVELS) + i for i in start] + [n - 1]
+    x, y = [0.001] * n, [0.5] * n
+    for column, at in ((start, 0.001), (end, 0.999)):
+        total = sum(size[i] for i in column) or 1.0
+        gap = 0.02  # room between nodes, as a share of the height
+        used, top = 1.0 - gap * (len(column) - 1), 0.0
+        for i in column:
+            height = used * size[i] / total
+            x[i], y[i] = at, min(max(top + height / 2, 0.001), 0.999)
+            top += height + (gap if size[i] else 0)
+    return {"x": x, "y": y}
 
 
 def profit_waterfall(summary: pd.DataFrame, currency: str = "kr") -> go.Figure:
@@ -278,6 +302,14 @@ def tiers_over_time(monthly: pd.DataFrame, tier_order: Sequence[str] = (), arm: 
     return _figure(traces, "Members by tier", _axis("count", title={"text": "members"}), MONTHS)
 
 
+def nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to about `top` (1, 2, 2.5 or 5 times a power of ten apart)."""
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    return [i * step for i in range(int(top // step) + 1)]
+
+
 def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str = "kr") -> go.Figure:
     """Points issued, redeemed and expired each month (bars), and the outstanding liability (line)."""
     traces, reach = [], 0.0
@@ -323,6 +355,8 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
     y = _axis("count", title={"text": "points per month"})
     if reach > 0 and top > 0:  # both axes symmetric about zero, so their zero lines meet
         y["range"], y2["range"] = [-1.1 * reach, 1.1 * reach], [-1.1 * top, 1.1 * top]
+        # ... but a liability is never negative: ticks from zero up only
+        y2.update(tickmode="array", tickvals=nice_ticks(top))
     return _figure(traces, title, y, MONTHS, barmode="relative", yaxis2=y2)
 
 

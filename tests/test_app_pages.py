@@ -366,13 +366,19 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
     assert_ok(at)
     keys = {b.key for b in at.download_button}
     assert keys >= {"export.report", "export.summary_csv", "export.monthly_csv", "export.excel", "export.yaml"}
-    assert json.loads(json.dumps(at.dataframe[0].value.columns.tolist())) == [
-        "metric",
-        "arm",
-        "mean",
-        "p05",
-        "p95",
-    ]
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Metric", "With program", "No program", "Difference", "90 % interval"]
+    # labels, never raw ids; money to three significant figures, never krone-exact
+    assert "net_profit" not in set(table["Metric"]) and "Net profit" in set(table["Metric"])
+    profit = table[table["Metric"] == "Net profit"].iloc[0]
+    assert re.fullmatch(r"kr \d+(\.\d+)? [kM]", profit["With program"]), profit["With program"]
+    # saved under a new name, the same design exports under that name
+    at.switch_page(LIBRARY).run()
+    at.text_input(key="library.save_name").set_value("Kaffe-kort Ærø")
+    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    assert (library_dir / "kaffe-kort-aeroe.yaml").exists()
+    at.switch_page(EXPORT).run()
+    assert "Results of **Kaffe-kort Ærø**" in texts(at)
 
 
 def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F811

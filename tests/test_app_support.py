@@ -49,10 +49,14 @@ def app(default_timeout: float = 90):
 
 
 def charts(at) -> list[dict]:
-    """The plotly figures on the page, as dicts."""
+    """The plotly figures on the page, as dicts; each with the title the page writes above it
+    (app.views.chart) back in `layout.title.text`."""
     import json
 
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    figures = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    for fig in figures:
+        fig["layout"]["title"] = {"text": fig["layout"].get("meta", {}).get("title", "")}
+    return figures
 
 
 def trace_types(at) -> set[str]:

@@ -16,8 +16,9 @@ if results is None:
     st.info("Nothing to export yet: press **Run** in the sidebar first.")
     st.stop()
 
-stem = library.slugify(results.scenario.meta.name)
-st.caption(f"Results of **{results.scenario.meta.name}** ({results.scenario.simulation.replications} replications).")
+name = state.name_of_run(results.scenario)
+stem = library.slugify(name)
+st.caption(f"Results of **{name}** ({results.scenario.simulation.replications} replications).")
 # the scenario file of this run is the YAML offered below: the provenance records its hash
 scenario_file = export.scenario_yaml(results, original=ws.source)
 prov = provenance.of_run(results, f"{stem}.yaml", scenario_file)
@@ -42,7 +43,10 @@ for label, key, build, file_name, mime, help_text in files:
     right.caption(help_text)
 
 st.subheader("Summary")
-st.dataframe(results.summary, hide_index=True, width="stretch")
+st.caption(
+    "Mean over replications; the interval is the 5-95 % range of the difference. The CSV files hold every figure unrounded."
+)
+st.dataframe(report.summary_display(results), hide_index=True, width="stretch", key="export.summary")
 
 with st.expander("Provenance", expanded=False):
     st.caption(f"`{prov.rerun()}` reproduces these numbers from the scenario file above.")
