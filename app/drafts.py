@@ -37,6 +37,7 @@ class Workspace:
     source: str | None = None  # the YAML text opened or saved: a save writes only the edits onto it
     variants: list[dict[str, Any]] = field(default_factory=list)  # [{"label", "data"}] kept for Compare
     last_run: str | None = None  # scenario JSON of the last run
+    run_history: list[str] = field(default_factory=list)  # scenario JSON of the latest runs, oldest first
     revision: int = 0  # bumps whenever `data` is replaced wholesale
 
     @property
@@ -53,6 +54,23 @@ class Workspace:
         while unique in labels:
             unique, n = f"{label} ({n})", n + 1
         self.variants.append({"label": unique, "data": json.loads(json.dumps(data)), "source": source})
+        return unique
+
+    def ran(self, scenario_json: str, keep: int = 10) -> None:
+        """Note a run from the sidebar: the last run, and the history Compare opens on."""
+        self.last_run = scenario_json
+        self.run_history = [k for k in self.run_history if k != scenario_json][-(keep - 1) :] + [scenario_json]
+
+    def rename_variant(self, label: str, new_label: str) -> str:
+        """Rename a kept design; the new label is made unique. Returns the label it got."""
+        new_label = new_label.strip() or label
+        others = {v["label"] for v in self.variants if v["label"] != label}
+        unique, n = new_label, 2
+        while unique in others:
+            unique, n = f"{new_label} ({n})", n + 1
+        for variant in self.variants:
+            if variant["label"] == label:
+                variant["label"] = unique
         return unique
 
     def replace(

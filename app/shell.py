@@ -46,7 +46,7 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
             st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Your design is kept as it is.")
             return
         bar.empty()
-        ws.last_run = runs.key(scenario)
+        ws.ran(runs.key(scenario))
         if ws.modified:
             state.keep_variant(f"{scenario.meta.name} (edited)")
         state.commit()

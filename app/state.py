@@ -10,7 +10,7 @@ import streamlit as st
 from simulation.scenario_io import to_yaml
 from simulation.schema import Points, Program, Scenario
 
-from . import drafts, fields, library
+from . import drafts, fields, library, runs
 from .settings import drafts_dir, scenarios_dir
 
 # session-state keys (widget keys that are scenario fields are their dotted paths, see fields.py)
@@ -75,12 +75,17 @@ def clear_widgets(prefix: str = "") -> None:
 
 def follow_scenario(key: str, value: Any) -> None:
     """Set a non-field widget (like the save name) to `value` whenever another scenario is opened
-    or `value` itself changes (the scenario renamed on the Design page).
+    or `value` itself changes (the scenario renamed on the Design page)."""
+    ws = workspace()
+    follow(key, value, f"{ws.id}:{ws.revision}:{ws.origin}:{value}")
+
+
+def follow(key: str, value: Any, mark: str) -> None:
+    """Set a widget to `value` whenever `mark` changes, and leave it to the user in between.
 
     Streamlit keeps what a widget last held across reruns, also after its key is deleted, so
-    deleting is not enough: the value is written into the session state, once per scenario."""
-    ws, stamp = workspace(), f"{key}.for"
-    mark = f"{ws.id}:{ws.revision}:{ws.origin}:{value}"
+    deleting is not enough: the value is written into the session state, once per mark."""
+    stamp = f"{key}.for"
     if st.session_state.get(stamp) != mark:
         st.session_state[key] = value
         st.session_state[stamp] = mark
@@ -143,6 +148,20 @@ def comparable() -> dict[str, Scenario]:
             out[label if label not in out else f"{label} (session)"] = scenario
             seen.add(scenario.model_dump_json())
     return out
+
+
+def compare_defaults(options: dict[str, Scenario], count: int = 2) -> list[str]:
+    """What Compare opens on: the design run last against the one run before it (the reference,
+    first); with a single run, the edit against the scenario as it was opened; else the first options."""
+    ws = workspace()
+    label_of = {runs.key(s): label for label, s in reversed(options.items())}
+    picked = [label_of[k] for k in reversed(ws.run_history) if k in label_of][:count]
+    opened, _ = fields.check(ws.pristine) if ws.pristine else (None, {})
+    if len(picked) < count and opened is not None and label_of.get(runs.key(opened)) not in (None, *picked):
+        picked.append(label_of[runs.key(opened)])
+    picked = list(reversed(picked))  # the older design is the reference
+    picked += [label for label in options if label not in picked][: max(0, count - len(picked))]
+    return picked
 
 
 def name_of_run(run: Scenario) -> str:

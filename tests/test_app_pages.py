@@ -357,6 +357,31 @@ def test_compare_two_designs(library_dir):  # noqa: F811
     assert any(o.endswith("(current)") for o in at.multiselect(key="compare.pick").options)
 
 
+def test_compare_opens_on_the_last_run_against_the_one_before(library_dir):  # noqa: F811
+    at = started(library_dir)
+    name = workspace(at).data["meta"]["name"]
+    at.button(key="run").click().run()
+    at.switch_page(DESIGN).run()
+    at.number_input(key="program.points.earn_rate").set_value(4.0).run()
+    at.button(key="run").click().run()  # the edit, run: kept as "(edited)"
+    at.switch_page(COMPARE).run()
+    assert_ok(at)
+    assert at.multiselect(key="compare.pick").value == [name, f"{name} (edited)"]
+    # a kept design can be renamed, and the pick follows it
+    at.selectbox(key="compare.rename_from").set_value(f"{name} (edited)")
+    at.text_input(key="compare.rename_to").set_value("Earn 4")
+    at.button(key="compare.rename").click().run()
+    assert_ok(at)
+    assert at.multiselect(key="compare.pick").value == [name, "Earn 4"]
+    assert [v["label"] for v in workspace(at).variants] == ["Earn 4"]
+    # after a third run, the two latest
+    at.switch_page(DESIGN).run()
+    at.number_input(key="program.points.earn_rate").set_value(0.5).run()
+    at.button(key="run").click().run()
+    at.switch_page(COMPARE).run()
+    assert at.multiselect(key="compare.pick").value == ["Earn 4", f"{name} (edited)"]
+
+
 def test_export_page_offers_every_file(library_dir):  # noqa: F811
     at = started(library_dir)
     at.switch_page(EXPORT).run()

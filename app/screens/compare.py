@@ -10,13 +10,27 @@ from simulation.metrics import metric, sort_key
 ws = state.workspace()
 st.title("Compare designs")
 options = state.comparable()
+# opens on the last run against the one before; a new run from the sidebar resets the pick
+state.follow("compare.pick", state.compare_defaults(options), f"{ws.id}:{ws.run_history[-2:]}")
+if "compare.pick.renamed" in st.session_state:  # a rename below: the pick follows (set before the widget exists)
+    st.session_state["compare.pick"] = st.session_state.pop("compare.pick.renamed")
 picked = st.multiselect(
     f"Scenarios to compare (two to {MAX_COMPARE}; the first is the reference)",
     list(options),
-    default=list(options)[:2],
     max_selections=MAX_COMPARE,
     key="compare.pick",
 )
+if ws.variants:
+    with st.expander("Rename the designs kept in this session"):
+        left, right, button = st.columns([2, 2, 1], vertical_alignment="bottom")
+        old = left.selectbox("Design", [v["label"] for v in ws.variants], key="compare.rename_from")
+        new = right.text_input("New name", key="compare.rename_to", placeholder="e.g. Richer rewards")
+        if button.button("Rename", key="compare.rename") and (new or "").strip():
+            got = ws.rename_variant(old, new)
+            st.session_state["compare.pick.renamed"] = [got if p == old else p for p in picked]
+            state.commit()
+            state.flash(f"Renamed “{old}” to “{got}”.")
+            st.rerun()
 scenarios = {label: options[label] for label in picked}
 ready = {label: runs.cached(s) for label, s in scenarios.items()}
 missing = [label for label, r in ready.items() if r is None]
