@@ -6,12 +6,14 @@ ruamel.yaml keeps the line of every key, so a validation error can say
 
 from __future__ import annotations
 
+import difflib
 import io
+import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -79,10 +81,10 @@ def _key_position(node: CommentedMap, key: Any) -> tuple[int, int] | None:
         return None
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: dict[str, Any], loc: list[Any] | None = None) -> str:
     kind, msg, value = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling; `lojal schema` lists the fields)"
+        return _unknown_field(loc or [])
     if kind == "missing":
         return "required field is missing"
     msg = msg.removeprefix("Value error, ")
@@ -90,6 +92,48 @@ def _message(err: dict[str, Any]) -> str:
     if kind.startswith(("greater", "less", "literal", "int_", "float_", "bool_", "string_", "too_")):
         return f"{msg} (got {value!r})"
     return msg
+
+
+def _unknown_field(loc: list[Any]) -> str:
+    """Which field was probably meant, and which fields the place has (read from the schema)."""
+    known = _fields_at(loc[:-1])
+    if not known:
+        return (
+            "unknown field (check the spelling; the scenario reference, docs/scenario-reference.md, lists every field)"
+        )
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+    hint = f"did you mean `{close[0]}`? " if close else ""
+    return f"unknown field ({hint}the fields here are {', '.join(known)}; the scenario reference, docs/scenario-reference.md, lists every field)"
+
+
+def _fields_at(loc: list[Any]) -> list[str]:
+    """The field names of the schema block at `loc` (list items and dict keys stepped over); [] if unknown."""
+    model, keyed = Scenario, False
+    for part in loc:
+        if keyed or isinstance(part, int):
+            keyed = False
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return []
+        model, keyed = inner
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """The pydantic model inside `X | None`, `list[X]` or `dict[str, X]` (True: a dict, keyed by name)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = typing.get_args(annotation)
+    is_dict = typing.get_origin(annotation) is dict
+    for arg in args[1:] if is_dict else args:
+        found = _model_in(arg)
+        if found is not None:
+            return found[0], is_dict or found[1]
+    return None
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -114,7 +158,7 @@ def format_validation_error(
             where = f"--set {override}"
         else:
             where = f"{source}:{line}" if line else source
-        problems.append(f"{where} {_dotted(loc)}: {_message(err)}")
+        problems.append(f"{where} {_dotted(loc)}: {_message(err, loc)}")
     return problems
 
 
@@ -142,7 +186,9 @@ def parse_yaml(text: str, source: str) -> Any:
     if data is None:
         data = CommentedMap()
     if not isinstance(data, dict):
-        raise ScenarioError([f"{source}:1: a scenario file must be a mapping of sections (meta, customers, program, ...)"])
+        raise ScenarioError(
+            [f"{source}:1: a scenario file must be a mapping of sections (meta, customers, program, ...)"]
+        )
     return data
 
 

@@ -314,9 +314,9 @@ def test_upload_a_scenario(library_dir):  # noqa: F811
     [
         (b"customers:\n  size: [1, 2\n", "not valid YAML"),
         (b"customers:\n  size: -5\n", "mine.yaml:2 customers.size"),
-        (b"custmers:\n  size: 5\n", "unknown field"),
+        (b"custmers:\n  size: 5\n", "unknown field (did you mean `customers`?"),
         (b"\xff\xfe\x00binary", "not a text file"),
-        (b"# padding\n" * 120_000, "a scenario file is at most 1 MB"),
+        (b"# padding\n" * 120_000, "“mine.yaml” is not a valid scenario, so nothing was changed:\n\n- it is 1.1 MB"),
     ],
 )
 def test_a_bad_upload_gives_a_clear_message_and_changes_nothing(library_dir, content, expected):  # noqa: F811

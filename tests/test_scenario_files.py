@@ -115,7 +115,11 @@ def test_overrides_are_validated_like_the_file(tmp_path):
     (msg,) = problems(path, ["program.points.earn_rate=-5"])
     assert "program.points.earn_rate" in msg and "(got -5)" in msg
     (msg,) = problems(path, ["program.points.earn_rat=2"])
-    assert "program.points.earn_rat: unknown field" in msg
+    assert "program.points.earn_rat: unknown field (did you mean `earn_rate`?" in msg
+    assert "the fields here are enabled, earn_rate," in msg  # the points block's own fields, from the schema
+    with pytest.raises(ScenarioError) as err:  # inside a list item
+        scenario_io.loads("customers:\n  segments:\n    - name: a\n      shar: 1\n", "seg.yaml")
+    assert "seg.yaml:4 customers.segments[0].shar: unknown field (did you mean `share`?" in err.value.problems[0]
     (msg,) = problems(path, ["nonsense"])
     assert "expected FIELD=VALUE" in msg
     (msg,) = problems(path, ["customers.segments.3.share=0.5"])

@@ -67,7 +67,9 @@ if upload is not None and st.session_state.get(state.UPLOADED) != upload.file_id
     try:
         if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
             raise ScenarioError(
-                [f"{upload.name}: {upload.size:,} bytes; a scenario file is at most {MAX_UPLOAD_MB} MB"]
+                [
+                    f"it is {upload.size / 1024 / 1024:.1f} MB, and a scenario file is a few kB (at most {MAX_UPLOAD_MB} MB)"
+                ]
             )
         uploaded_text = upload.getvalue().decode("utf-8")
         uploaded = loads(uploaded_text, upload.name)
