@@ -109,6 +109,31 @@ def save(directory: Path, workspace: Workspace) -> None:
     tmp.replace(path)
 
 
+@dataclass
+class Recent:
+    id: str
+    name: str
+    changed: float  # time of the last change (epoch seconds)
+    origin: str | None
+    modified: bool
+
+
+def recent(directory: Path, limit: int = 8, exclude: str | None = None) -> list[Recent]:
+    """The drafts changed last (newest first), to go back to; unreadable ones are skipped."""
+    if not directory.is_dir():
+        return []
+    paths = [p for p in directory.glob("*.json") if valid_id(p.stem) and p.stem != exclude]
+    out = []
+    for path in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True):
+        ws = load(directory, path.stem)
+        if ws is not None:
+            name = (ws.data.get("meta") or {}).get("name") or "Untitled scenario"
+            out.append(Recent(ws.id, name, path.stat().st_mtime, ws.origin, ws.modified))
+        if len(out) == limit:
+            break
+    return out
+
+
 KEEP_DAYS = 30  # drafts untouched this long are deleted when a new one is made
 
 

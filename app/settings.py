@@ -13,6 +13,11 @@ def scenarios_dir() -> Path:
     return Path(os.environ.get("LOJAL_SCENARIOS_DIR", ROOT / "scenarios"))
 
 
+def start_scenario() -> str:
+    """The library file a new browser tab opens on: `$LOJAL_START_SCENARIO`, default the coffee example."""
+    return os.environ.get("LOJAL_START_SCENARIO", "coffee-points-card.yaml")
+
+
 def home() -> Path:
     """Working files (drafts): `.lojal/` in the repository, or `$LOJAL_HOME`."""
     return Path(os.environ.get("LOJAL_HOME", ROOT / ".lojal"))

@@ -11,7 +11,7 @@ from simulation.scenario_io import to_yaml
 from simulation.schema import Points, Program, Scenario
 
 from . import drafts, fields, library, runs
-from .settings import drafts_dir, scenarios_dir
+from .settings import drafts_dir, scenarios_dir, start_scenario
 
 # session-state keys (widget keys that are scenario fields are their dotted paths, see fields.py)
 WORKSPACE = "lojal.workspace"
@@ -25,11 +25,13 @@ PER_SCENARIO = (SAVE_NAME,)  # non-field widgets that show the scenario being ed
 
 
 def _example() -> tuple[dict[str, Any], str | None, str | None]:
-    """The scenario the app opens on (data, file name, text): the first valid library file,
-    else a points-card default."""
-    for entry in library.list_scenarios(scenarios_dir()):
-        if entry.ok:
-            return entry.scenario.model_dump(mode="json"), entry.path.name, entry.text
+    """The scenario the app opens on (data, file name, text): the library file named by the
+    setting (`LOJAL_START_SCENARIO`, default the coffee example), else the first valid library
+    file, else a points-card default."""
+    entries = [e for e in library.list_scenarios(scenarios_dir()) if e.ok]
+    chosen = [e for e in entries if e.path.name == start_scenario()]
+    for entry in chosen or entries:
+        return entry.scenario.model_dump(mode="json"), entry.path.name, entry.text
     fallback = Scenario(program=Program(points=Points()))
     return fallback.model_dump(mode="json"), None, None
 
@@ -48,6 +50,17 @@ def workspace() -> drafts.Workspace:
     if st.query_params.get(QUERY_DRAFT) != ws.id:
         st.query_params[QUERY_DRAFT] = ws.id
     return ws
+
+
+def switch_draft(draft_id: str) -> bool:
+    """Go back to another draft in this tab (this one stays on disk, reachable the same way)."""
+    ws = drafts.load(drafts_dir(), draft_id)
+    if ws is None:
+        return False
+    st.session_state[WORKSPACE] = ws
+    st.query_params[QUERY_DRAFT] = ws.id
+    clear_widgets()
+    return True
 
 
 def commit() -> None:

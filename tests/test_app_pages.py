@@ -256,6 +256,25 @@ def test_a_refresh_keeps_the_draft(library_dir):  # noqa: F811
     assert stranger.query_params["draft"] != draft
 
 
+def test_opens_on_the_chosen_example_and_offers_recent_drafts(library_dir, monkeypatch):  # noqa: F811
+    (library_dir / "aaa-first.yaml").write_text("meta:\n  name: Sorts first\n", encoding="utf-8")
+    at = started(library_dir)  # the coffee example by default, not the file that sorts first
+    assert workspace(at).origin == "coffee-points-card.yaml"
+    at.switch_page(DESIGN).run()
+    at.text_input(key="meta.name").set_value("Monday's idea").run()
+    monday = at.query_params["draft"]
+    monkeypatch.setenv("LOJAL_START_SCENARIO", "fashion-tiers-club.yaml")
+    later = started(library_dir)  # a new tab, on the example the setting names
+    assert workspace(later).origin == "fashion-tiers-club.yaml"
+    later.switch_page(LIBRARY).run()
+    recent = later.selectbox(key="library.draft")
+    assert recent.options[0].startswith("Monday's idea · changed ") and "unsaved edits" in recent.options[0]
+    later.button(key="library.draft_open").click().run()
+    assert_ok(later)
+    assert later.query_params["draft"] == monday
+    assert workspace(later).data["meta"]["name"] == "Monday's idea" == later.text_input(key="library.save_name").value
+
+
 # --------------------------------------------------------------------------- library
 def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at = started(library_dir)

@@ -2,12 +2,13 @@
 see what differs between two of them."""
 
 import copy
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
 
-from app import fields, library, state
-from app.settings import MAX_UPLOAD_MB, backups_dir, scenarios_dir
+from app import drafts, fields, library, state
+from app.settings import MAX_UPLOAD_MB, backups_dir, drafts_dir, scenarios_dir
 from simulation import diff
 from simulation.scenario_io import ScenarioError, loads
 
@@ -57,6 +58,26 @@ if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is N
     state.open_scenario(data, None, pristine=False, source=item.text if is_file else item.get("source"))
     state.flash(f"Opened a copy of “{pick}”. Save it under a new name below.")
     st.rerun()
+
+# --------------------------------------------------------------------------- recent drafts
+recent = drafts.recent(drafts_dir(), exclude=ws.id)
+if recent:
+    with st.expander(f"Recent drafts ({len(recent)}): go back to earlier work", expanded=False):
+        st.caption("Every design is kept as a draft while it is edited; the drafts changed last are listed here.")
+
+        def _describe(r: drafts.Recent) -> str:
+            when = datetime.fromtimestamp(r.changed).strftime("%Y-%m-%d %H:%M")
+            where = f"from {r.origin}" if r.origin else "not in the library"
+            return f"{r.name} · changed {when} · {where}" + (" · unsaved edits" if r.modified else "")
+
+        by_id = {r.id: r for r in recent}
+        chosen = st.selectbox("Draft", list(by_id), format_func=lambda i: _describe(by_id[i]), key="library.draft")
+        if st.button("Go back to this draft", key="library.draft_open"):
+            if state.switch_draft(chosen):
+                state.flash(f"Back to the draft “{by_id[chosen].name}”. The design you left is a recent draft now.")
+            else:
+                state.flash("That draft could not be read any more; nothing was changed.", kind="error")
+            st.rerun()
 
 # --------------------------------------------------------------------------- upload
 st.subheader("Upload a scenario file")
