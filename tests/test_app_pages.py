@@ -297,11 +297,11 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     existing = sorted(library_dir.glob("*.yaml"))[0]
     before = existing.read_text()
     at.text_input(key="library.save_name").set_value(simulation.load(existing).meta.name)
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     assert any("already has" in e.value and " 2” is free" in e.value for e in at.error)
     assert existing.read_text() == before
     at.checkbox(key="library.overwrite").check()
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     assert not at.error  # replaced only when asked to:
     assert simulation.load(existing).meta.description == table["Description"].iloc[1]
     # ... saying which file, what it held and now holds, with the old file kept
@@ -310,7 +310,7 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     kept = list((home_dir() / "backups").glob(existing.stem + ".*.yaml"))
     assert len(kept) == 1 and kept[0].read_text() == before
     at.text_input(key="library.save_name").set_value("Workshop variant")
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     saved = library_dir / "workshop-variant.yaml"
     assert saved.exists() and simulation.load(saved).meta.name == "Workshop variant"
     assert workspace(at).origin == "workshop-variant.yaml" and not workspace(at).modified
@@ -419,7 +419,7 @@ def test_export_page_offers_every_file(library_dir):  # noqa: F811
     # saved under a new name, the same design exports under that name
     at.switch_page(LIBRARY).run()
     at.text_input(key="library.save_name").set_value("Kaffe-kort Ærø")
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     assert (library_dir / "kaffe-kort-aeroe.yaml").exists()
     at.switch_page(EXPORT).run()
     assert "Results of **Kaffe-kort Ærø**" in texts(at)
@@ -572,14 +572,14 @@ def test_saving_and_downloading_keep_the_file_and_change_only_edited_lines(libra
     at.button(key="library.open").click().run()
     assert workspace(at).source == original.decode()
     at.checkbox(key="library.overwrite").check()
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     assert_ok(at)
     assert target.read_bytes() == original
     at.switch_page(DESIGN).run()
     at.number_input(key="economics.launch_cost").set_value(400000.0).run()
     at.switch_page(LIBRARY).run()
     at.checkbox(key="library.overwrite").check()
-    at.button(key="FormSubmitter:library.save_form-Save to library").click().run()
+    at.button(key="library.save").click().run()
     assert_ok(at)
     before, after = original.decode().splitlines(), target.read_text().splitlines()
     assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [

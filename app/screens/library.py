@@ -121,10 +121,13 @@ st.download_button(
     else "Invalid as it stands: written as is, so no work is lost.",
 )
 state.follow_scenario(state.SAVE_NAME, name)  # the name offered is the open scenario's, whatever was typed before
-with st.form("library.save_form", border=True):
+state.follow_scenario("library.overwrite", False)  # and replacing a file is asked for again for each scenario
+# no st.form here: a form's browser side keeps what was typed in it until it is submitted, also
+# after another scenario is opened, and the save then went under the previous scenario's name
+with st.container(border=True):
     new_name = st.text_input("Save under the name", key=state.SAVE_NAME)
     overwrite = st.checkbox("Replace the file if one with this name exists", key="library.overwrite")
-    saved = st.form_submit_button("Save to library", disabled=scenario is None)
+    saved = st.button("Save to library", key="library.save", disabled=scenario is None)
 if saved and scenario is not None:
     new_name = new_name.strip() or name
     file_name = library.target_file(entries, new_name)

@@ -54,14 +54,23 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+def library(tmp_path_factory) -> Path:
+    """The app's scenario library: a copy of the bundled examples, so saves stay out of the repo."""
+    folder = tmp_path_factory.mktemp("library")
+    for path in (ROOT / "scenarios").glob("*.yaml"):
+        shutil.copyfile(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, library):
     """`streamlit run app/main.py` on the bundled scenarios; drafts go to a temporary folder."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     home = tmp_path_factory.mktemp("lojal-home")
-    env = {**os.environ, "LOJAL_HOME": str(home)}
-    env.pop("LOJAL_SCENARIOS_DIR", None)
+    env = {**os.environ, "LOJAL_HOME": str(home), "LOJAL_SCENARIOS_DIR": str(library)}
+    env.pop("LOJAL_START_SCENARIO", None)
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "streamlit.log").open("w")
     # fmt: off

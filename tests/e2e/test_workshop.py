@@ -1,0 +1,88 @@
+"""A live workshop on a 1024 px projector: cards that fit, Compare on the last two runs, a save
+that goes under the scenario just opened, and exports named after it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_browser import ARTIFACTS, charts_drawn, idle
+
+PROJECTOR = {"width": 1024, "height": 768}
+
+# every card, card text and chart title that is wider than its box (cut or spilling over)
+OVERFLOWING = """() => {
+    const out = [];
+    for (const el of document.querySelectorAll('.lojal-card, .lojal-card *, .lojal-chart-title')) {
+        const box = el.getBoundingClientRect();
+        const parent = el.parentElement.getBoundingClientRect();
+        if (el.scrollWidth > el.clientWidth + 1 || box.right > parent.right + 1)
+            out.push(el.className + ': ' + el.textContent.slice(0, 60));
+    }
+    return out;
+}"""
+
+
+@pytest.mark.e2e
+def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
+    page.set_viewport_size(PROJECTOR)
+    page.goto(app_url)
+    run = page.get_by_role("button", name="Run", exact=True)
+    expect(run).to_be_enabled(timeout=60_000)
+    idle(page)
+    run.click()
+    charts_drawn(page)
+    expect(page.locator(".lojal-card")).to_have_count(8)
+    idle(page)
+    # at 1024 px (sidebar open) every card shows its whole title, value and interval
+    assert page.evaluate(OVERFLOWING) == []
+    values = page.locator(".lojal-card-value").all_inner_texts()
+    assert any(v.startswith("kr ") and v.endswith(" M") for v in values), values  # money as kr 6.19 M
+    page.screenshot(path=str(ARTIFACTS / "results-1024.png"), full_page=True)
+
+    # an edit, run: Compare opens on it against the design run before
+    page.get_by_role("link", name="Design").click()
+    page.get_by_role("tab", name="Points").click()
+    earn = page.get_by_label("Earn rate (points per kr)", exact=True)
+    earn.fill("2")
+    earn.press("Enter")
+    expect(page.get_by_text("2 points per kr spent")).to_be_visible(timeout=30_000)
+    idle(page)
+    page.get_by_role("button", name="Run", exact=True).click()
+    charts_drawn(page)
+    idle(page)
+    page.get_by_role("link", name="Compare").click()
+    picked = page.get_by_test_id("stMultiSelect")
+    expect(picked).to_contain_text("Coffee chain points card (edited)", timeout=30_000)
+    expect(picked).to_contain_text("Coffee chain points card")
+
+    # open another scenario from the library: the save form offers its name, not the last one's
+    page.get_by_role("link", name="Scenario library").click()
+    page.get_by_label("Save under the name", exact=True).fill("typed but not saved")
+    pick = page.get_by_test_id("stSelectbox").filter(has_text="Scenario").first
+    pick.click()
+    page.get_by_role("option", name="Webshop").first.click()
+    page.get_by_role("button", name="Open scenario").click()
+    expect(page.get_by_text("Opened “Webshop")).to_be_visible(timeout=30_000)
+    idle(page)
+    webshop = page.locator("[data-testid=stSidebar] h3").inner_text()
+    expect(page.get_by_label("Save under the name", exact=True)).to_have_value(webshop)
+    page.get_by_role("button", name="Duplicate").click()
+    expect(page.get_by_label("Save under the name", exact=True)).to_have_value(f"Copy of {webshop}", timeout=30_000)
+
+    # run the copy, save it under a new name: the exports go out under that name
+    page.get_by_role("button", name="Run", exact=True).click()
+    charts_drawn(page, at_least=6)
+    idle(page)
+    page.get_by_role("link", name="Scenario library").click()
+    name = page.get_by_label("Save under the name", exact=True)
+    name.fill("Webshop Ærø")
+    page.get_by_role("button", name="Save to library").click()
+    expect(page.get_by_text("Saved “Webshop Ærø” as webshop-aeroe.yaml")).to_be_visible(timeout=30_000)
+    assert (library / "webshop-aeroe.yaml").exists()
+    page.get_by_role("link", name="Export").click()
+    expect(page.get_by_text("Results of Webshop Ærø")).to_be_visible(timeout=30_000)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Summary (CSV)").click()
+    assert download.value.suggested_filename == "webshop-aeroe-summary.csv"
