@@ -26,10 +26,26 @@ def retention_metric(summary) -> str:
     return names[-1] if names else "retention_end"
 
 
+def run_badge(results: simulation.Results, running: bool) -> None:
+    """Whether the figures are final, provisional (more replications to come) or those of a stopped run."""
+    done, planned = results.done, results.planned
+    if not results.provisional:
+        st.markdown(f":green-badge[:material/check: Final · {done} replications]")
+    elif running:
+        st.markdown(
+            f":orange-badge[:material/hourglass_top: Provisional · {done} of {planned} replications] "
+            "the figures and intervals settle as the rest come in"
+        )
+    else:
+        st.markdown(
+            f":gray-badge[:material/pause: Stopped · {done} of {planned} replications] press **Run** to finish the run"
+        )
+
+
 def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval."""
     summary = analysis.headline_summary(results.summary, results.monthly)
-    currency, n = results.scenario.economics.currency, results.scenario.simulation.replications
+    currency, n = results.scenario.economics.currency, results.done
     horizon = results.scenario.simulation.horizon_months
     # (metric, arm shown as the value, whether the change against the baseline is shown as delta)
     cards = [
@@ -60,8 +76,10 @@ def headline_cards(results: simulation.Results) -> None:
             signed = with_delta or analysis.is_change(summary, name, arm)
             interval = fmt_interval(low, high, m.kind, currency, signed=signed)
             caption = f"90 % interval{' of the change' if delta else ''}: {interval}"
+            if n < 2:  # one replication has no spread to show
+                interval, caption = "–", "90 % interval: from 2 replications on"
             if name == "payback_month":
-                caption = payback_caption(summary, int(results.replications["replication"].nunique()), interval)
+                caption = payback_caption(summary, n, interval)
             with col, st.container(border=True):
                 st.metric(
                     titles.get(name, m.label),
