@@ -9,6 +9,7 @@ page has more replications to show or the run is over.
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 
@@ -21,6 +22,7 @@ POLL_SECONDS = 0.3  # how often the sidebar looks for more replications of a run
 # Run waits this long at most for the first replication (~0.5 s on the examples), so that the
 # Results page opens on figures rather than on a wait
 FIRST_FIGURES_WAIT = 2.0
+REDRAW_SECONDS = 1.0  # provisional results are drawn again at most this often
 log = logging.getLogger("lojal.app")
 
 
@@ -116,7 +118,7 @@ def _follow(owner: str) -> None:
     are done."""
     job = runs.poll(owner)
     shown = st.session_state.get(state.SHOWN)
-    if job is None or not job.running or (shown is not None and _worth_drawing(job.done, shown)):
+    if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown)):
         st.rerun()
     left = job.seconds_left()
     estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""
@@ -128,11 +130,14 @@ def _follow(owner: str) -> None:
         st.rerun()
 
 
-def _worth_drawing(done: int, shown: int) -> bool:
+def _worth_drawing(done: int, shown: int, drawn_at: float) -> bool:
     """Whether the Results page should draw the run under way again: for its first replications,
-    then each time their number has doubled. Drawing every chart again costs CPU the replications
-    need (the browser may share the machine), and the intervals change most at the start."""
-    return done >= max(1, 2 * shown)
+    then when their number has doubled and the last drawing is REDRAW_SECONDS old. Drawing every
+    chart again costs CPU the replications need (the browser may share the machine), and the
+    figures change most at the start."""
+    if not shown:
+        return done > 0
+    return done >= 2 * shown and time.monotonic() - drawn_at >= REDRAW_SECONDS
 
 
 def run_page(page: st.Page) -> None:

@@ -435,3 +435,14 @@ def test_cancel_keeps_the_replications_done_and_run_finishes_them(monkeypatch):
     assert newer is not first and first.stopped and runs.job("tab-a") is newer
     runs.clear()
     assert runs.job("tab-a") is None and newer.stopped
+
+
+def test_provisional_results_are_drawn_again_when_doubled_and_not_too_often():
+    import time
+
+    from app.shell import REDRAW_SECONDS, _worth_drawing
+
+    long_ago, now = time.monotonic() - REDRAW_SECONDS, time.monotonic()
+    assert not _worth_drawing(0, 0, now) and _worth_drawing(1, 0, now)  # the first figures at once
+    assert not _worth_drawing(3, 2, long_ago) and _worth_drawing(4, 2, long_ago)
+    assert not _worth_drawing(4, 2, now)  # not again within REDRAW_SECONDS

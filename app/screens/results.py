@@ -3,6 +3,8 @@
 While a run streams in, the page shows the replications done so far, marked provisional; the
 sidebar reruns it as more come in (app/shell.py)."""
 
+import time
+
 import streamlit as st
 
 from app import analysis, figures, runs, state, views
@@ -14,7 +16,7 @@ st.title("Results")
 
 job = runs.job(ws.id)
 if job is not None and job.running:
-    st.session_state[state.SHOWN] = job.done  # the sidebar draws the page again when more are in
+    st.session_state[state.SHOWN] = (job.done, time.monotonic())  # the sidebar draws it again as more come in
 if job is not None and (job.running or job.done):
     results = job.results()
 else:
