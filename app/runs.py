@@ -35,7 +35,7 @@ import time
 import types
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import streamlit as st
@@ -141,9 +141,14 @@ def _parallel(scenario: Scenario) -> bool:
 
 def _submit(scenario: Scenario, replications: list[int] | None = None) -> list[Future]:
     """Replications of `scenario` (default all) in the worker pool, in order."""
-    pool = _pool(workers())
     todo = range(scenario.simulation.replications) if replications is None else replications
-    return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+    try:
+        pool = _pool(workers())
+        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+    except BrokenProcessPool:  # a worker died since the pool was last used: a new pool
+        _reset_pool()
+        pool = _pool(workers())
+        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
 
 
 def _futures(owner: str | None, scenario: Scenario) -> list[Future]:
@@ -161,21 +166,20 @@ def simulate(
     owner: str | None = None,
 ) -> simulation.Results:
     """`simulation.run`, with the replications of a big run spread over worker processes
-    (those `owner` gave a head start to are taken over, not started again)."""
-    n = scenario.simulation.replications
+    (those `owner` gave a head start to are taken over, not started again; `owner`'s streamed
+    run of this design is waited for, not run twice)."""
     if not (_parallel(scenario) if parallel is None else parallel):
         return simulation.run(scenario, progress=progress)
-    start = time.perf_counter()
-    try:
-        futures = _futures(owner, scenario)
-        for done, _ in enumerate(as_completed(futures), start=1):
-            if progress is not None:
-                progress(done / n)
-        reps = [f.result() for f in futures]
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, in this process
-        _reset_pool()
-        return simulation.run(scenario, progress=progress)
-    return combine(scenario, reps, time.perf_counter() - start)
+    shared = job(owner) if owner is not None else None
+    if shared is not None and shared.key == key(scenario) and shared.running:
+        shared.wait_all(progress)
+        if shared.finished:
+            return shared.results()
+    own = Job(scenario, _futures(owner, scenario))
+    own.wait_all(progress)
+    if own.error is not None:
+        raise own.error
+    return own.results()
 
 
 def _reset_pool() -> None:
@@ -247,6 +251,7 @@ class Job:
         self._pace_from = (time.perf_counter(), 0)  # (when, replications done then) for the estimate
         self._partial: simulation.Results | None = None
         self._guard = threading.Lock()  # two tabs of one draft may look at the same time
+        self._retried = False  # the replications left were submitted again after a worker died
 
     @property
     def done(self) -> int:
@@ -267,12 +272,16 @@ class Job:
 
     def _collect(self) -> None:
         for r, future in list(self.pending.items()):
-            if not future.done() or future.cancelled():
+            if not future.done():  # (a future cancelled behind the run's back ends it, as an error)
                 continue
             del self.pending[r]
             try:
                 self.reps[r] = future.result()
-            except BrokenProcessPool:  # a worker died: run what is left in a new pool
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory): once, a new pool
+                if self._retried:
+                    self.error = exc
+                    return
+                self._retried = True
                 _reset_pool()
                 self._resubmit()
                 return
@@ -286,6 +295,15 @@ class Job:
         if not self.reps and self.pending:
             wait(list(self.pending.values()), timeout, FIRST_COMPLETED)
             self.collect()
+
+    def wait_all(self, progress: Callable[[float], None] | None = None) -> None:
+        """Wait until the run is over (or stopped), reporting the share done (0..1) as it grows."""
+        while self.running:
+            before = self.done
+            wait(list(self.pending.values()), return_when=FIRST_COMPLETED)
+            self.collect()
+            for done in range(before + 1, self.done + 1) if progress is not None else ():
+                progress(done / self.planned)
 
     def results(self) -> simulation.Results | None:
         """Results of the replications done so far (provisional until all are), None before the first."""

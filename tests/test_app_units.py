@@ -446,3 +446,20 @@ def test_provisional_results_are_drawn_again_when_doubled_and_not_too_often():
     assert not _worth_drawing(0, 0, now) and _worth_drawing(1, 0, now)  # the first figures at once
     assert not _worth_drawing(3, 2, long_ago) and _worth_drawing(4, 2, long_ago)
     assert not _worth_drawing(4, 2, now)  # not again within REDRAW_SECONDS
+
+
+def test_a_run_that_waits_for_the_tabs_streamed_run_of_the_same_design_does_not_run_it_again(monkeypatch):
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)
+    runs.clear()
+    submitted = []
+    real_submit = runs._submit
+    monkeypatch.setattr(runs, "_submit", lambda s, r=None: submitted.append(r) or real_submit(s, r))
+    scenario = small(BUNDLED[0])
+    job = runs.start("tab-a", scenario)  # Run, then the Compare page wants the same design
+    seen = []
+    shared = runs.simulate(scenario, progress=seen.append, owner="tab-a")
+    assert submitted == [None] and job.finished and shared is job.results()
+    assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications
+    _same(shared, simulation.run(scenario))
+    runs.clear()
