@@ -22,7 +22,7 @@ POLL_SECONDS = 0.3  # how often the sidebar looks for more replications of a run
 # Run waits this long at most for the first replication (~0.5 s on the examples), so that the
 # Results page opens on figures rather than on a wait
 FIRST_FIGURES_WAIT = 2.0
-REDRAW_SECONDS = 1.0  # provisional results are drawn again at most this often
+REDRAW_SECONDS = 2.0  # provisional results are drawn again at most this often
 log = logging.getLogger("lojal.app")
 
 
@@ -48,7 +48,7 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
         job = runs.job(ws.id)
         status = st.empty()
         if job is not None and job.running:
-            _follow(ws.id)
+            _follow(ws.id, current_page)
         elif scenario is not None and not clicked:
             _status(ws, scenario, job, status)
     state.show_flash()
@@ -112,14 +112,14 @@ def _failed(exc: Exception) -> None:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _follow(owner: str) -> None:
+def _follow(owner: str, page: st.Page) -> None:
     """Progress of the tab's run under way, with a time estimate and Cancel. The whole page runs
     again when the run is over or stopped, or when the Results page shows fewer replications than
     are done."""
     job = runs.poll(owner)
     shown = st.session_state.get(state.SHOWN)
     if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown)):
-        st.rerun()
+        _rerun(page)
     left = job.seconds_left()
     estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""
     st.progress(job.done / job.planned, text=f"Simulating: {job.done} of {job.planned} replications{estimate}")
@@ -127,14 +127,21 @@ def _follow(owner: str) -> None:
         job.stop()
         if not job.done:  # nothing to show: the last run's results come back
             runs.forget(owner)
-        st.rerun()
+        _rerun(page)
+
+
+def _rerun(page: st.Page) -> None:
+    """Run the whole of `page` again. Not `st.rerun()`: from a fragment that polls, it may run the
+    page the fragment was first drawn on (Run on the Design page switches to Results)."""
+    st.switch_page(page)
 
 
 def _worth_drawing(done: int, shown: int, drawn_at: float) -> bool:
     """Whether the Results page should draw the run under way again: for its first replications,
     then when their number has doubled and the last drawing is REDRAW_SECONDS old. Drawing every
-    chart again costs CPU the replications need (the browser may share the machine), and the
-    figures change most at the start."""
+    chart again costs CPU the replications need, most of it in the browser when it shares the
+    machine (measured: with a drawing a second on 2 busy cores the browser fell seconds behind
+    the server); and the figures change most at the start."""
     if not shown:
         return done > 0
     return done >= 2 * shown and time.monotonic() - drawn_at >= REDRAW_SECONDS

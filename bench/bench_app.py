@@ -101,7 +101,9 @@ def press_run_and_wait(page: Page) -> tuple[float, float, int]:
             if s["boxes"] >= MIN_CHARTS and s["drawn"] == s["boxes"] and not s["running"]:
                 return first if first is not None else now, now, k
         if now > 120:
-            raise TimeoutError(f"results not final after 120 s: {s}")
+            shot = Path(tempfile.gettempdir()) / "bench_app_timeout.png"
+            page.screenshot(path=str(shot))
+            raise TimeoutError(f"results not final after 120 s: {s}; see {shot}")
         time.sleep(0.01)
 
 
