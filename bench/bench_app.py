@@ -8,13 +8,18 @@ browser test does) and times, per trial and example, each in a fresh server:
 - opened: the app opens on the example; after `--think` seconds (a person reading the page)
   Run is pressed. The head start has been running meanwhile (unless `--no-head-start`).
 - edited: the seed is changed on the Design page and Run is pressed as soon as the page has
-  taken the edit (Run straight after an edit: the head start has only just begun).
+  taken the edit (Run straight after an edit: the head start has only just begun), or
+  `--edit-think` seconds later.
 
 "First" is when the 8 headline cards are on the page with the badge of a run (provisional or
 final); "final" when the badge says final, plotly has drawn every chart and the script run is
-over. `k` is how many replications the first figures came from.
+over. `k` is how many replications the first figures came from. "cpu" is the CPU time the
+server, its workers and the browser used from the click to the final figures: less noisy than
+wall time on a shared host. `--app-root` runs the app of another checkout (one from before
+results streamed in shows no badge: its first figures are its final ones), for an A/B.
 
-    python bench/bench_app.py [--trials 3] [--think 1.5] [--no-head-start] [--examples coffee,fashion]
+    python bench/bench_app.py [--trials 3] [--think 1.5] [--edit-think 0] [--no-head-start] [--examples coffee]
+                              [--app-root /path/to/another/checkout]
 
 Prints figures, no assertions. Needs the test extras and /usr/bin/chromium
 (`bash .ci/setup.sh --test`).
@@ -53,7 +58,7 @@ STATE = """() => {
 MIN_CHARTS = 6  # every example has at least these (customers, retention, ladder, flows, money, CLV)
 
 
-def serve(example: Path, head_start: bool) -> tuple[subprocess.Popen, str]:
+def serve(example: Path, head_start: bool, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -65,11 +70,12 @@ def serve(example: Path, head_start: bool) -> tuple[subprocess.Popen, str]:
         "LOJAL_HOME": str(home),
         "LOJAL_SCENARIOS_DIR": str(home / "library"),
         "LOJAL_HEAD_START": "1" if head_start else "0",
+        "PYTHONPATH": str(root),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -86,9 +92,26 @@ def idle(page: Page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
 
 
-def press_run_and_wait(page: Page) -> tuple[float, float, int]:
+def cpu_seconds() -> float:
+    """CPU time (user + system) of every process below this one: the server, its workers, the browser."""
+    parents, used = {}, {}
+    for entry in (e for e in Path("/proc").iterdir() if e.name.isdigit()):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)], used[int(entry.name)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine, more = set(), {os.getpid()}
+    while more:  # descendants, a generation at a time
+        mine |= more
+        more = {pid for pid, parent in parents.items() if parent in more}
+    return sum(used[pid] for pid in mine - {os.getpid()}) / os.sysconf("SC_CLK_TCK")
+
+
+def press_run_and_wait(page: Page) -> tuple[float, float, int, float]:
     """Seconds from the click on Run to the first figures and to the final ones; the number of
-    replications the first figures came from."""
+    replications the first figures came from; CPU seconds used meanwhile."""
+    cpu = cpu_seconds()
     started = time.perf_counter()
     page.get_by_role("button", name="Run", exact=True).click()
     first = k = None
@@ -97,9 +120,9 @@ def press_run_and_wait(page: Page) -> tuple[float, float, int]:
         now = time.perf_counter() - started
         if first is None and s["cards"] == 8 and s["badge"]:
             first, k = now, int(re.search(r"· (\d+)", s["badge"]).group(1))
-        if s["badge"].startswith("check Final") or "Final ·" in s["badge"]:
+        if s["cards"] == 8 and ("Final ·" in s["badge"] or not s["badge"]):  # no badge: an app that does not stream
             if s["boxes"] >= MIN_CHARTS and s["drawn"] == s["boxes"] and not s["running"]:
-                return first if first is not None else now, now, k
+                return first if first is not None else now, now, k or 0, cpu_seconds() - cpu
         if now > 120:
             shot = Path(tempfile.gettempdir()) / "bench_app_timeout.png"
             page.screenshot(path=str(shot))
@@ -107,14 +130,14 @@ def press_run_and_wait(page: Page) -> tuple[float, float, int]:
         time.sleep(0.01)
 
 
-def trial(browser, example: Path, head_start: bool, think: float, seed: int) -> dict[str, tuple[float, float, int]]:
-    proc, url = serve(example, head_start)
+def trial(browser, example: Path, head_start: bool, think: tuple[float, float], seed: int, root: Path) -> dict:
+    proc, url = serve(example, head_start, root)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 3000})
         page.goto(url)
         page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
         idle(page)
-        time.sleep(think)
+        time.sleep(think[0])
         opened = press_run_and_wait(page)
         page.get_by_role("link", name="Design").click()
         page.get_by_role("tab", name="Simulation").click()
@@ -122,6 +145,7 @@ def trial(browser, example: Path, head_start: bool, think: float, seed: int) -> 
         field.fill(str(seed))
         field.press("Enter")
         page.get_by_text("Press Run to simulate").wait_for(timeout=60_000)
+        time.sleep(think[1])
         edited = press_run_and_wait(page)
         page.close()
         return {"opened": opened, "edited": edited}
@@ -134,14 +158,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--think", type=float, default=1.5, help="seconds between the page being ready and Run")
+    parser.add_argument("--edit-think", type=float, default=0.0, help="seconds between an edit and Run")
     parser.add_argument("--no-head-start", action="store_true", help="LOJAL_HEAD_START=0: nothing runs before Run")
+    parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app is timed")
     parser.add_argument("--examples", default="", help="comma-separated parts of file names (default: all)")
     args = parser.parse_args()
     wanted = [w for w in args.examples.split(",") if w]
-    examples = [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not wanted or any(w in p.name for w in wanted)]
+    examples = [
+        p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not wanted or any(w in p.name for w in wanted)
+    ]
     head_start = not args.no_head_start
     print(f"lojal app benchmark: Run -> figures in Chromium, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-    print(f"head start {'on' if head_start else 'off'}; think time {args.think} s; {args.trials} trials\n")
+    print(
+        f"head start {'on' if head_start else 'off'}; think time {args.think} s, after the edit {args.edit_think} s; "
+        f"{args.trials} trials\n"
+    )
     rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -149,16 +180,17 @@ def main() -> None:
         )
         for i in range(args.trials):  # examples interleaved, so a slow spell of the host hits them all
             for example in examples:
-                for case, (first, final, k) in trial(browser, example, head_start, args.think, 1000 + i).items():
-                    rows.append((example.stem, case, first, final, k))
+                timed = trial(browser, example, head_start, (args.think, args.edit_think), 1000 + i, args.app_root)
+                rows += [(example.stem, case, *figures) for case, figures in timed.items()]
         browser.close()
-    print(f"{'example, case':<34}{'first s (median, range)':>26}{'k':>8}{'final s (median, range)':>26}")
+    print(f"{'example, case':<30}{'first s (median, range)':>26}{'k':>8}{'final s (median, range)':>26}{'cpu s':>20}")
     for example in examples:
         for case in ("opened", "edited"):
             mine = [r for r in rows if r[0] == example.stem and r[1] == case]
-            first, final, ks = ([r[j] for r in mine] for j in (2, 3, 4))
+            first, final, ks, cpu = ([r[j] for r in mine] for j in (2, 3, 4, 5))
             print(
-                f"{example.stem + ', ' + case:<34}{_spread(first):>26}{','.join(map(str, ks)):>8}{_spread(final):>26}"
+                f"{example.stem + ', ' + case:<30}{_spread(first):>26}{','.join(map(str, ks)):>8}{_spread(final):>26}"
+                f"{_spread(cpu):>20}"
             )
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 

@@ -442,10 +442,11 @@ def test_provisional_results_are_drawn_again_when_doubled_and_not_too_often():
 
     from app.shell import REDRAW_SECONDS, _worth_drawing
 
-    long_ago, now = time.monotonic() - REDRAW_SECONDS, time.monotonic()
-    assert not _worth_drawing(0, 0, now) and _worth_drawing(1, 0, now)  # the first figures at once
-    assert not _worth_drawing(3, 2, long_ago) and _worth_drawing(4, 2, long_ago)
-    assert not _worth_drawing(4, 2, now)  # not again within REDRAW_SECONDS
+    long_ago, now, later = time.monotonic() - REDRAW_SECONDS, time.monotonic(), 2 * REDRAW_SECONDS
+    assert not _worth_drawing(0, 0, now, None) and _worth_drawing(1, 0, now, 0.1)  # the first figures at once
+    assert not _worth_drawing(3, 2, long_ago, later) and _worth_drawing(4, 2, long_ago, later)
+    assert not _worth_drawing(4, 2, now, later)  # not again within REDRAW_SECONDS
+    assert not _worth_drawing(4, 2, long_ago, REDRAW_SECONDS / 2)  # nor just before the final figures
 
 
 def test_a_run_that_waits_for_the_tabs_streamed_run_of_the_same_design_does_not_run_it_again(monkeypatch):

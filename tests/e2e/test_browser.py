@@ -40,6 +40,22 @@ def charts_drawn(page: Page, at_least: int = BASE_CHARTS) -> int:
 def final(page: Page) -> int:
     """Wait until a run's results are final (a run streams in, provisional first) and drawn."""
     expect(page.get_by_text(re.compile(r"Final · \d+ replications"))).to_be_visible(timeout=120_000)
+    # between two script runs the charts of both can be on the page for a moment: wait until the
+    # page is idle with the same number of charts for a second
+    page.wait_for_function(
+        """() => {
+            const n = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+            const busy = !!document.querySelector('[data-testid="stStatusWidget"]');
+            if (busy || window.lojalCharts !== n) {
+                window.lojalCharts = n;
+                window.lojalSince = Date.now();
+                return false;
+            }
+            return Date.now() - window.lojalSince > 1000;
+        }""",
+        timeout=120_000,
+        polling=100,
+    )
     return charts_drawn(page)
 
 
