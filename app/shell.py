@@ -18,7 +18,7 @@ from simulation.schema import Scenario
 from . import drafts, runs, state
 
 UNHANDLED = "This page hit a problem it could not handle"
-POLL_SECONDS = 0.5  # how often the sidebar looks for more replications (0.3 s cost ~30 % more CPU per run)
+POLL_SECONDS = 0.5  # how often the sidebar looks for more replications (at 0.3 s a run took ~20 % more CPU)
 # Run waits this long at most for the first replication (~0.5 s on the examples), so that the
 # Results page opens on figures rather than on a wait
 FIRST_FIGURES_WAIT = 2.0
