@@ -15,6 +15,13 @@ design cancels the replications of the older one that have not begun). Pressing 
 waits only for what is left. Nothing is shown until Run is pressed, and the numbers are the
 same: the head start runs the same pure function of (scenario, seed, replication).
 `LOJAL_HEAD_START=0` switches it off (e.g. on a server shared by many users).
+
+Streaming: Run on a design that runs in the pool does not wait for the whole run. It starts a
+`Job` for the tab (taking over the head start), waits at most a moment for the first
+replication, and the pages then show the results of the replications done so far, marked
+provisional, while the sidebar polls for the rest; the last one makes them final (the very
+numbers of `simulation.run`: the engine's `combine` sorts the replications first). Cancel stops
+the replications not begun and keeps those done; Run on the same design finishes them.
 """
 
 from __future__ import annotations
@@ -28,13 +35,13 @@ import time
 import types
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import streamlit as st
 
 import simulation
-from simulation.results import combine
+from simulation.results import ReplicationResult, combine
 from simulation.schema import Scenario
 
 # below this much work (customers x months x replications) starting processes is not worth it
@@ -132,9 +139,24 @@ def _parallel(scenario: Scenario) -> bool:
     return workers() > 1 and scenario.simulation.replications > 1 and work(scenario) >= PARALLEL_MIN_WORK
 
 
-def _submit(scenario: Scenario) -> list[Future]:
-    pool = _pool(workers())
-    return [pool.submit(simulation.run_replication, scenario, r) for r in range(scenario.simulation.replications)]
+def _submit(scenario: Scenario, replications: list[int] | None = None) -> list[Future]:
+    """Replications of `scenario` (default all) in the worker pool, in order."""
+    todo = range(scenario.simulation.replications) if replications is None else replications
+    try:
+        pool = _pool(workers())
+        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+    except BrokenProcessPool:  # a worker died since the pool was last used: a new pool
+        _reset_pool()
+        pool = _pool(workers())
+        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+
+
+def _futures(owner: str | None, scenario: Scenario) -> list[Future]:
+    """Every replication of `scenario` under way: `owner`'s head start, else submitted now."""
+    futures = _claim_head_start(owner, scenario)
+    if futures is None or any(f.cancelled() for f in futures):
+        futures = _submit(scenario)
+    return futures
 
 
 def simulate(
@@ -144,25 +166,27 @@ def simulate(
     owner: str | None = None,
 ) -> simulation.Results:
     """`simulation.run`, with the replications of a big run spread over worker processes
-    (those `owner` gave a head start to are taken over, not started again)."""
-    n = scenario.simulation.replications
+    (those `owner` gave a head start to are taken over, not started again; `owner`'s streamed
+    run of this design is waited for, not run twice)."""
     if not (_parallel(scenario) if parallel is None else parallel):
         return simulation.run(scenario, progress=progress)
-    start = time.perf_counter()
-    try:
-        futures = _claim_head_start(owner, scenario)
-        if futures is None or any(f.cancelled() for f in futures):
-            futures = _submit(scenario)
-        for done, _ in enumerate(as_completed(futures), start=1):
-            if progress is not None:
-                progress(done / n)
-        reps = [f.result() for f in futures]
-    except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh, in this process
-        _pool.clear()
-        with _lock:
-            _head_starts.clear()
-        return simulation.run(scenario, progress=progress)
-    return combine(scenario, reps, time.perf_counter() - start)
+    shared = job(owner) if owner is not None else None
+    if shared is not None and shared.key == key(scenario) and shared.running:
+        shared.wait_all(progress)
+        if shared.finished:
+            return shared.results()
+    own = Job(scenario, _futures(owner, scenario))
+    own.wait_all(progress)
+    if own.error is not None:
+        raise own.error
+    return own.results()
+
+
+def _reset_pool() -> None:
+    """Forget a broken pool (the next submit starts a new one) and the head starts in it."""
+    _pool.clear()
+    with _lock:
+        _head_starts.clear()
 
 
 # --------------------------------------------------------------------------- head start
@@ -214,6 +238,168 @@ def _cancel(futures: list[Future]) -> None:
         future.cancel()
 
 
+# --------------------------------------------------------------------------- runs that stream in
+class Job:
+    """A run started by Run in the worker pool, followed replication by replication."""
+
+    def __init__(self, scenario: Scenario, futures: list[Future]):
+        self.scenario, self.key, self.planned = scenario, key(scenario), scenario.simulation.replications
+        self.pending: dict[int, Future] = dict(enumerate(futures))  # replication -> its future
+        self.reps: dict[int, ReplicationResult] = {}
+        self.stopped = False
+        self.error: Exception | None = None  # the engine failed: the run is over
+        self._pace_from = (time.perf_counter(), 0)  # (when, replications done then) for the estimate
+        self._partial: simulation.Results | None = None
+        self._guard = threading.Lock()  # two tabs of one draft may look at the same time
+        self._retried = False  # the replications left were submitted again after a worker died
+
+    @property
+    def done(self) -> int:
+        return len(self.reps)
+
+    @property
+    def finished(self) -> bool:
+        return self.done == self.planned
+
+    @property
+    def running(self) -> bool:
+        return not (self.finished or self.stopped or self.error)
+
+    def collect(self) -> None:
+        """Take in the replications finished since the last look."""
+        with self._guard:
+            self._collect()
+
+    def _collect(self) -> None:
+        for r, future in list(self.pending.items()):
+            if not future.done():  # (a future cancelled behind the run's back ends it, as an error)
+                continue
+            del self.pending[r]
+            try:
+                self.reps[r] = future.result()
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory): once, a new pool
+                if self._retried:
+                    self.error = exc
+                    return
+                self._retried = True
+                _reset_pool()
+                self._resubmit()
+                return
+            except Exception as exc:  # noqa: BLE001 - the engine failed: said on the page, design kept
+                self.error = exc
+                self.stop()
+                return
+
+    def wait_first(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds until a replication is done (none is yet)."""
+        if not self.reps and self.pending:
+            wait(list(self.pending.values()), timeout, FIRST_COMPLETED)
+            self.collect()
+
+    def wait_all(self, progress: Callable[[float], None] | None = None) -> None:
+        """Wait until the run is over (or stopped), reporting the share done (0..1) as it grows."""
+        while self.running:
+            before = self.done
+            wait(list(self.pending.values()), return_when=FIRST_COMPLETED)
+            self.collect()
+            for done in range(before + 1, self.done + 1) if progress is not None else ():
+                progress(done / self.planned)
+
+    def results(self) -> simulation.Results | None:
+        """Results of the replications done so far (provisional until all are), None before the first."""
+        if not self.reps:
+            return None
+        if self._partial is None or self._partial.done != self.done:
+            seconds = time.perf_counter() - self._pace_from[0]
+            self._partial = combine(self.scenario, list(self.reps.values()), seconds, planned=self.planned)
+        return self._partial
+
+    def seconds_left(self) -> float | None:
+        """Wall time still needed at the pace of the replications finished since (re)start."""
+        since, done_then = self._pace_from
+        finished_since = self.done - done_then
+        if not self.running or finished_since < 1:
+            return None
+        return (time.perf_counter() - since) / finished_since * (self.planned - self.done)
+
+    def stop(self) -> None:
+        """Cancel the replications not begun (those running finish, unseen); keep those done."""
+        _cancel(list(self.pending.values()))
+        self.pending.clear()
+        self.stopped = True
+
+    def resume(self) -> None:
+        """Run the replications a stop left out."""
+        self.stopped = False
+        self._resubmit()
+
+    def _resubmit(self) -> None:
+        missing = [r for r in range(self.planned) if r not in self.reps]
+        self.pending = dict(zip(missing, _submit(self.scenario, missing), strict=True))
+        self._pace_from = (time.perf_counter(), self.done)
+
+
+_jobs: OrderedDict[str, Job] = OrderedDict()  # owner (browser tab) -> its run
+
+
+def streams(scenario: Scenario) -> bool:
+    """Whether Run on this design streams its results in (a run in the worker pool, not cached)."""
+    return _parallel(scenario) and cached(scenario) is None
+
+
+def start(owner: str, scenario: Scenario) -> Job:
+    """`owner`'s run of `scenario`: the one under way, its own stopped run resumed, or a new one
+    (taking over the head start) that replaces the owner's run of another design."""
+    current = job(owner)
+    if current is not None and current.key == key(scenario) and not current.error:
+        if current.stopped:
+            current.resume()
+        return current
+    if current is not None:
+        current.stop()
+    current = Job(scenario, _futures(owner, scenario))
+    with _lock:
+        _jobs[owner] = current
+        _jobs.move_to_end(owner)
+        while len(_jobs) > MAX_HEAD_STARTS:
+            _jobs.popitem(last=False)[1].stop()
+    return current
+
+
+def job(owner: str) -> Job | None:
+    """`owner`'s run, as of the last `poll`: under way, stopped or failed."""
+    with _lock:
+        return _jobs.get(owner)
+
+
+def poll(owner: str) -> Job | None:
+    """`owner`'s run with the replications finished since the last look taken in."""
+    current = job(owner)
+    if current is not None:
+        current.collect()
+    return current
+
+
+def finish(owner: str) -> Job | None:
+    """`owner`'s run if it is over (complete or failed), then forgotten; a complete run's results
+    go into the cache."""
+    current = job(owner)
+    if current is None or not (current.finished or current.error):
+        return None
+    forget(owner)
+    if current.finished:
+        _store(current.key, current.results())
+    return current
+
+
+def forget(owner: str) -> None:
+    """Drop `owner`'s run (a stopped one's partial results with it)."""
+    with _lock:
+        old = _jobs.pop(owner, None)
+    if old is not None:
+        old.stop()
+
+
 def progress_bar(container: st.delta_generator.DeltaGenerator, label: str) -> tuple[Callable[[float], None], object]:
     """A progress callable that draws into `container` (at most 100 updates)."""
     bar = container.progress(0.0, text=label)
@@ -247,9 +433,12 @@ def run_all(
 
 
 def clear() -> None:
-    """Forget every cached result and head start (tests; a server restart does the same)."""
+    """Forget every cached result, head start and run (tests; a server restart does the same)."""
     _store.clear()
     with _lock:
         for _, futures in _head_starts.values():
             _cancel(futures)
         _head_starts.clear()
+        for old in _jobs.values():
+            old.stop()
+        _jobs.clear()

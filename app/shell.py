@@ -1,22 +1,39 @@
-"""What every page shares: the sidebar with the scenario's status and the Run button."""
+"""What every page shares: the sidebar with the scenario's status and the Run button.
+
+A run in the worker pool streams in (app/runs.py): Run starts it, waits a moment for the first
+replication and shows the Results page; the sidebar then polls (a fragment that reruns on its
+own) with the progress, a time estimate and Cancel, and reruns the whole page when the Results
+page has more replications to show or the run is over.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 
 import streamlit as st
 
-from . import runs, state, views
+from simulation.schema import Scenario
+
+from . import drafts, runs, state, views
 
 UNHANDLED = "This page hit a problem it could not handle"
+POLL_SECONDS = 0.5  # how often the sidebar looks for more replications (at 0.3 s a run took ~20 % more CPU)
+# Run waits this long at most for the first replication (~0.5 s on the examples), so that the
+# Results page opens on figures rather than on a wait
+FIRST_FIGURES_WAIT = 2.0
+REDRAW_SECONDS = 2.0  # provisional results are drawn again at most this often
 log = logging.getLogger("lojal.app")
 
 
 def frame(results_page: st.Page, current_page: st.Page) -> None:
-    """Draw the sidebar; when Run is pressed, simulate (cached) and show the Results page."""
+    """Draw the sidebar; when Run is pressed, start the run (or simulate a small one here; a cached
+    one is at hand) and show the Results page."""
     st.html(views.PAGE_CSS)  # style only: takes no room on the page
     ws = state.workspace()
     scenario, problems = state.current()
+    st.session_state.pop(state.SHOWN, None)  # the Results page sets it again when it draws a run under way
+    _end_of_run(ws)
     name = ws.data.get("meta", {}).get("name") or "Untitled scenario"
     with st.sidebar:
         st.markdown(f"### {name}")
@@ -26,32 +43,112 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
             count = sum(len(v) for v in problems.values())
             st.warning(f"{count} problem{'s' if count != 1 else ''} to fix on the Design page before a run.")
         clicked = st.button("Run", key=state.RUN, type="primary", disabled=scenario is None, width="stretch")
+        streamed = clicked and scenario is not None and runs.streams(scenario)
+        if streamed:
+            _keep_edits(ws, scenario)
+            runs.start(ws.id, scenario).wait_first(FIRST_FIGURES_WAIT)
+        job = runs.job(ws.id)
         status = st.empty()
-        if scenario is not None and not clicked:
-            if ws.last_run == runs.key(scenario):
-                status.caption("Results are up to date.")
-            elif runs.cached(scenario) is not None:
-                status.caption("Results of this design are ready: press Run.")
-            else:
-                reps = scenario.simulation.replications
-                status.caption(f"Press Run to simulate ({reps} replications).")
-                runs.head_start(ws.id, scenario)
+        if job is not None and job.running:
+            _follow(ws.id, current_page)
+        elif scenario is not None and not clicked:
+            _status(ws, scenario, job, status)
     state.show_flash()
-    if clicked and scenario is not None:
-        update, bar = runs.progress_bar(status, "Simulating")
-        try:
-            runs.results(scenario, update, owner=ws.id)
-        except Exception as exc:  # noqa: BLE001 - the engine failed: say so, keep the design
-            bar.empty()
-            st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Your design is kept as it is.")
-            return
+    if clicked and scenario is not None and not streamed and not _run_here(ws, scenario, status):
+        return
+    if clicked and scenario is not None and current_page.url_path != results_page.url_path:
+        st.switch_page(results_page)
+
+
+def _status(ws: drafts.Workspace, scenario: Scenario, job: runs.Job | None, status) -> None:
+    """Where the design on screen stands (and its head start, when it has not been run)."""
+    if job is not None and job.key == runs.key(scenario):
+        status.caption(f"Stopped after {job.done} of {job.planned} replications: press Run to finish the run.")
+    elif ws.last_run == runs.key(scenario):
+        status.caption("Results are up to date.")
+    elif runs.cached(scenario) is not None:
+        status.caption("Results of this design are ready: press Run.")
+    else:
+        status.caption(f"Press Run to simulate ({scenario.simulation.replications} replications).")
+        runs.head_start(ws.id, scenario)
+
+
+def _keep_edits(ws: drafts.Workspace, scenario: Scenario) -> None:
+    """A design run with unsaved edits is kept for Compare."""
+    if ws.modified:
+        state.keep_variant(f"{scenario.meta.name} (edited)")
+    state.commit()
+
+
+def _run_here(ws: drafts.Workspace, scenario: Scenario, status) -> bool:
+    """A run that does not stream (small, cached, or one process): the whole of it, with a progress
+    bar. Whether it succeeded."""
+    update, bar = runs.progress_bar(status, "Simulating")
+    try:
+        runs.results(scenario, update, owner=ws.id)
+    except Exception as exc:  # noqa: BLE001 - the engine failed: say so, keep the design
         bar.empty()
-        ws.ran(runs.key(scenario))
-        if ws.modified:
-            state.keep_variant(f"{scenario.meta.name} (edited)")
-        state.commit()
-        if current_page.url_path != results_page.url_path:
-            st.switch_page(results_page)
+        _failed(exc)
+        return False
+    bar.empty()
+    ws.ran(runs.key(scenario))
+    _keep_edits(ws, scenario)
+    return True
+
+
+def _end_of_run(ws: drafts.Workspace) -> None:
+    """A streamed run that is over since the last look: its results become the tab's last run."""
+    runs.poll(ws.id)
+    ended = runs.finish(ws.id)
+    if ended is None:
+        return
+    if ended.error is not None:
+        _failed(ended.error)
+        return
+    ws.ran(ended.key)
+    state.commit()
+
+
+def _failed(exc: Exception) -> None:
+    st.error(f"The simulation failed: {type(exc).__name__}: {exc}. Your design is kept as it is.")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def _follow(owner: str, page: st.Page) -> None:
+    """Progress of the tab's run under way, with a time estimate and Cancel. The whole page runs
+    again when the run is over or stopped, or when the Results page shows fewer replications than
+    are done."""
+    job = runs.poll(owner)
+    shown = st.session_state.get(state.SHOWN)
+    left = job.seconds_left() if job is not None else None
+    if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown, left)):
+        _rerun(page)
+    estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""
+    st.progress(job.done / job.planned, text=f"Simulating: {job.done} of {job.planned} replications{estimate}")
+    if st.button("Cancel", key="run.cancel", width="stretch", help="Stop the run; the replications done are kept"):
+        job.stop()
+        if not job.done:  # nothing to show: the last run's results come back
+            runs.forget(owner)
+        _rerun(page)
+
+
+def _rerun(page: st.Page) -> None:
+    """Run the whole of `page` again. Not `st.rerun()`: from a fragment that polls, it may run the
+    page the fragment was first drawn on (Run on the Design page switches to Results)."""
+    st.switch_page(page)
+
+
+def _worth_drawing(done: int, shown: int, drawn_at: float, left: float | None) -> bool:
+    """Whether the Results page should draw the run under way again: for its first replications,
+    then when their number has doubled, the last drawing is REDRAW_SECONDS old and the run is
+    not about to end anyway (`left` seconds). Drawing every chart again costs CPU the
+    replications need, most of it in the browser when it shares the machine (measured: with a
+    drawing a second on 2 busy cores the browser fell seconds behind the server); and the
+    figures change most at the start."""
+    if not shown:
+        return done > 0
+    ending = left is not None and left < REDRAW_SECONDS
+    return done >= 2 * shown and time.monotonic() - drawn_at >= REDRAW_SECONDS and not ending
 
 
 def run_page(page: st.Page) -> None:

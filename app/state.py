@@ -18,6 +18,7 @@ WORKSPACE = "lojal.workspace"
 EDITOR_BASES = "lojal.editor_bases"
 FLASH = "lojal.flash"
 RUN = "run"  # the Run button
+SHOWN = "lojal.shown"  # (replications, when) of the run under way the Results page drew in this page run
 QUERY_DRAFT = "draft"  # URL query parameter holding the draft id
 SAVE_NAME = "library.save_name"
 UPLOADED = "library.uploaded"  # id of the last uploaded file handled (the uploader keeps it across reruns)

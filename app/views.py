@@ -26,12 +26,28 @@ def chart(fig, key: str) -> None:
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
 
 
+def run_badge(results: simulation.Results, running: bool) -> None:
+    """Whether the figures are final, provisional (more replications to come) or those of a stopped run."""
+    done, planned = results.done, results.planned
+    if not results.provisional:
+        st.markdown(f":green-badge[:material/check: Final · {done} replications]")
+    elif running:
+        st.markdown(
+            f":orange-badge[:material/hourglass_top: Provisional · {done} of {planned} replications] "
+            "the figures and intervals settle as the rest come in"
+        )
+    else:
+        st.markdown(
+            f":gray-badge[:material/pause: Stopped · {done} of {planned} replications] press **Run** to finish the run"
+        )
+
+
 def headline_cards(results: simulation.Results) -> None:
     """Eight cards: each the program's value and its change against no program, with the interval.
 
     A CSS grid of plain HTML rather than `st.metric` columns: the cards wrap to fewer per row
     on a narrow screen (a 1024 px projector with the sidebar open) instead of cutting their text."""
-    n = results.scenario.simulation.replications
+    n = results.done
     horizon = results.scenario.simulation.horizon_months
     tip = (
         f"Mean over {n} replications; money is the total over the {horizon}-month horizon. The change is "

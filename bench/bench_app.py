@@ -1,18 +1,25 @@
-"""Run -> charts in a real browser: the workshop app's time from pressing Run to every chart drawn.
+"""Run -> figures in a real browser: the workshop app's time from pressing Run to the first
+(provisional) figures and to the final ones, on each example in scenarios/.
 
-Starts `streamlit run app/main.py` on a free port with a temporary draft folder, drives
-Debian's Chromium with Playwright (as the browser test does) and times, per trial:
+Starts `streamlit run app/main.py` on a free port with a temporary draft folder and a library
+holding one example (so the app opens on it), drives Debian's Chromium with Playwright (as the
+browser test does) and times, per trial and example, each in a fresh server:
 
-- example: the app opens on the first library scenario; after `--think` seconds (a person
-  reading the page) Run is pressed;
-- edited: the earn rate is changed on the Design page; after `--think` seconds Run is pressed
-  there (the app then switches to Results).
+- opened: the app opens on the example; after `--think` seconds (a person reading the page)
+  Run is pressed. The head start has been running meanwhile (unless `--no-head-start`).
+- edited: the seed is changed on the Design page and Run is pressed as soon as the page has
+  taken the edit (Run straight after an edit: the head start has only just begun), or
+  `--edit-think` seconds later.
 
-"Done" is when the 8 headline cards and every results chart are on the page, plotly has drawn
-each chart and the script run is over. Each case runs with the head start on (the default)
-and off (`LOJAL_HEAD_START=0`: the run starts only when Run is pressed), each in a fresh server.
+"First" is when the 8 headline cards are on the page with the badge of a run (provisional or
+final); "final" when the badge says final, plotly has drawn every chart and the script run is
+over. `k` is how many replications the first figures came from. "cpu" is the CPU time the
+server, its workers and the browser used from the click to the final figures: less noisy than
+wall time on a shared host. `--app-root` runs the app of another checkout (one from before
+results streamed in shows no badge: its first figures are its final ones), for an A/B.
 
-    python bench/bench_app.py [--trials 3] [--think 1.5]
+    python bench/bench_app.py [--trials 3] [--think 1.5] [--edit-think 0] [--no-head-start] [--examples coffee]
+                              [--app-root /path/to/another/checkout]
 
 Prints figures, no assertions. Needs the test extras and /usr/bin/chromium
 (`bash .ci/setup.sh --test`).
@@ -22,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -42,24 +51,31 @@ STATE = """() => {
         ? document.querySelectorAll('.js-plotly-plot').length : 0;
     const cards = document.querySelectorAll('[data-testid="stMetricValue"]').length;
     const running = !!document.querySelector('[data-testid="stStatusWidget"]');
-    return {boxes, drawn, cards, running};
+    const badge = [...document.querySelectorAll('[data-testid="stMarkdownContainer"] span')]
+        .map(s => s.innerText).find(t => /(Provisional|Final|Stopped) ·/.test(t)) || '';
+    return {boxes, drawn, cards, running, badge};
 }"""
+MIN_CHARTS = 6  # every example has at least these (customers, retention, ladder, flows, money, CLV)
 
 
-def serve(head_start: bool) -> tuple[subprocess.Popen, str]:
+def serve(example: Path, head_start: bool, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    home = Path(tempfile.mkdtemp(prefix="lojal-bench-"))
+    (home / "library").mkdir()
+    shutil.copy(example, home / "library" / example.name)
     env = {
         **os.environ,
-        "LOJAL_HOME": tempfile.mkdtemp(prefix="lojal-bench-"),
+        "LOJAL_HOME": str(home),
+        "LOJAL_SCENARIOS_DIR": str(home / "library"),
         "LOJAL_HEAD_START": "1" if head_start else "0",
+        "PYTHONPATH": str(root),
     }
-    env.pop("LOJAL_SCENARIOS_DIR", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
@@ -76,39 +92,63 @@ def idle(page: Page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
 
 
-def press_run_and_wait(page: Page, charts: int) -> float:
-    """Seconds from the click on Run to the cards and `charts` charts drawn, the run over."""
-    run = page.get_by_role("button", name="Run", exact=True)
+def cpu_seconds() -> float:
+    """CPU time (user + system) of every process below this one: the server, its workers, the browser."""
+    parents, used = {}, {}
+    for entry in (e for e in Path("/proc").iterdir() if e.name.isdigit()):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry.name)], used[int(entry.name)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    mine, more = set(), {os.getpid()}
+    while more:  # descendants, a generation at a time
+        mine |= more
+        more = {pid for pid, parent in parents.items() if parent in more}
+    return sum(used[pid] for pid in mine - {os.getpid()}) / os.sysconf("SC_CLK_TCK")
+
+
+def press_run_and_wait(page: Page) -> tuple[float, float, int, float]:
+    """Seconds from the click on Run to the first figures and to the final ones; the number of
+    replications the first figures came from; CPU seconds used meanwhile."""
+    cpu = cpu_seconds()
     started = time.perf_counter()
-    run.click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    first = k = None
     while True:
         s = page.evaluate(STATE)
-        if s["cards"] == 8 and s["boxes"] >= charts and s["drawn"] == s["boxes"] and not s["running"]:
-            return time.perf_counter() - started
-        if time.perf_counter() - started > 120:
-            raise TimeoutError(f"results not shown after 120 s: {s}")
-        time.sleep(0.02)
+        now = time.perf_counter() - started
+        if first is None and s["cards"] == 8 and s["badge"]:
+            first, k = now, int(re.search(r"· (\d+)", s["badge"]).group(1))
+        if s["cards"] == 8 and ("Final ·" in s["badge"] or not s["badge"]):  # no badge: an app that does not stream
+            if s["boxes"] >= MIN_CHARTS and s["drawn"] == s["boxes"] and not s["running"]:
+                return first if first is not None else now, now, k or 0, cpu_seconds() - cpu
+        if now > 120:
+            shot = Path(tempfile.gettempdir()) / "bench_app_timeout.png"
+            page.screenshot(path=str(shot))
+            raise TimeoutError(f"results not final after 120 s: {s}; see {shot}")
+        time.sleep(0.01)
 
 
-def trial(browser, head_start: bool, think: float, earn_rate: float) -> tuple[float, float]:
-    proc, url = serve(head_start)
+def trial(browser, example: Path, head_start: bool, think: tuple[float, float], seed: int, root: Path) -> dict:
+    proc, url = serve(example, head_start, root)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 3000})
         page.goto(url)
         page.get_by_role("button", name="Run", exact=True).wait_for(timeout=60_000)
         idle(page)
-        time.sleep(think)
-        example = press_run_and_wait(page, charts=7)
+        time.sleep(think[0])
+        opened = press_run_and_wait(page)
         page.get_by_role("link", name="Design").click()
-        page.get_by_role("tab", name="Points").click()
-        earn = page.get_by_label("Earn rate (points per kr)", exact=True)
-        earn.fill(str(earn_rate))
-        earn.press("Enter")
-        idle(page)
-        time.sleep(think)
-        edited = press_run_and_wait(page, charts=7)
+        page.get_by_role("tab", name="Simulation").click()
+        field = page.get_by_label("Seed", exact=True)
+        field.fill(str(seed))
+        field.press("Enter")
+        page.get_by_text("Press Run to simulate").wait_for(timeout=60_000)
+        time.sleep(think[1])
+        edited = press_run_and_wait(page)
         page.close()
-        return example, edited
+        return {"opened": opened, "edited": edited}
     finally:
         proc.terminate()
         proc.wait(10)
@@ -118,30 +158,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--think", type=float, default=1.5, help="seconds between the page being ready and Run")
+    parser.add_argument("--edit-think", type=float, default=0.0, help="seconds between an edit and Run")
+    parser.add_argument("--no-head-start", action="store_true", help="LOJAL_HEAD_START=0: nothing runs before Run")
+    parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app is timed")
+    parser.add_argument("--examples", default="", help="comma-separated parts of file names (default: all)")
     args = parser.parse_args()
-    print(f"lojal app benchmark: Run -> charts in Chromium, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    wanted = [w for w in args.examples.split(",") if w]
+    examples = [
+        p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if not wanted or any(w in p.name for w in wanted)
+    ]
+    head_start = not args.no_head_start
+    print(f"lojal app benchmark: Run -> figures in Chromium, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
     print(
-        f"scenario: the app's opening example (scenarios/, first file); think time {args.think} s; {args.trials} trials\n"
+        f"head start {'on' if head_start else 'off'}; think time {args.think} s, after the edit {args.edit_think} s; "
+        f"{args.trials} trials\n"
     )
-    results = {}
+    rows = []
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
         )
-        for head_start in (True, False):
-            times = [trial(browser, head_start, args.think, 2.0 + i) for i in range(args.trials)]
-            results[head_start] = times
+        for i in range(args.trials):  # examples interleaved, so a slow spell of the host hits them all
+            for example in examples:
+                timed = trial(browser, example, head_start, (args.think, args.edit_think), 1000 + i, args.app_root)
+                rows += [(example.stem, case, *figures) for case, figures in timed.items()]
         browser.close()
-    print(f"{'case':<34}{'median s':>10}{'min s':>8}{'max s':>8}")
-    for head_start, label in ((True, "head start (default)"), (False, "cold: LOJAL_HEAD_START=0")):
-        for i, case in enumerate(("example", "edited design")):
-            values = [t[i] for t in results[head_start]]
-            print(f"{label + ', ' + case:<34}{statistics.median(values):>10.2f}{min(values):>8.2f}{max(values):>8.2f}")
-    for i, case in enumerate(("example", "edited design")):
-        warm = statistics.median(t[i] for t in results[True])
-        cold = statistics.median(t[i] for t in results[False])
-        print(f"ratio cold / head start, {case}: {cold / warm:.2f}x")
+    print(f"{'example, case':<30}{'first s (median, range)':>26}{'k':>8}{'final s (median, range)':>26}{'cpu s':>20}")
+    for example in examples:
+        for case in ("opened", "edited"):
+            mine = [r for r in rows if r[0] == example.stem and r[1] == case]
+            first, final, ks, cpu = ([r[j] for r in mine] for j in (2, 3, 4, 5))
+            print(
+                f"{example.stem + ', ' + case:<30}{_spread(first):>26}{','.join(map(str, ks)):>8}{_spread(final):>26}"
+                f"{_spread(cpu):>20}"
+            )
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 if __name__ == "__main__":

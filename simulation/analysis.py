@@ -103,13 +103,20 @@ def headline_cards(results) -> list[Card]:
             signed=with_change or is_change(summary, name, arm),
         )
         shown_change = fmt(change, m.kind, currency, signed=True) if with_change and not math.isnan(change) else None
+        single = reps < 2  # one replication (the first of a streamed run) has no spread to show
+        if single:
+            interval = "–"
         if name == "payback_month":
             no_cost = math.isnan(value(summary, "payback_share", "incremental"))
             shown = ("–" if no_cost else f"not within {horizon} months") if math.isnan(mean) else fmt(mean, m.kind)
             note = payback_caption(summary, reps, interval)
         else:
             shown = fmt(mean, m.kind, currency)
-            note = f"90 % interval{' of the change' if shown_change else ''}: {interval}"
+            note = (
+                "90 % interval: from 2 replications on"
+                if single
+                else (f"90 % interval{' of the change' if shown_change else ''}: {interval}")
+            )
         good = None if shown_change is None or m.better == 0 or change == 0 else (change > 0) == (m.better > 0)
         cards.append(Card(HEADLINE_TITLES.get(name, m.label), shown, shown_change, good, note))
     return cards

@@ -66,6 +66,19 @@ class Results:
     # and the share of each key metric's spread each one explains (empty when nothing is sampled)
     parameters: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
+    # replications the run is meant to have: more than `done` while the rest are still running
+    # (the app shows such provisional results as they come in), 0 = as many as were combined
+    planned: int = 0
+
+    @property
+    def done(self) -> int:
+        """Replications these results combine."""
+        return int(self.replications["replication"].nunique())
+
+    @property
+    def provisional(self) -> bool:
+        """Whether these are the results of only the first of the planned replications."""
+        return self.done < self.planned
 
     def summary_dict(self) -> dict[str, dict[str, dict[str, float]]]:
         """`{metric: {arm: {mean, p05, p95}}}` with NaN as None (JSON-safe)."""
@@ -295,9 +308,16 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
-def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0) -> Results:
+def combine(
+    scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0, planned: int | None = None
+) -> Results:
+    """Results of the replications `reps`, in any order: those of a whole run, or (with `planned`
+    the run's size) the provisional results of the ones done so far. Sorted by replication first,
+    so that every mean is summed in the same order: all of a run's replications, however they
+    arrived, give `run`'s numbers to the last bit."""
     import pandas as pd
 
+    reps = sorted(reps, key=lambda rep: rep.replication)
     rep_rows = []
     for rep in reps:
         for metric, val in rep.summary.items():
@@ -361,6 +381,7 @@ def combine(scenario: Scenario, reps: list[ReplicationResult], seconds: float = 
     return Results(
         scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds,
         parameters=parameters, sensitivity=uncertainty.sensitivity(parameters, replications),
+        planned=max(len(reps), planned or 0),
     )  # fmt: skip
 
 

@@ -104,11 +104,32 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
     at.button(key="run").click().run()
     assert_ok(at)
     assert len(submitted) == 1 and ws.id not in runs._head_starts  # Run took it over
+    seen = until_final(at)
     assert len(cards(at)) == 8
     expected = simulation.run(scenario)
     card = analysis.value(expected.summary, "nps_end", "program")
     assert metrics.fmt(card, "score") in [c.value for c in cards(at)]
+    # what was shown while the rest came in was marked provisional, with how many were in
+    assert all(re.search(r"Provisional · \d of 3 replications", text) for text in seen[:-1])
+    assert "Final · 3 replications" in seen[-1] and workspace(at).last_run == runs.key(scenario)
     runs.clear()
+
+
+def until_final(at, seconds: float = 60) -> list[str]:
+    """Rerun the page (as the sidebar's polling does in a browser) until a streamed run is over;
+    the badge of each page run that showed results."""
+    import time
+
+    seen, end = [], time.monotonic() + seconds
+    while True:
+        assert_ok(at)
+        badge = [m.value for m in at.markdown if "badge[" in m.value]
+        seen += badge
+        if badge and "Final" in badge[0]:
+            return seen
+        assert time.monotonic() < end, f"the run did not end: {texts(at)}"
+        time.sleep(0.05)
+        at.run()
 
 
 def test_engine_failure_is_explained_and_the_design_kept(library_dir, monkeypatch):  # noqa: F811

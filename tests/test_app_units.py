@@ -404,3 +404,105 @@ def test_the_export_pages_report_and_workbook_carry_the_provenance_of_its_yaml(c
     summary = book["Summary"]
     assert summary.freeze_panes == "A2" and summary["A1"].font.bold
     assert {summary.cell(r, 3).number_format for r in range(2, summary.max_row + 1)} >= {"0.0%", '"kr" #,##0'}
+
+
+# --------------------------------------------------------------------------- runs that stream in
+def _same(a: simulation.Results, b: simulation.Results) -> None:
+    for name in ("summary", "monthly", "replications", "flows", "clv", "cohorts"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+
+
+def test_a_streamed_run_shows_the_replications_done_then_the_numbers_of_run(monkeypatch):
+    from concurrent.futures import Future
+
+    scenario = small(BUNDLED[0])
+    reps = [simulation.run_replication(scenario, r) for r in range(3)]
+    futures = [Future() for _ in reps]
+    job = runs.Job(scenario, futures)
+    assert job.results() is None and job.seconds_left() is None and job.running
+    futures[1].set_result(reps[1])  # replications finish in any order
+    job.collect()
+    first = job.results()
+    assert (first.done, first.planned, first.provisional) == (1, 3, True)
+    assert job.results() is first  # combined once per replication that comes in
+    left = job.seconds_left()
+    assert left is not None and left >= 0
+    for future, rep in zip(futures, reps, strict=True):
+        if not future.done():
+            future.set_result(rep)
+    job.collect()
+    assert job.finished and not job.running and job.seconds_left() is None
+    _same(job.results(), simulation.run(scenario))
+    assert not job.results().provisional
+
+
+def test_a_failed_replication_ends_the_run_with_the_error():
+    from concurrent.futures import Future
+
+    scenario = small(BUNDLED[0])
+    futures = [Future() for _ in range(3)]
+    job = runs.Job(scenario, futures)
+    futures[0].set_exception(RuntimeError("out of cheese"))
+    job.collect()
+    assert isinstance(job.error, RuntimeError) and not job.running
+    assert all(f.cancelled() for f in futures[1:])  # the rest is not run
+
+
+def test_cancel_keeps_the_replications_done_and_run_finishes_them(monkeypatch):
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)
+    runs.clear()
+    scenario = small(BUNDLED[0], **{"simulation.replications": 6})
+    assert runs.streams(scenario)
+    job = runs.start("tab-a", scenario)
+    job.wait_first(60)
+    job.stop()
+    kept = job.done
+    assert kept >= 1 and job.stopped and not job.pending
+    assert runs.poll("tab-a").done == kept  # replications that were running when stopped are dropped
+    assert runs.finish("tab-a") is None  # stopped, not over: the partial results stay
+    assert runs.start("tab-a", scenario) is job and job.running  # Run again: the rest only
+    assert sorted(job.pending) == [r for r in range(6) if r not in job.reps]
+    for future in list(job.pending.values()):
+        future.result()
+    assert runs.poll("tab-a").finished
+    assert runs.finish("tab-a") is job and runs.job("tab-a") is None
+    _same(runs.cached(scenario), simulation.run(scenario))
+    assert not runs.streams(scenario)  # cached now: Run shows it at once
+
+    # Run on another design replaces the tab's run
+    other = simulation.override(scenario, {"program.points.reward_value": 70})
+    first = runs.start("tab-a", other)
+    newer = runs.start("tab-a", simulation.override(scenario, {"program.points.reward_value": 80}))
+    assert newer is not first and first.stopped and runs.job("tab-a") is newer
+    runs.clear()
+    assert runs.job("tab-a") is None and newer.stopped
+
+
+def test_provisional_results_are_drawn_again_when_doubled_and_not_too_often():
+    import time
+
+    from app.shell import REDRAW_SECONDS, _worth_drawing
+
+    long_ago, now, later = time.monotonic() - REDRAW_SECONDS, time.monotonic(), 2 * REDRAW_SECONDS
+    assert not _worth_drawing(0, 0, now, None) and _worth_drawing(1, 0, now, 0.1)  # the first figures at once
+    assert not _worth_drawing(3, 2, long_ago, later) and _worth_drawing(4, 2, long_ago, later)
+    assert not _worth_drawing(4, 2, now, later)  # not again within REDRAW_SECONDS
+    assert not _worth_drawing(4, 2, long_ago, REDRAW_SECONDS / 2)  # nor just before the final figures
+
+
+def test_a_run_that_waits_for_the_tabs_streamed_run_of_the_same_design_does_not_run_it_again(monkeypatch):
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)
+    runs.clear()
+    submitted = []
+    real_submit = runs._submit
+    monkeypatch.setattr(runs, "_submit", lambda s, r=None: submitted.append(r) or real_submit(s, r))
+    scenario = small(BUNDLED[0])
+    job = runs.start("tab-a", scenario)  # Run, then the Compare page wants the same design
+    seen = []
+    shared = runs.simulate(scenario, progress=seen.append, owner="tab-a")
+    assert submitted == [None] and job.finished and shared is job.results()
+    assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications
+    _same(shared, simulation.run(scenario))
+    runs.clear()

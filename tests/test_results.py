@@ -256,3 +256,23 @@ def test_repurchase_rate_is_not_reported_for_horizons_shorter_than_its_window():
     index = 100 * (s["nps_end"]["program"]["mean"] / 100 + s["repurchase_rate"]["program"]["mean"])
     index += 100 * s["upsell_spend_share"]["program"]["mean"]
     assert res.value("loyalty_index") == pytest.approx(index / 3, rel=1e-12)
+
+
+# ---------------------------------------------------------------- provisional results
+def test_replications_combined_as_they_arrive_end_with_the_numbers_of_run():
+    sc = scenario(size=500, months=T, replications=4, program={"points": {}})
+    reps = [simulation.run_replication(sc, r) for r in (2, 0, 3, 1)]  # the order they finished in
+    first = combine(sc, reps[:1], planned=4)
+    assert (first.done, first.planned, first.provisional) == (1, 4, True)
+    assert set(first.replications.replication) == {2}
+    two = combine(sc, reps[:2], planned=4)
+    assert two.done == 2 and two.provisional
+    # the interval of two replications is theirs (5-95 % of the pair), the mean their mean
+    pair = two.replications[(two.replications.metric == "net_profit") & (two.replications.arm == "incremental")]
+    assert two.value("net_profit", "incremental") == pytest.approx(pair.value.mean())
+    assert two.value("net_profit", "incremental", "p95") == pytest.approx(np.percentile(pair.value, 95))
+    final, whole = combine(sc, reps, planned=4), simulation.run(sc)
+    assert (final.done, final.planned, final.provisional) == (4, 4, False)
+    assert (whole.done, whole.planned, whole.provisional) == (4, 4, False)
+    for name in ("summary", "monthly", "replications", "flows", "clv", "cohorts", "parameters"):
+        pd.testing.assert_frame_equal(getattr(final, name), getattr(whole, name), check_exact=True)

@@ -1,4 +1,9 @@
-"""Results: headline cards and charts of the last run, program against the no-program baseline."""
+"""Results: headline cards and charts of the last run, program against the no-program baseline.
+
+While a run streams in, the page shows the replications done so far, marked provisional; the
+sidebar reruns it as more come in (app/shell.py)."""
+
+import time
 
 import streamlit as st
 
@@ -10,24 +15,35 @@ ws = state.workspace()
 scenario, problems = state.current()
 st.title("Results")
 
-last = state.last_run()
-results = runs.cached(last) if last is not None else None
+job = runs.job(ws.id)
+if job is not None and job.running:
+    st.session_state[state.SHOWN] = (job.done, time.monotonic())  # the sidebar draws it again as more come in
+if job is not None and (job.running or job.done):
+    results = job.results()
+else:
+    last = state.last_run()
+    results = runs.cached(last) if last is not None else None
 if results is None:
     if scenario is not None:
         st.markdown(
             f"**{scenario.meta.name}**" + (f" — {scenario.meta.description}" if scenario.meta.description else "")
         )
         st.markdown("\n".join(f"- {line}" for line in describe(scenario)))
-        st.info("Press **Run** in the sidebar to simulate this design against the same customers without the program.")
+        st.info(
+            "Simulating: the first figures appear when the first replication is in."
+            if job is not None
+            else "Press **Run** in the sidebar to simulate this design against the same customers without the program."
+        )
         views.starting_cards(analysis.starting_position(scenario))
         views.chart(figures.starting_ladder(analysis.starting_ladder(scenario)), "results.start")
     else:
         views.problems_box(problems)
     st.stop()
 
-if scenario is None or runs.key(scenario) != ws.last_run:
+if scenario is None or runs.key(scenario) != runs.key(results.scenario):
     st.info("The design has changed since this run. These are the results of the last run; press **Run** to update.")
 sim = results.scenario.simulation
+views.run_badge(results, running=job is not None and job.running)
 st.caption(
     f"**{results.scenario.meta.name}** · {sim.replications} replications · {sim.horizon_months} months · "
     f"seed {sim.seed} · {results.scenario.customers.size:,} customers"

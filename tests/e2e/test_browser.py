@@ -37,6 +37,28 @@ def charts_drawn(page: Page, at_least: int = BASE_CHARTS) -> int:
     return page.locator(".js-plotly-plot").count()
 
 
+def final(page: Page) -> int:
+    """Wait until a run's results are final (a run streams in, provisional first) and drawn."""
+    expect(page.get_by_text(re.compile(r"Final · \d+ replications"))).to_be_visible(timeout=120_000)
+    # between two script runs the charts of both can be on the page for a moment: wait until the
+    # page is idle with the same number of charts for a second
+    page.wait_for_function(
+        """() => {
+            const n = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
+            const busy = !!document.querySelector('[data-testid="stStatusWidget"]');
+            if (busy || window.lojalCharts !== n) {
+                window.lojalCharts = n;
+                window.lojalSince = Date.now();
+                return false;
+            }
+            return Date.now() - window.lojalSince > 1000;
+        }""",
+        timeout=120_000,
+        polling=100,
+    )
+    return charts_drawn(page)
+
+
 def idle(page: Page) -> None:
     """Wait until the script run is over (Streamlit shows a 'running' widget meanwhile)."""
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
@@ -55,7 +77,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
 
     started = time.perf_counter()
     run.click()
-    charts = charts_drawn(page)
+    charts = final(page)
     expect(page.locator(".lojal-card")).to_have_count(8)
     first = time.perf_counter() - started
     assert charts == BASE_CHARTS + 1  # the example is a points card: plus the points chart
@@ -82,7 +104,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     started = time.perf_counter()
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_role("heading", name="Results")).to_be_visible(timeout=120_000)
-    charts_drawn(page)
+    final(page)
     expect(page.locator(".lojal-card")).to_have_count(8)
     again = time.perf_counter() - started
     timing = {"run_to_charts_seconds": {"first_run": round(first, 2), "edited_design": round(again, 2)}}
@@ -104,3 +126,38 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     idle(page)
     page.screenshot(path=str(ARTIFACTS / "compare.png"))
+
+
+@pytest.mark.e2e
+def test_results_stream_in_provisional_then_final(page: Page, app_url: str):
+    """A long run shows the replications done so far, marked provisional, with a time estimate;
+    Cancel keeps them; Run finishes the run, and the figures are then marked final."""
+    page.goto(app_url)
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled(timeout=60_000)
+    page.get_by_role("link", name="Design").click()
+    page.get_by_role("tab", name="Simulation").click()
+    replications = page.get_by_label("Replications (runs)", exact=True)
+    expect(replications).to_be_visible(timeout=30_000)
+    replications.fill("40")  # about 10 s of work on two cores: long enough to watch
+    replications.press("Enter")
+    expect(page.get_by_text("Press Run to simulate (40 replications).")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+
+    provisional = page.get_by_text(re.compile(r"Provisional · \d+ of 40 replications"))
+    expect(provisional).to_be_visible(timeout=60_000)
+    expect(page.locator(".lojal-card")).to_have_count(8, timeout=30_000)
+    progress = page.get_by_text(re.compile(r"Simulating: \d+ of 40 replications · about \d+ s left"))
+    expect(progress).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Cancel", exact=True).click()
+    stopped = page.get_by_text(re.compile(r"Stopped · \d+ of 40 replications"))
+    expect(stopped).to_be_visible(timeout=30_000)
+    kept = int(re.search(r"(\d+) of 40", stopped.inner_text()).group(1))
+    assert 1 <= kept < 40
+    expect(page.locator(".lojal-card")).to_have_count(8)  # the figures so far stay
+    expect(page.get_by_text(f"Stopped after {kept} of 40 replications")).to_be_visible()
+
+    page.get_by_role("button", name="Run", exact=True).click()  # the rest only
+    expect(page.get_by_text(re.compile(r"Final · 40 replications"))).to_be_visible(timeout=120_000)
+    charts_drawn(page)
+    expect(provisional).to_have_count(0)
+    expect(page.get_by_text("Results are up to date.")).to_be_visible()
