@@ -515,11 +515,12 @@ def _schema_fields(model, prefix=""):
             yield kind, path, model, name
 
 
-def test_every_field_of_the_schema_has_a_widget(library_dir):  # noqa: F811
+def test_every_field_of_the_schema_has_a_widget(library_dir, monkeypatch):  # noqa: F811
     everything = Scenario(
         program=Program(points=Points(), tiers=Tiers(), subscription=Subscription(), referral=Referral())
     )
-    (library_dir / "0-everything.yaml").write_text(simulation.dumps(everything))  # the example the app opens on
+    (library_dir / "0-everything.yaml").write_text(simulation.dumps(everything))
+    monkeypatch.setenv("LOJAL_START_SCENARIO", "0-everything.yaml")  # the example the app opens on
     at = started(library_dir)
     at.switch_page(DESIGN).run()
     assert_ok(at)
