@@ -8,6 +8,7 @@ faster, which counts on the way from pressing Run to seeing the charts.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -191,7 +192,13 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
     sankey = {
         "type": "sankey",
         "arrangement": "fixed",
-        "node": {"label": labels, "color": colors, "pad": 12, "thickness": 14, **_ladder_positions(source, target, value)},
+        "node": {
+            "label": labels,
+            "color": colors,
+            "pad": 12,
+            "thickness": 14,
+            **_ladder_positions(source, target, value),
+        },
         "link": {"source": source, "target": target, "value": value, "color": link_colors},
         "valueformat": ",.0f",
         "textfont": {"color": "#0f172a", "size": 12},
@@ -381,44 +388,61 @@ def overlay(monthlies: Mapping[str, pd.DataFrame], name: str, arm: str = "progra
     for i, (label, monthly) in enumerate(monthlies.items()):
         frame = series(monthly, name, arm)
         if len(frame):
-            traces += band(frame, label, SCENARIO_COLORS[i % len(SCENARIO_COLORS)])
+            traces += band(frame, wrap(label, 36), SCENARIO_COLORS[i % len(SCENARIO_COLORS)])
     m = metric(name)
     title = f"{m.label} ({ARM_NAMES.get(arm, arm).lower()}), mean and 5-95 %"
     return _figure(traces, title, _axis(m.kind, currency), MONTHS)
 
 
 def compare_bars(table: pd.DataFrame, name: str, arm: str, currency: str = "kr") -> go.Figure:
-    """One summary metric of several scenarios as bars with intervals (rows of `analysis.compare_table`)."""
+    """One summary metric of several scenarios as bars with intervals (rows of `analysis.compare_table`);
+    horizontal, numbered as in the heat map, so that five long names stay legible side by side."""
     rows = table[(table["metric"] == name) & (table["arm"] == arm)]
     bars = {
         "type": "bar",
-        "x": rows["scenario"].tolist(),
-        "y": rows["mean"].tolist(),
+        "orientation": "h",
+        "y": [wrap(f"{i} {label}", 24) for i, label in enumerate(rows["scenario"], 1)],
+        "x": rows["mean"].tolist(),
+        "hovertext": rows["scenario"].tolist(),
         "marker": {"color": [SCENARIO_COLORS[i % len(SCENARIO_COLORS)] for i in range(len(rows))]},
-        "error_y": _error_bars(rows),
+        "error_x": _error_bars(rows),
     }
     m = metric(name)
     title = f"{m.label} ({ARM_NAMES.get(arm, arm).lower()})"
-    return _figure([bars], title, _axis(m.kind, currency), hovermode="closest", showlegend=False)
+    y = {"autorange": "reversed", "automargin": True}
+    return _figure(
+        [bars], title, y, _axis(m.kind, currency), height=140 + 56 * len(rows), hovermode="closest", showlegend=False
+    )
+
+
+def wrap(label: str, width: int = 16) -> str:
+    """A long name over several lines of a tick label (plotly breaks lines at <br> only)."""
+    return "<br>".join(textwrap.wrap(label, width)) or label
 
 
 def beat_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
-    """P(row beats column) as a heat map with the percentages written in."""
+    """P(row beats column) as a heat map with the percentages written in. Rows carry the designs'
+    numbered names, columns only their numbers, so five designs fit a half-width chart."""
     z = matrix.to_numpy(dtype=float)
+    names = list(matrix.index)
+    number = {name: str(i) for i, name in enumerate(names, 1)}
     heat = {
         "type": "heatmap",
         "z": z,
-        "x": list(matrix.columns),
-        "y": list(matrix.index),
+        "x": [number.get(c, c) for c in matrix.columns],
+        "y": [wrap(f"{number[r]} {r}", 24) for r in names],
+        "customdata": [[(r, c) for c in matrix.columns] for r in names],
         "text": [[("" if pd.isna(v) else f"{100 * v:.0f} %") for v in row] for row in z],
         "texttemplate": "%{text}",
         "zmin": 0,
         "zmax": 1,
         "colorscale": [[0, "#fee2e2"], [0.5, "#f8fafc"], [1, "#bbf7d0"]],
         "showscale": False,
-        "hovertemplate": "P(%{y} beats %{x}) = %{z:.0%}<extra></extra>",
+        "hovertemplate": "P(%{customdata[0]} beats %{customdata[1]}) = %{z:.0%}<extra></extra>",
     }
-    return _figure([heat], title, {"autorange": "reversed"}, height=120 + 48 * len(matrix), hovermode="closest")
+    y = {"autorange": "reversed", "automargin": True}
+    x = {"side": "top", "type": "category", "title": {"text": "column: design number"}}
+    return _figure([heat], title, y, x, height=140 + 56 * len(matrix), hovermode="closest")
 
 
 def starting_ladder(frame: pd.DataFrame) -> go.Figure:

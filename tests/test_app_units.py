@@ -216,7 +216,10 @@ def test_compare_figures(pair):
     assert [t.name for t in fig.data if t.showlegend is not False] == ["base", "richer"]
     matrix = analysis.beat_matrix({k: r.replications for k, r in pair.items()}, "nps_end", "program")
     heat = figures.beat_heatmap(matrix, "t").data[0]
-    assert heat.type == "heatmap" and list(heat.x) == ["base", "richer"]
+    assert heat.type == "heatmap" and list(heat.x) == ["1", "2"] and list(heat.y) == ["1 base", "2 richer"]
+    assert list(heat.customdata[0][1]) == ["base", "richer"]  # the hover names both in full
+    long = "Fashion retailer tiers, club and a richer launch offer"
+    assert max(len(line) for line in figures.wrap(long).split("<br>")) <= 16 and figures.wrap(long).count("<br>") == 3
 
 
 def test_starting_ladder_matches_the_scenario():
