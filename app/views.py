@@ -145,8 +145,9 @@ def starting_cards(position: dict[str, float]) -> None:
     st.markdown(cards_html([analysis.Card(t, v, None, None, note) for t, v, note in cards]), unsafe_allow_html=True)
 
 
-def results_charts(results: simulation.Results, key: str = "res") -> None:
-    """Every results chart of one run, in sections a client can follow."""
+def results_charts(results: simulation.Results, key: str = "res", brief: bool = False) -> None:
+    """Every results chart of one run, in sections a client can follow; `brief`: the customers
+    over time only (while a run streams in, every redraw of every chart costs the replications CPU)."""
     monthly, currency = results.monthly, results.scenario.economics.currency
     st.subheader("Customers over time")
     left, right = st.columns(2)
@@ -165,6 +166,9 @@ def results_charts(results: simulation.Results, key: str = "res") -> None:
                 chart(figures.cohort_retention(results.cohorts), f"{key}.cohorts")
             else:
                 chart(figures.over_time(monthly, "retention", currency=currency), f"{key}.retention")
+    if brief:
+        st.caption("The satisfaction ladder, the money and the instruments' charts follow with the final figures.")
+        return
 
     st.subheader("The satisfaction ladder")
     arm = st.segmented_control(

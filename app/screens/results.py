@@ -43,7 +43,8 @@ if results is None:
 if scenario is None or runs.key(scenario) != runs.key(results.scenario):
     st.info("The design has changed since this run. These are the results of the last run; press **Run** to update.")
 sim = results.scenario.simulation
-views.run_badge(results, running=job is not None and job.running)
+running = job is not None and job.running
+views.run_badge(results, running=running)
 st.caption(
     f"**{results.scenario.meta.name}** · {sim.replications} replications · {sim.horizon_months} months · "
     f"seed {sim.seed} · {results.scenario.customers.size:,} customers"
@@ -52,4 +53,4 @@ with st.expander("The program in plain words", expanded=False):
     st.markdown("\n".join(f"- {line}" for line in describe(results.scenario)))
 views.headline_cards(results)
 views.sensitivity_table(results)
-views.results_charts(results, key="results")
+views.results_charts(results, key="results", brief=results.provisional and running)
