@@ -49,7 +49,7 @@ STATE = """() => {
     const boxes = document.querySelectorAll('[data-testid="stPlotlyChart"]').length;
     const drawn = document.querySelectorAll('.js-plotly-plot .main-svg').length > 0
         ? document.querySelectorAll('.js-plotly-plot').length : 0;
-    const cards = document.querySelectorAll('[data-testid="stMetricValue"]').length;
+    const cards = document.querySelectorAll('.lojal-card, [data-testid="stMetricValue"]').length;
     const running = !!document.querySelector('[data-testid="stStatusWidget"]');
     const badge = [...document.querySelectorAll('[data-testid="stMarkdownContainer"] span')]
         .map(s => s.innerText).find(t => /(Provisional|Final|Stopped) ·/.test(t)) || '';
