@@ -27,6 +27,7 @@ the replications not begun and keeps those done; Run on the same design finishes
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import sys
@@ -41,7 +42,8 @@ from concurrent.futures.process import BrokenProcessPool
 import streamlit as st
 
 import simulation
-from simulation.results import ReplicationResult, combine
+from simulation.results import ReplicationResult, combine, workers_setting
+from simulation.scenario_io import ScenarioError
 from simulation.schema import Scenario
 
 # below this much work (customers x months x replications) starting processes is not worth it
@@ -97,11 +99,14 @@ def work(scenario: Scenario) -> int:
 
 
 def workers() -> int:
-    """Processes for replications: the cores, or `$LOJAL_WORKERS` (1 = never start processes)."""
+    """Processes for replications: the cores, or `$LOJAL_WORKERS` (1 = never start processes);
+    a setting that is not a number is reported in the server log and runs everything here."""
     try:
-        return max(1, int(os.environ.get("LOJAL_WORKERS", os.cpu_count() or 1)))
-    except ValueError:
+        wanted = workers_setting()
+    except ScenarioError as exc:
+        logging.getLogger("lojal.app").warning("%s; running replications in the server process", exc.problems[0])
         return 1
+    return wanted or max(1, os.cpu_count() or 1)
 
 
 @st.cache_resource(show_spinner=False)

@@ -24,6 +24,7 @@ import numpy as np
 from . import uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .people import ARMS, SOURCES
+from .scenario_io import ScenarioError
 from .schema import LEVELS, Scenario
 
 if TYPE_CHECKING:
@@ -475,7 +476,9 @@ def as_run(scenario: Scenario, replications: int, seed: int) -> Scenario:
     sim = scenario.simulation
     if (sim.replications, sim.seed) == (replications, seed):
         return scenario
-    return scenario.model_copy(update={"simulation": sim.model_copy(update={"replications": replications, "seed": seed})})
+    return scenario.model_copy(
+        update={"simulation": sim.model_copy(update={"replications": replications, "seed": seed})}
+    )
 
 
 # Replications are independent (replication r is a pure function of scenario, seed and r),
@@ -483,6 +486,18 @@ def as_run(scenario: Scenario, replications: int, seed: int) -> Scenario:
 # in about 1/CPUs of the wall time. A run smaller than this (customers x months x
 # replications) is not worth starting workers for. LOJAL_WORKERS=1 keeps every run here.
 PARALLEL_MIN_WORK = 2_000_000
+
+
+def workers_setting() -> int | None:
+    """`$LOJAL_WORKERS` (processes for replications; 1 = none), None when unset; a clear error otherwise."""
+    text = os.environ.get("LOJAL_WORKERS")
+    if text is None or not text.strip():
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ScenarioError(
+            [f"LOJAL_WORKERS={text!r}: a whole number of processes, 1 or more (1 runs everything here)"]
+        )
+    return int(text)
 
 
 def _workers(scenario: Scenario, n_reps: int) -> int:
@@ -494,9 +509,9 @@ def _workers(scenario: Scenario, n_reps: int) -> int:
     if threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
         return 1
     cpus = len(os.sched_getaffinity(0))
-    wanted = os.environ.get("LOJAL_WORKERS")
+    wanted = workers_setting()
     if wanted is not None:
-        return max(1, min(int(wanted), n_reps))
+        return max(1, min(wanted, n_reps))
     c = scenario.customers
     if c.size * scenario.simulation.horizon_months * n_reps < PARALLEL_MIN_WORK:
         return 1
@@ -522,6 +537,7 @@ def _run_in_workers(scenario: Scenario, n_reps: int, seed: int, workers: int, pr
             # the workers are forked by now: import what `combine` needs while they run
             # (~0.7 s for pandas, otherwise spent after the last replication)
             import pandas  # noqa: F401
+
             reps = []
             for done, future in enumerate(as_completed(futures), 1):
                 reps.append(future.result())

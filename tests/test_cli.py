@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,16 @@ def test_report_of_a_bad_file_names_the_problem_and_writes_nothing(tmp_path):
     assert proc.returncode == 2 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
     proc = lojal("report", str(COFFEE))
     assert proc.returncode == 2 and "--out" in proc.stderr
+
+
+def test_a_bad_workers_setting_is_a_clear_error():
+    env = {**os.environ, "LOJAL_WORKERS": "abc"}
+    out = subprocess.run(
+        [sys.executable, "-m", "simulation.cli", "run", str(COFFEE), *SMALL],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert out.returncode == 2 and "LOJAL_WORKERS='abc': a whole number" in out.stderr
+    assert "Traceback" not in out.stderr
