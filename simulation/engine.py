@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
+from .helper import Helper
 from .instruments import build_instruments
 from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
@@ -59,6 +60,7 @@ class Sim:
         # arrays later copies them all)
         expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.03 * c.size)
         self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
+        self.helper = self.people.helper = Helper(c.size)
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)
         self.membership = Membership(self)
@@ -92,6 +94,11 @@ class Sim:
         }
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
         self._uniform_buffer = np.empty(0)
+        # uniforms the helper thread draws ahead (see `_draw_ahead`): decisions in order of
+        # use last month, this month's draws by decision, and a buffer per decision
+        self._used: list[str] = []
+        self._ahead: dict[str, object] = {}
+        self._ahead_buffers: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
@@ -102,7 +109,7 @@ class Sim:
         (positions hold ids in order, with the ids of customers gone moved out)."""
         p = self.people
         if not p.removed:
-            return self.streams.uniform(name, p.n, self.month)
+            return self._every_uniform(name, p.n).copy()  # (a buffer: reused next month)
         return self._every_uniform(name, p.n + p.removed).take(p.ids[: p.n], mode="clip")
 
     def uniform_at(self, name: str, slots: np.ndarray) -> np.ndarray:
@@ -114,11 +121,41 @@ class Sim:
         return self._every_uniform(name, int(ids[-1]) + 1).take(ids, mode="clip")
 
     def _every_uniform(self, name: str, n_ids: int) -> np.ndarray:
-        """The decision's uniforms of ids 0 .. n_ids - 1, in a buffer reused every call."""
+        """The decision's uniforms of ids 0 .. n_ids - 1 (this month's), in a buffer reused
+        every call: drawn ahead by the helper thread if it has them, else drawn here."""
+        if name not in self._used:
+            self._used.append(name)
+        ahead = self._ahead.pop(name, None)
+        if ahead is not None:
+            every = ahead.result()
+            if every.size >= n_ids:
+                return every[:n_ids]
         if self._uniform_buffer.size < n_ids:
             self._uniform_buffer = np.empty(self.people.capacity + self.people.removed)
         every = self._uniform_buffer[:n_ids]
         self.streams.fresh(name, self.month).random(out=every)
+        return every
+
+    def _draw_ahead(self) -> None:
+        """At the start of a month, the helper thread draws every id's uniforms of the
+        decisions made last month, in the order they were used (drawing them is ~10 % of
+        a big replication). The same numbers: the stream of (decision, month)."""
+        self._ahead = {}
+        if not self.helper.on:
+            return
+        n_ids = self.people.n + self.people.removed  # (arrivals come after the month's draws)
+        size = n_ids + n_ids // 4  # (room for a few months of arrivals)
+        for name in self._used:
+            self._ahead[name] = self.helper.submit(self._draw, name, self.month, n_ids, size)
+        self._used = []
+
+    def _draw(self, name: str, month: int, n_ids: int, size: int) -> np.ndarray:
+        """(In the helper thread.) Uniforms of ids 0 .. n_ids - 1 into the decision's buffer."""
+        buffer = self._ahead_buffers.get(name)
+        if buffer is None or buffer.size < n_ids:
+            buffer = self._ahead_buffers[name] = np.empty(size)
+        every = buffer[:n_ids]
+        self.streams.fresh(name, month).random(out=every)
         return every
 
     def view(self, name: str) -> np.ndarray:
@@ -264,20 +301,41 @@ class Sim:
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
+        self._draw_ahead()
         # Tables by level are read with `lookup` on an intp copy of the levels: fancy indexing
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
-        k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
+        k = self._purchases(level, self.uniform("purchase"))
         list_spend, net_spend = self._spend(k, level)  # (net: the program row's)
         if self.has_program:
             self._program_purchases(k, list_spend, net_spend)
         level = self._ladder(k)
         self._churn(level)
 
-    def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
-        p = self.people
+    def _purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """This month's purchase counts per arm. With a program, the helper thread inverts
+        the baseline row's counts while this one works out the instruments' factors (a row
+        at a time: the same counts as both rows in one call)."""
+        lam = self._list_rates(level)
+        if not self.has_program:
+            return poisson_from_uniform(self._purchase_rates(level, lam), u)
+        baseline = self.helper.submit(poisson_from_uniform, lam[BASELINE] * self.view("is_alive")[BASELINE], u)
+        lam = self._purchase_rates(level, lam)
+        k = np.empty(lam.shape, np.int32)
+        k[PROGRAM] = poisson_from_uniform(lam[PROGRAM], u)
+        k[BASELINE] = baseline.result()
+        return k
+
+    def _list_rates(self, level: np.ndarray) -> np.ndarray:
+        """Purchase rates without the program, per arm (the dead's too)."""
         lam = lookup(self.rate_by_level, level)
-        lam *= p.base_rate[: p.n]
+        lam *= self.people.base_rate[: self.people.n]
+        return lam
+
+    def _purchase_rates(self, level: np.ndarray, lam: np.ndarray | None = None) -> np.ndarray:
+        """Purchase rates per arm: `lam` (`_list_rates`) with the program's factors, 0 for the dead."""
+        if lam is None:
+            lam = self._list_rates(level)
         if self.has_program:  # instruments act on the program row only
             # (the program row's rate so far is what the customer buys without the program)
             self.factors = self._program_factors(level[PROGRAM], lam[PROGRAM].copy())
@@ -548,8 +606,11 @@ class Sim:
         if on_month is not None:
             env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
         env.process(self._every(env, 0.97, self._compact))
-        env.run(until=self.T)
-        self.people.restore()
+        try:
+            env.run(until=self.T)
+            self.people.restore()
+        finally:
+            self.helper.close()
         self._forget_positions()
         return self
 
