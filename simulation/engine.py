@@ -36,6 +36,9 @@ PROMOTERS = (4, 5)
 DETRACTORS = (0, 1, 2)
 REPURCHASE_MONTHS = 12  # the repurchase window, months from the first purchase
 
+# the rows of per-arm arrays a step works on: both, or one arm's (a (1, n) view)
+ALL_ROWS, BASELINE_ROW, PROGRAM_ROW = slice(0, 2), slice(BASELINE, BASELINE + 1), slice(PROGRAM, PROGRAM + 1)
+
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
 
 
@@ -125,11 +128,15 @@ class Sim:
         every call: drawn ahead by the helper thread if it has them, else drawn here."""
         if name not in self._used:
             self._used.append(name)
-        ahead = self._ahead.pop(name, None)
+        ahead = self._ahead.get(name)  # (kept for the month: both threads may read it)
         if ahead is not None:
             every = ahead.result()
             if every.size >= n_ids:
                 return every[:n_ids]
+        if self.helper.on:  # (either thread may be here: a buffer of its own)
+            every = np.empty(n_ids)
+            self.streams.fresh(name, self.month).random(out=every)
+            return every
         if self._uniform_buffer.size < n_ids:
             self._uniform_buffer = np.empty(self.people.capacity + self.people.removed)
         every = self._uniform_buffer[:n_ids]
@@ -145,7 +152,7 @@ class Sim:
             return
         n_ids = self.people.n + self.people.removed  # (arrivals come after the month's draws)
         size = n_ids + n_ids // 4  # (room for a few months of arrivals)
-        for name in self._used:
+        for name in dict.fromkeys(self._used):  # (either thread may have added a name)
             self._ahead[name] = self.helper.submit(self._draw, name, self.month, n_ids, size)
         self._used = []
 
@@ -306,11 +313,43 @@ class Sim:
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
         k = self._purchases(level, self.uniform("purchase"))
-        list_spend, net_spend = self._spend(k, level)  # (net: the program row's)
-        if self.has_program:
-            self._program_purchases(k, list_spend, net_spend)
-        level = self._ladder(k)
-        self._churn(level)
+        self.complaint_listeners, self.recommend_listeners = np.zeros(2), np.zeros(2)
+        if not (self.helper.on and self.has_program):
+            self._arms_month(k, level, ALL_ROWS, self._recorder(ALL_ROWS))
+            return
+        # The arms never meet within a month: the helper thread takes the baseline row's
+        # month while this one takes the program row's (each row's figures are the same
+        # as those of both rows together)
+        self.per_slot("margin")  # (looked up here: the helper only reads it)
+        later: list = []
+        baseline = self.helper.submit(self._arms_month, k, level, BASELINE_ROW, lambda *item: later.append(item))
+        self._arms_month(k, level, PROGRAM_ROW, self._recorder(PROGRAM_ROW))
+        baseline.result()
+        record = self._recorder(BASELINE_ROW)  # (here: the helper never adds to the ledger)
+        for metric, values in later:
+            record(metric, values)
+
+    def _recorder(self, rows: slice):
+        """`record(metric, values)` for the arms in `rows`: values per row."""
+
+        def record(metric: str, values: np.ndarray) -> None:
+            self.ledger[metric][rows, self.month + 1] += values
+
+        return record
+
+    def _arms_month(self, k: np.ndarray, level: np.ndarray, rows: slice, record) -> None:
+        """Spend, the program's reactions, ladder moves and churn of the arms in `rows`
+        (`k`, `level`: both rows; `record(metric, values)` takes the figures)."""
+        k, level = k[rows], level[rows]
+        list_spend, net_spend = self._spend(k, level, rows, record)
+        if self._program_row(rows) is not None:
+            self._program_purchases(k[-1], list_spend[-1], net_spend)
+        level = self._ladder(k, rows, record)
+        self._churn(level, rows, record)
+
+    def _program_row(self, rows: slice) -> int | None:
+        """The program row's index within rows (the last one), if it is there and has a program."""
+        return PROGRAM - rows.start if self.has_program and rows.stop > PROGRAM else None
 
     def _purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
         """This month's purchase counts per arm. With a program, the helper thread inverts
@@ -368,42 +407,44 @@ class Sim:
         rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - keep)
         return ProgramFactors(rel_rate, keep, rel_basket)
 
-    def _spend(self, k: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """List spend of this month's purchases per arm, and the program row's net spend
-        (the baseline's is its list spend); sales figures and value. (In place where it
-        can be: at a million customers every temporary is another 20 MB to fault in.)"""
+    def _spend(self, k: np.ndarray, level: np.ndarray, rows: slice, record) -> tuple[np.ndarray, np.ndarray | None]:
+        """List spend of this month's purchases per arm in `rows`, and the program row's net
+        spend (None without it; the baseline's is its list spend); sales figures and value.
+        (In place where it can be: at a million customers every temporary is another 20 MB
+        to fault in.)"""
         p = self.people
         basket = lookup(self.basket_by_level, level)  # upsell by level
         basket *= p.basket[: p.n]
         base_spend = k * p.basket[: p.n]
-        self._new_customer_baskets(basket, base_spend)
-        if self.has_program:
-            basket[PROGRAM] *= self.factors.basket
+        self._new_customer_baskets(basket, base_spend, rows)
+        program = self._program_row(rows)
+        if program is not None:
+            basket[program] *= self.factors.basket
         list_spend = np.multiply(basket, k, out=basket)
         revenue = list_spend.sum(axis=1)
         list_sales = revenue.copy()  # (before the program row's discounts come off)
-        net_spend = list_spend[PROGRAM]
-        if self.has_program:
-            net_spend = net_spend * self.factors.keep
-            revenue[PROGRAM] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
+        net_spend = None
+        if program is not None:
+            net_spend = list_spend[program] * self.factors.keep
+            revenue[program] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
         margin = list_spend * self.per_slot("margin")
-        self.record("purchases", k.sum(axis=1))
-        self.record("revenue", revenue)
-        self.record("gross_margin", margin.sum(axis=1))
+        record("purchases", k.sum(axis=1))
+        record("revenue", revenue)
+        record("gross_margin", margin.sum(axis=1))
         upsell = np.subtract(list_spend, base_spend, out=base_spend)
-        self.record("upsell", upsell.sum(axis=1))
-        self.record("list_sales", list_sales)
+        record("upsell", upsell.sum(axis=1))
+        record("list_sales", list_sales)
         margin *= self.discount_factor[self.month]
-        self.view("value")[:] += margin
-        self.view("n_purchases")[:] += k
-        self._first_purchases(k)
+        self.view("value")[rows] += margin
+        self.view("n_purchases")[rows] += k
+        self._first_purchases(k, rows)
         return list_spend, net_spend
 
-    def _first_purchases(self, k: np.ndarray) -> None:
+    def _first_purchases(self, k: np.ndarray, rows: slice = ALL_ROWS) -> None:
         """Per customer: the month of their first purchase in the run, and whether they bought
         again within REPURCHASE_MONTHS of it (a second purchase that month or in the
         REPURCHASE_MONTHS - 1 months after): the cohort repurchase rate (results.py)."""
-        first = self.view("ti_first_purchase")
+        first = self.view("ti_first_purchase")[rows]
         bought = k > 0
         new = bought & (first < 0)
         np.copyto(first, self.month, where=new)
@@ -414,9 +455,9 @@ class Sim:
         again |= ~new
         again &= bought
         again &= first > self.month - REPURCHASE_MONTHS
-        self.view("repurchased")[:] |= again
+        self.view("repurchased")[rows] |= again
 
-    def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
+    def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray, rows: slice) -> None:
         """Customers in their first months buy new_customer_basket_multiplier x the basket.
         The starting base (the first n_initial_kept positions) is established: only later
         positions are looked at."""
@@ -426,17 +467,18 @@ class Sim:
         # each arm's arrivals fill positions in order of arrival, so the new customers are
         # the last ones: a slice per arm, not a mask over everyone (the same products)
         p = self.people
-        for arm in (BASELINE, PROGRAM):
+        for arm in range(rows.start, rows.stop):
             used = int(p.n_used[arm]) - p.removed
             arrived = p.ti_arrived[arm, n0:used]
             lo = n0 + int(np.searchsorted(arrived, self.month - lad.new_customer_months, side="right"))
-            basket[arm, lo:used] *= lad.new_customer_basket_multiplier
-            base_spend[arm, lo:used] *= lad.new_customer_basket_multiplier
+            basket[arm - rows.start, lo:used] *= lad.new_customer_basket_multiplier
+            base_spend[arm - rows.start, lo:used] *= lad.new_customer_basket_multiplier
 
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
-        """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
+        """Late enrolment, the program's costs of the purchases, the instruments' reactions
+        (`k`, `list_spend`, `net_spend`: the program row's)."""
         econ = self.sc.economics
-        self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend
+        self.k, self.list_spend, self.net_spend = k, list_spend, net_spend
         self.membership.enrol(self.k)
         self.charge("cost_discounts", self.list_spend - self.net_spend)
         if econ.shipping_cost_per_order:
@@ -449,21 +491,23 @@ class Sim:
         self.record("active_members", float(np.count_nonzero(active)))
         self.membership.activity()
 
-    def _ladder(self, k: np.ndarray) -> np.ndarray:
-        """Moves up and down the ladder; returns the new levels as an intp table index."""
+    def _ladder(self, k: np.ndarray, rows: slice, record) -> np.ndarray:
+        """Moves up and down the ladder of the arms in `rows`; returns their new levels as an
+        intp table index."""
         n = self.people.n
-        alive = self.view("is_alive")
-        level = self.view("level")
+        alive = self.view("is_alive")[rows]
+        level = self.view("level")[rows]
         kk = np.minimum(k, self.K_MAX, dtype=np.intp)
         kk *= N_LEVELS
         kk += level
         p_up = lookup(self.p_up_by_k_level, kk)
         p_down = lookup(self.p_down_by_k_level, kk)
-        if self.has_program:  # program events this month and last: nudges; contact stops the drift
-            prog_up, prog_down, prog_level = p_up[PROGRAM], p_down[PROGRAM], level[PROGRAM]
+        program = self._program_row(rows)
+        if program is not None:  # program events this month and last: nudges; contact stops the drift
+            prog_up, prog_down, prog_level = p_up[program], p_down[program], level[program]
             # (masks enter as products, x * True = x and x * False = 0: the same numbers as
             # masked assignment, without its slow random-pattern branches)
-            drifted = self.people.contact[:n] & (k[PROGRAM] == 0) & (prog_level > 0)
+            drifted = self.people.contact[:n] & (k[program] == 0) & (prog_level > 0)
             prog_down -= np.multiply(drifted, self.sc.customers.ladder.drift_without_contact)
             prog_up += self.people.nudge_up[:n]
             prog_down += self.people.nudge_down[:n]
@@ -488,32 +532,34 @@ class Sim:
         down &= alive
         level += up
         level -= down
-        self.record("moved_up", np.count_nonzero(up, axis=1))
-        self.record("moved_down", np.count_nonzero(down, axis=1))
+        record("moved_up", np.count_nonzero(up, axis=1))
+        record("moved_down", np.count_nonzero(down, axis=1))
         level = level.astype(np.intp)
         complaints = lookup(self.complaints_by_level, level)
         complaints *= down
-        self.complaint_listeners = complaints.sum(axis=1)
+        self.complaint_listeners[rows] = complaints.sum(axis=1)
         listeners = lookup(self.listeners_by_level, level, out=complaints)
         listeners *= alive
-        self.recommend_listeners = listeners.sum(axis=1)
+        self.recommend_listeners[rows] = listeners.sum(axis=1)
         return level
 
-    def _churn(self, level: np.ndarray) -> None:
-        n = self.people.n
+    def _churn(self, level: np.ndarray, rows: slice, record) -> None:
+        """Customers of the arms in `rows` who leave this month (`level`: theirs)."""
         hazard = lookup(self.churn_by_level, level)
-        if self.has_program:
-            rel = np.ones(n)
+        program = self._program_row(rows)
+        if program is not None:
+            rel = np.ones(self.people.n)
             for module in self.instruments:
                 module.churn(rel)
-            hazard[PROGRAM] *= rel
-        alive = self.view("is_alive")
+            hazard[program] *= rel
+        alive = self.view("is_alive")[rows]
         leave = self.uniform("churn") < hazard
         leave &= alive
         alive &= ~leave
-        self.membership_changed()
-        self.view("ti_churned")[leave] = self.month
-        self.record("churned", np.count_nonzero(leave, axis=1))
+        if rows.stop > PROGRAM:  # (the baseline row's churn leaves the program's members as they are)
+            self.membership_changed()
+        self.view("ti_churned")[rows][leave] = self.month
+        record("churned", np.count_nonzero(leave, axis=1))
 
     # ------------------------------------------------------------------ arrivals
     def _acquisition(self) -> None:
