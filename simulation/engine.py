@@ -97,6 +97,7 @@ class Sim:
         }
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
         self._uniform_buffer = np.empty(0)
+        self._scratch: dict[str, np.ndarray] = {}
         # uniforms the helper thread draws ahead (see `_draw_ahead`): decisions in order of
         # use last month, this month's draws by decision, and a buffer per decision
         self._used: list[str] = []
@@ -164,6 +165,18 @@ class Sim:
         every = buffer[:n_ids]
         self.streams.fresh(name, month).random(out=every)
         return every
+
+    def scratch(self, name: str, fill, dtype=np.float64) -> np.ndarray:
+        """A per-slot array of this month's (program factors), set to `fill`: a buffer reused
+        every month (a fresh array of a million customers costs ~2.5x the pass that fills
+        this one, in page faults). Valid until the next call with the same name."""
+        n = self.people.n
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.size < n:
+            buffer = self._scratch[name] = np.empty(n + n // 4, dtype)
+        out = buffer[:n]
+        out[...] = fill
+        return out
 
     def view(self, name: str) -> np.ndarray:
         """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""
@@ -352,34 +365,41 @@ class Sim:
         return PROGRAM - rows.start if self.has_program and rows.stop > PROGRAM else None
 
     def _purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """This month's purchase counts per arm. With a program, the helper thread inverts
+        """This month's purchase counts per arm. With a program, the helper thread works out
         the baseline row's counts while this one works out the instruments' factors (a row
         at a time: the same counts as both rows in one call)."""
-        lam = self._list_rates(level)
         if not self.has_program:
-            return poisson_from_uniform(self._purchase_rates(level, lam), u)
-        baseline = self.helper.submit(poisson_from_uniform, lam[BASELINE] * self.view("is_alive")[BASELINE], u)
-        lam = self._purchase_rates(level, lam)
-        k = np.empty(lam.shape, np.int32)
-        k[PROGRAM] = poisson_from_uniform(lam[PROGRAM], u)
+            return poisson_from_uniform(self._purchase_rates(level), u)
+        baseline = self.helper.submit(self._baseline_purchases, level[BASELINE_ROW], u)
+        lam = self._purchase_rates(level[PROGRAM_ROW], rows=PROGRAM_ROW)
+        k = np.empty(level.shape, np.int32)
+        k[PROGRAM] = poisson_from_uniform(lam[0], u)
         k[BASELINE] = baseline.result()
         return k
 
+    def _baseline_purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The baseline row's purchase counts (`level`: its (1, n) row)."""
+        lam = self._list_rates(level)
+        lam *= self.view("is_alive")[BASELINE_ROW]
+        return poisson_from_uniform(lam[0], u)
+
     def _list_rates(self, level: np.ndarray) -> np.ndarray:
-        """Purchase rates without the program, per arm (the dead's too)."""
+        """Purchase rates without the program at these levels (per-arm rows; the dead's too)."""
         lam = lookup(self.rate_by_level, level)
         lam *= self.people.base_rate[: self.people.n]
         return lam
 
-    def _purchase_rates(self, level: np.ndarray, lam: np.ndarray | None = None) -> np.ndarray:
-        """Purchase rates per arm: `lam` (`_list_rates`) with the program's factors, 0 for the dead."""
+    def _purchase_rates(self, level: np.ndarray, lam: np.ndarray | None = None, rows: slice = ALL_ROWS) -> np.ndarray:
+        """Purchase rates of the arms in `rows`: `lam` (`_list_rates`) with the program's
+        factors, 0 for the dead."""
         if lam is None:
             lam = self._list_rates(level)
-        if self.has_program:  # instruments act on the program row only
+        program = self._program_row(rows)
+        if program is not None:  # instruments act on the program row only
             # (the program row's rate so far is what the customer buys without the program)
-            self.factors = self._program_factors(level[PROGRAM], lam[PROGRAM].copy())
-            lam[PROGRAM] *= self.factors.rate
-        lam *= self.view("is_alive")
+            self.factors = self._program_factors(level[program], lam[program].copy())
+            lam[program] *= self.factors.rate
+        lam *= self.view("is_alive")[rows]
         return lam
 
     def _program_factors(self, level: np.ndarray, expected_orders: np.ndarray) -> ProgramFactors:
@@ -388,16 +408,16 @@ class Sim:
         purchase-rate effects that depend on that worth."""
         p = self.people
         n = p.n
-        rel_rate, keep, rel_basket = np.ones(n), np.ones(n), np.ones(n)
-        self.rel_earn = np.ones(n)
-        self.free_shipping = np.zeros(n, bool)
+        rel_rate, keep, rel_basket = (self.scratch(name, 1.0) for name in ("rel_rate", "keep", "rel_basket"))
+        self.rel_earn = self.scratch("rel_earn", 1.0)
+        self.free_shipping = self.scratch("free_shipping", False, bool)
         for module in self.instruments:
             module.basket(keep, rel_basket)
         # what a customer expects to buy a month at list price, and the orders behind it
         self.expected_orders = expected_orders
         self.expected_spend = lookup(self.basket_by_level, level) * p.basket[:n]
         self.expected_spend *= expected_orders
-        self.program_value = np.zeros(n)  # value back per unit of list spend
+        self.program_value = self.scratch("program_value", 0.0)  # value back per unit of list spend
         for module in self.instruments:
             module.value_share(self.program_value)
         self.value_effect = self.membership.effect(self.program_value)
@@ -548,7 +568,7 @@ class Sim:
         hazard = lookup(self.churn_by_level, level)
         program = self._program_row(rows)
         if program is not None:
-            rel = np.ones(self.people.n)
+            rel = self.scratch("rel_churn", 1.0)
             for module in self.instruments:
                 module.churn(rel)
             hazard[program] *= rel
