@@ -674,6 +674,9 @@ class Sim:
         env.process(self._every(env, 0.97, self._compact))
         try:
             env.run(until=self.T)
+            self.helper.close()  # (first: no draw ahead still writes to the buffers let go of here)
+            self._ahead, self._ahead_buffers, self._scratch = {}, {}, {}  # (memory for `restore`)
+            self._uniform_buffer = np.empty(0)
             self.people.restore()
         finally:
             self.helper.close()
