@@ -113,6 +113,8 @@ class Sim:
         (positions hold ids in order, with the ids of customers gone moved out)."""
         p = self.people
         if not p.removed:
+            if not self.helper.on:
+                return self.streams.uniform(name, p.n, self.month)
             return self._every_uniform(name, p.n).copy()  # (a buffer: reused next month)
         return self._every_uniform(name, p.n + p.removed).take(p.ids[: p.n], mode="clip")
 
@@ -365,10 +367,10 @@ class Sim:
         return PROGRAM - rows.start if self.has_program and rows.stop > PROGRAM else None
 
     def _purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """This month's purchase counts per arm. With a program, the helper thread works out
-        the baseline row's counts while this one works out the instruments' factors (a row
-        at a time: the same counts as both rows in one call)."""
-        if not self.has_program:
+        """This month's purchase counts per arm. With a program and the helper on, the helper
+        thread works out the baseline row's counts while this one works out the instruments'
+        factors (a row at a time: the same counts as both rows in one call)."""
+        if not (self.has_program and self.helper.on):  # (both rows in one call: fewer calls)
             return poisson_from_uniform(self._purchase_rates(level), u)
         baseline = self.helper.submit(self._baseline_purchases, level[BASELINE_ROW], u)
         lam = self._purchase_rates(level[PROGRAM_ROW], rows=PROGRAM_ROW)
