@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
+from .helper import Helper
 from .instruments import build_instruments
 from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
@@ -34,6 +35,9 @@ TOP = N_LEVELS - 1
 PROMOTERS = (4, 5)
 DETRACTORS = (0, 1, 2)
 REPURCHASE_MONTHS = 12  # the repurchase window, months from the first purchase
+
+# the rows of per-arm arrays a step works on: both, or one arm's (a (1, n) view)
+ALL_ROWS, BASELINE_ROW, PROGRAM_ROW = slice(0, 2), slice(BASELINE, BASELINE + 1), slice(PROGRAM, PROGRAM + 1)
 
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
 
@@ -59,6 +63,7 @@ class Sim:
         # arrays later copies them all)
         expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.03 * c.size)
         self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
+        self.helper = self.people.helper = Helper(c.size)
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)
         self.membership = Membership(self)
@@ -92,6 +97,12 @@ class Sim:
         }
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
         self._uniform_buffer = np.empty(0)
+        self._scratch: dict[str, np.ndarray] = {}
+        # uniforms the helper thread draws ahead (see `_draw_ahead`): decisions in order of
+        # use last month, this month's draws by decision, and a buffer per decision
+        self._used: list[str] = []
+        self._ahead: dict[str, object] = {}
+        self._ahead_buffers: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
         self.discount_factor = monthly ** np.arange(self.T + 1)
         self._tables()
@@ -102,7 +113,9 @@ class Sim:
         (positions hold ids in order, with the ids of customers gone moved out)."""
         p = self.people
         if not p.removed:
-            return self.streams.uniform(name, p.n, self.month)
+            if not self.helper.on:
+                return self.streams.uniform(name, p.n, self.month)
+            return self._every_uniform(name, p.n).copy()  # (a buffer: reused next month)
         return self._every_uniform(name, p.n + p.removed).take(p.ids[: p.n], mode="clip")
 
     def uniform_at(self, name: str, slots: np.ndarray) -> np.ndarray:
@@ -114,12 +127,58 @@ class Sim:
         return self._every_uniform(name, int(ids[-1]) + 1).take(ids, mode="clip")
 
     def _every_uniform(self, name: str, n_ids: int) -> np.ndarray:
-        """The decision's uniforms of ids 0 .. n_ids - 1, in a buffer reused every call."""
+        """The decision's uniforms of ids 0 .. n_ids - 1 (this month's), in a buffer reused
+        every call: drawn ahead by the helper thread if it has them, else drawn here."""
+        if name not in self._used:
+            self._used.append(name)
+        ahead = self._ahead.get(name)  # (kept for the month: both threads may read it)
+        if ahead is not None:
+            every = ahead.result()
+            if every.size >= n_ids:
+                return every[:n_ids]
+        if self.helper.on:  # (either thread may be here: a buffer of its own)
+            every = np.empty(n_ids)
+            self.streams.fresh(name, self.month).random(out=every)
+            return every
         if self._uniform_buffer.size < n_ids:
             self._uniform_buffer = np.empty(self.people.capacity + self.people.removed)
         every = self._uniform_buffer[:n_ids]
         self.streams.fresh(name, self.month).random(out=every)
         return every
+
+    def _draw_ahead(self) -> None:
+        """At the start of a month, the helper thread draws every id's uniforms of the
+        decisions made last month, in the order they were used (drawing them is ~10 % of
+        a big replication). The same numbers: the stream of (decision, month)."""
+        self._ahead = {}
+        if not self.helper.on:
+            return
+        n_ids = self.people.n + self.people.removed  # (arrivals come after the month's draws)
+        size = n_ids + n_ids // 4  # (room for a few months of arrivals)
+        for name in dict.fromkeys(self._used):  # (either thread may have added a name)
+            self._ahead[name] = self.helper.submit(self._draw, name, self.month, n_ids, size)
+        self._used = []
+
+    def _draw(self, name: str, month: int, n_ids: int, size: int) -> np.ndarray:
+        """(In the helper thread.) Uniforms of ids 0 .. n_ids - 1 into the decision's buffer."""
+        buffer = self._ahead_buffers.get(name)
+        if buffer is None or buffer.size < n_ids:
+            buffer = self._ahead_buffers[name] = np.empty(size)
+        every = buffer[:n_ids]
+        self.streams.fresh(name, month).random(out=every)
+        return every
+
+    def scratch(self, name: str, fill, dtype=np.float64) -> np.ndarray:
+        """A per-slot array of this month's (program factors), set to `fill`: a buffer reused
+        every month (a fresh array of a million customers costs ~2.5x the pass that fills
+        this one, in page faults). Valid until the next call with the same name."""
+        n = self.people.n
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.size < n:
+            buffer = self._scratch[name] = np.empty(n + n // 4, dtype)
+        out = buffer[:n]
+        out[...] = fill
+        return out
 
     def view(self, name: str) -> np.ndarray:
         """A state array cut to the slots in use: (2, n), or (n,) for program-only state."""
@@ -264,25 +323,85 @@ class Sim:
 
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
+        self._draw_ahead()
         # Tables by level are read with `lookup` on an intp copy of the levels: fancy indexing
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
-        k = poisson_from_uniform(self._purchase_rates(level), self.uniform("purchase"))
-        list_spend, net_spend = self._spend(k, level)  # (net: the program row's)
-        if self.has_program:
-            self._program_purchases(k, list_spend, net_spend)
-        level = self._ladder(k)
-        self._churn(level)
+        k = self._purchases(level, self.uniform("purchase"))
+        self.complaint_listeners, self.recommend_listeners = np.zeros(2), np.zeros(2)
+        if not (self.helper.on and self.has_program):
+            self._arms_month(k, level, ALL_ROWS, self._recorder(ALL_ROWS))
+            return
+        # The arms never meet within a month: the helper thread takes the baseline row's
+        # month while this one takes the program row's (each row's figures are the same
+        # as those of both rows together)
+        self.per_slot("margin")  # (looked up here: the helper only reads it)
+        later: list = []
+        baseline = self.helper.submit(self._arms_month, k, level, BASELINE_ROW, lambda *item: later.append(item))
+        self._arms_month(k, level, PROGRAM_ROW, self._recorder(PROGRAM_ROW))
+        baseline.result()
+        record = self._recorder(BASELINE_ROW)  # (here: the helper never adds to the ledger)
+        for metric, values in later:
+            record(metric, values)
 
-    def _purchase_rates(self, level: np.ndarray) -> np.ndarray:
-        p = self.people
+    def _recorder(self, rows: slice):
+        """`record(metric, values)` for the arms in `rows`: values per row."""
+
+        def record(metric: str, values: np.ndarray) -> None:
+            self.ledger[metric][rows, self.month + 1] += values
+
+        return record
+
+    def _arms_month(self, k: np.ndarray, level: np.ndarray, rows: slice, record) -> None:
+        """Spend, the program's reactions, ladder moves and churn of the arms in `rows`
+        (`k`, `level`: both rows; `record(metric, values)` takes the figures)."""
+        k, level = k[rows], level[rows]
+        list_spend, net_spend = self._spend(k, level, rows, record)
+        if self._program_row(rows) is not None:
+            self._program_purchases(k[-1], list_spend[-1], net_spend)
+        level = self._ladder(k, rows, record)
+        self._churn(level, rows, record)
+
+    def _program_row(self, rows: slice) -> int | None:
+        """The program row's index within rows (the last one), if it is there and has a program."""
+        return PROGRAM - rows.start if self.has_program and rows.stop > PROGRAM else None
+
+    def _purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """This month's purchase counts per arm. With a program and the helper on, the helper
+        thread works out the baseline row's counts while this one works out the instruments'
+        factors (a row at a time: the same counts as both rows in one call)."""
+        if not (self.has_program and self.helper.on):  # (both rows in one call: fewer calls)
+            return poisson_from_uniform(self._purchase_rates(level), u)
+        baseline = self.helper.submit(self._baseline_purchases, level[BASELINE_ROW], u)
+        lam = self._purchase_rates(level[PROGRAM_ROW], rows=PROGRAM_ROW)
+        k = np.empty(level.shape, np.int32)
+        k[PROGRAM] = poisson_from_uniform(lam[0], u)
+        k[BASELINE] = baseline.result()
+        return k
+
+    def _baseline_purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The baseline row's purchase counts (`level`: its (1, n) row)."""
+        lam = self._list_rates(level)
+        lam *= self.view("is_alive")[BASELINE_ROW]
+        return poisson_from_uniform(lam[0], u)
+
+    def _list_rates(self, level: np.ndarray) -> np.ndarray:
+        """Purchase rates without the program at these levels (per-arm rows; the dead's too)."""
         lam = lookup(self.rate_by_level, level)
-        lam *= p.base_rate[: p.n]
-        if self.has_program:  # instruments act on the program row only
+        lam *= self.people.base_rate[: self.people.n]
+        return lam
+
+    def _purchase_rates(self, level: np.ndarray, lam: np.ndarray | None = None, rows: slice = ALL_ROWS) -> np.ndarray:
+        """Purchase rates of the arms in `rows`: `lam` (`_list_rates`) with the program's
+        factors, 0 for the dead."""
+        if lam is None:
+            lam = self._list_rates(level)
+        program = self._program_row(rows)
+        if program is not None:  # instruments act on the program row only
             # (the program row's rate so far is what the customer buys without the program)
-            self.factors = self._program_factors(level[PROGRAM], lam[PROGRAM].copy())
-            lam[PROGRAM] *= self.factors.rate
-        lam *= self.view("is_alive")
+            self.factors = self._program_factors(level[program], lam[program].copy())
+            lam[program] *= self.factors.rate
+        lam *= self.view("is_alive")[rows]
         return lam
 
     def _program_factors(self, level: np.ndarray, expected_orders: np.ndarray) -> ProgramFactors:
@@ -291,16 +410,16 @@ class Sim:
         purchase-rate effects that depend on that worth."""
         p = self.people
         n = p.n
-        rel_rate, keep, rel_basket = np.ones(n), np.ones(n), np.ones(n)
-        self.rel_earn = np.ones(n)
-        self.free_shipping = np.zeros(n, bool)
+        rel_rate, keep, rel_basket = (self.scratch(name, 1.0) for name in ("rel_rate", "keep", "rel_basket"))
+        self.rel_earn = self.scratch("rel_earn", 1.0)
+        self.free_shipping = self.scratch("free_shipping", False, bool)
         for module in self.instruments:
             module.basket(keep, rel_basket)
         # what a customer expects to buy a month at list price, and the orders behind it
         self.expected_orders = expected_orders
         self.expected_spend = lookup(self.basket_by_level, level) * p.basket[:n]
         self.expected_spend *= expected_orders
-        self.program_value = np.zeros(n)  # value back per unit of list spend
+        self.program_value = self.scratch("program_value", 0.0)  # value back per unit of list spend
         for module in self.instruments:
             module.value_share(self.program_value)
         self.value_effect = self.membership.effect(self.program_value)
@@ -310,42 +429,44 @@ class Sim:
         rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - keep)
         return ProgramFactors(rel_rate, keep, rel_basket)
 
-    def _spend(self, k: np.ndarray, level: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """List spend of this month's purchases per arm, and the program row's net spend
-        (the baseline's is its list spend); sales figures and value. (In place where it
-        can be: at a million customers every temporary is another 20 MB to fault in.)"""
+    def _spend(self, k: np.ndarray, level: np.ndarray, rows: slice, record) -> tuple[np.ndarray, np.ndarray | None]:
+        """List spend of this month's purchases per arm in `rows`, and the program row's net
+        spend (None without it; the baseline's is its list spend); sales figures and value.
+        (In place where it can be: at a million customers every temporary is another 20 MB
+        to fault in.)"""
         p = self.people
         basket = lookup(self.basket_by_level, level)  # upsell by level
         basket *= p.basket[: p.n]
         base_spend = k * p.basket[: p.n]
-        self._new_customer_baskets(basket, base_spend)
-        if self.has_program:
-            basket[PROGRAM] *= self.factors.basket
+        self._new_customer_baskets(basket, base_spend, rows)
+        program = self._program_row(rows)
+        if program is not None:
+            basket[program] *= self.factors.basket
         list_spend = np.multiply(basket, k, out=basket)
         revenue = list_spend.sum(axis=1)
         list_sales = revenue.copy()  # (before the program row's discounts come off)
-        net_spend = list_spend[PROGRAM]
-        if self.has_program:
-            net_spend = net_spend * self.factors.keep
-            revenue[PROGRAM] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
+        net_spend = None
+        if program is not None:
+            net_spend = list_spend[program] * self.factors.keep
+            revenue[program] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
         margin = list_spend * self.per_slot("margin")
-        self.record("purchases", k.sum(axis=1))
-        self.record("revenue", revenue)
-        self.record("gross_margin", margin.sum(axis=1))
+        record("purchases", k.sum(axis=1))
+        record("revenue", revenue)
+        record("gross_margin", margin.sum(axis=1))
         upsell = np.subtract(list_spend, base_spend, out=base_spend)
-        self.record("upsell", upsell.sum(axis=1))
-        self.record("list_sales", list_sales)
+        record("upsell", upsell.sum(axis=1))
+        record("list_sales", list_sales)
         margin *= self.discount_factor[self.month]
-        self.view("value")[:] += margin
-        self.view("n_purchases")[:] += k
-        self._first_purchases(k)
+        self.view("value")[rows] += margin
+        self.view("n_purchases")[rows] += k
+        self._first_purchases(k, rows)
         return list_spend, net_spend
 
-    def _first_purchases(self, k: np.ndarray) -> None:
+    def _first_purchases(self, k: np.ndarray, rows: slice = ALL_ROWS) -> None:
         """Per customer: the month of their first purchase in the run, and whether they bought
         again within REPURCHASE_MONTHS of it (a second purchase that month or in the
         REPURCHASE_MONTHS - 1 months after): the cohort repurchase rate (results.py)."""
-        first = self.view("ti_first_purchase")
+        first = self.view("ti_first_purchase")[rows]
         bought = k > 0
         new = bought & (first < 0)
         np.copyto(first, self.month, where=new)
@@ -356,9 +477,9 @@ class Sim:
         again |= ~new
         again &= bought
         again &= first > self.month - REPURCHASE_MONTHS
-        self.view("repurchased")[:] |= again
+        self.view("repurchased")[rows] |= again
 
-    def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray) -> None:
+    def _new_customer_baskets(self, basket: np.ndarray, base_spend: np.ndarray, rows: slice) -> None:
         """Customers in their first months buy new_customer_basket_multiplier x the basket.
         The starting base (the first n_initial_kept positions) is established: only later
         positions are looked at."""
@@ -368,17 +489,18 @@ class Sim:
         # each arm's arrivals fill positions in order of arrival, so the new customers are
         # the last ones: a slice per arm, not a mask over everyone (the same products)
         p = self.people
-        for arm in (BASELINE, PROGRAM):
+        for arm in range(rows.start, rows.stop):
             used = int(p.n_used[arm]) - p.removed
             arrived = p.ti_arrived[arm, n0:used]
             lo = n0 + int(np.searchsorted(arrived, self.month - lad.new_customer_months, side="right"))
-            basket[arm, lo:used] *= lad.new_customer_basket_multiplier
-            base_spend[arm, lo:used] *= lad.new_customer_basket_multiplier
+            basket[arm - rows.start, lo:used] *= lad.new_customer_basket_multiplier
+            base_spend[arm - rows.start, lo:used] *= lad.new_customer_basket_multiplier
 
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
-        """Late enrolment, the program's costs of the purchases, the instruments' reactions."""
+        """Late enrolment, the program's costs of the purchases, the instruments' reactions
+        (`k`, `list_spend`, `net_spend`: the program row's)."""
         econ = self.sc.economics
-        self.k, self.list_spend, self.net_spend = k[PROGRAM], list_spend[PROGRAM], net_spend
+        self.k, self.list_spend, self.net_spend = k, list_spend, net_spend
         self.membership.enrol(self.k)
         self.charge("cost_discounts", self.list_spend - self.net_spend)
         if econ.shipping_cost_per_order:
@@ -391,21 +513,23 @@ class Sim:
         self.record("active_members", float(np.count_nonzero(active)))
         self.membership.activity()
 
-    def _ladder(self, k: np.ndarray) -> np.ndarray:
-        """Moves up and down the ladder; returns the new levels as an intp table index."""
+    def _ladder(self, k: np.ndarray, rows: slice, record) -> np.ndarray:
+        """Moves up and down the ladder of the arms in `rows`; returns their new levels as an
+        intp table index."""
         n = self.people.n
-        alive = self.view("is_alive")
-        level = self.view("level")
+        alive = self.view("is_alive")[rows]
+        level = self.view("level")[rows]
         kk = np.minimum(k, self.K_MAX, dtype=np.intp)
         kk *= N_LEVELS
         kk += level
         p_up = lookup(self.p_up_by_k_level, kk)
         p_down = lookup(self.p_down_by_k_level, kk)
-        if self.has_program:  # program events this month and last: nudges; contact stops the drift
-            prog_up, prog_down, prog_level = p_up[PROGRAM], p_down[PROGRAM], level[PROGRAM]
+        program = self._program_row(rows)
+        if program is not None:  # program events this month and last: nudges; contact stops the drift
+            prog_up, prog_down, prog_level = p_up[program], p_down[program], level[program]
             # (masks enter as products, x * True = x and x * False = 0: the same numbers as
             # masked assignment, without its slow random-pattern branches)
-            drifted = self.people.contact[:n] & (k[PROGRAM] == 0) & (prog_level > 0)
+            drifted = self.people.contact[:n] & (k[program] == 0) & (prog_level > 0)
             prog_down -= np.multiply(drifted, self.sc.customers.ladder.drift_without_contact)
             prog_up += self.people.nudge_up[:n]
             prog_down += self.people.nudge_down[:n]
@@ -430,32 +554,34 @@ class Sim:
         down &= alive
         level += up
         level -= down
-        self.record("moved_up", np.count_nonzero(up, axis=1))
-        self.record("moved_down", np.count_nonzero(down, axis=1))
+        record("moved_up", np.count_nonzero(up, axis=1))
+        record("moved_down", np.count_nonzero(down, axis=1))
         level = level.astype(np.intp)
         complaints = lookup(self.complaints_by_level, level)
         complaints *= down
-        self.complaint_listeners = complaints.sum(axis=1)
+        self.complaint_listeners[rows] = complaints.sum(axis=1)
         listeners = lookup(self.listeners_by_level, level, out=complaints)
         listeners *= alive
-        self.recommend_listeners = listeners.sum(axis=1)
+        self.recommend_listeners[rows] = listeners.sum(axis=1)
         return level
 
-    def _churn(self, level: np.ndarray) -> None:
-        n = self.people.n
+    def _churn(self, level: np.ndarray, rows: slice, record) -> None:
+        """Customers of the arms in `rows` who leave this month (`level`: theirs)."""
         hazard = lookup(self.churn_by_level, level)
-        if self.has_program:
-            rel = np.ones(n)
+        program = self._program_row(rows)
+        if program is not None:
+            rel = self.scratch("rel_churn", 1.0)
             for module in self.instruments:
                 module.churn(rel)
-            hazard[PROGRAM] *= rel
-        alive = self.view("is_alive")
+            hazard[program] *= rel
+        alive = self.view("is_alive")[rows]
         leave = self.uniform("churn") < hazard
         leave &= alive
         alive &= ~leave
-        self.membership_changed()
-        self.view("ti_churned")[leave] = self.month
-        self.record("churned", np.count_nonzero(leave, axis=1))
+        if rows.stop > PROGRAM:  # (the baseline row's churn leaves the program's members as they are)
+            self.membership_changed()
+        self.view("ti_churned")[rows][leave] = self.month
+        record("churned", np.count_nonzero(leave, axis=1))
 
     # ------------------------------------------------------------------ arrivals
     def _acquisition(self) -> None:
@@ -548,8 +674,14 @@ class Sim:
         if on_month is not None:
             env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
         env.process(self._every(env, 0.97, self._compact))
-        env.run(until=self.T)
-        self.people.restore()
+        try:
+            env.run(until=self.T)
+            self.helper.close()  # (first: no draw ahead still writes to the buffers let go of here)
+            self._ahead, self._ahead_buffers, self._scratch = {}, {}, {}  # (memory for `restore`)
+            self._uniform_buffer = np.empty(0)
+            self.people.restore()
+        finally:
+            self.helper.close()
         self._forget_positions()
         return self
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .helper import Helper
 from .rng import Streams
 from .schema import LEVELS, Scenario
 
@@ -62,6 +63,7 @@ class People:
     def __init__(self, scenario: Scenario, streams: Streams, capacity: int):
         self.scenario = scenario
         self._streams = streams
+        self.helper = Helper(0)  # (the simulation's: moves half the arrays of a compaction)
         self.capacity = max(int(capacity), 16)
         self.n_used = np.zeros(2, dtype=np.int64)  # slots filled per arm
         # slots in use in either arm: the width every vectorised step works on (a plain
@@ -230,14 +232,7 @@ class People:
         width = self.n_template - self.removed  # positions with templates drawn (>= n)
         keep = np.concatenate([np.flatnonzero(~gone), np.arange(below, width)])
         out = np.flatnonzero(gone)
-        moved = {}
-        for name, arr, fill, final in self._arrays():
-            rows = arr.reshape(-1, arr.shape[-1])
-            if final:
-                moved[name] = rows[:, out]
-            for row in rows:  # (a row at a time: the gather's temporary stays one row)
-                row[: keep.size] = row.take(keep)
-                row[keep.size : width] = fill
+        moved = self._halves(self._close_up, keep, out, width)
         self._archive.append((self.ids[out], moved))
         self.ids[: keep.size] = self.ids[keep]
         self.removed += n_gone
@@ -245,6 +240,41 @@ class People:
         self.n -= n_gone
         self.n_initial_kept = int(np.searchsorted(self.ids[: self.n], self.n_initial))
         return True
+
+    def _halves(self, fn, *args) -> dict[str, np.ndarray]:
+        """fn(names, *args) over every per-slot array, the helper thread taking about half
+        the bytes (each array is worked on by one thread only); the merged dicts it returns.
+        (Names, not arrays, are handed over: `restore` frees each old array as it goes.)"""
+        halves, load = ([], []), [0, 0]
+        for nbytes, name in sorted(((-a.nbytes, name) for name, a, _, _ in self._arrays())):
+            lighter = int(load[1] < load[0])  # (largest first, each to the lighter half)
+            halves[lighter].append(name)
+            load[lighter] -= nbytes
+        other = self.helper.submit(fn, halves[1], *args)
+        result = fn(halves[0], *args)
+        result.update(other.result())
+        return result
+
+    def _spec(self, name: str) -> tuple[object, bool]:
+        """(fill, final) of a per-slot array."""
+        if name in self._specs:
+            return self._specs[name].fill, self._specs[name].final
+        return (1.0 if name == "u_join" else 0), True
+
+    def _close_up(self, names, keep: np.ndarray, out: np.ndarray, width: int) -> dict[str, np.ndarray]:
+        """`compact`'s moves for some arrays: the rows of `out` archived (final state only),
+        the rows of `keep` closed up in place; returns the archived rows by name."""
+        moved = {}
+        for name in names:
+            fill, final = self._spec(name)
+            arr = getattr(self, name)
+            rows = arr.reshape(-1, arr.shape[-1])
+            if final:
+                moved[name] = rows[:, out]
+            for row in rows:  # (a row at a time: the gather's temporary stays one row)
+                row[: keep.size] = row.take(keep)
+                row[keep.size : width] = fill
+        return moved
 
     def restore(self) -> None:
         """Every slot back at its id (positions = ids again), for the results."""
@@ -254,20 +284,28 @@ class People:
         ids = np.concatenate([*(i for i, _ in self._archive), self.ids[:width]])
         order = np.empty(ids.size, np.intp)  # where each id is: a gather per array, not a scatter
         order[ids] = np.arange(ids.size)
-        for name, arr, fill, final in self._arrays():
-            lead = arr.shape[:-1]
-            if final:
-                parts = [m.pop(name).reshape(*lead, -1) for _, m in self._archive]
-            else:  # working state: `fill` for the customers who left
-                parts = [_filled((*lead, self.removed), fill, arr.dtype)]
-            rows = np.concatenate([*parts, arr[..., :width]], axis=-1).reshape(-1, ids.size)
-            full = np.empty((rows.shape[0], ids.size), arr.dtype)
-            for row, out in zip(rows, full, strict=True):  # (a row at a time: no 2-D fancy index)
-                row.take(order, out=out, mode="clip")
-            setattr(self, name, full.reshape(*lead, ids.size))
+        self._halves(self._in_id_order, order, width)
         self.capacity = self.n_template
         self.n += self.removed
         self.n_initial_kept = self.n_initial
         self.removed = 0
         self.ids = np.arange(self.capacity)
         self._archive = []
+
+    def _in_id_order(self, names, order: np.ndarray, width: int) -> dict:
+        """`restore` for some arrays: each array's archived and current slots, in id order."""
+        for name in names:
+            fill, final = self._spec(name)
+            arr = getattr(self, name)
+            lead = arr.shape[:-1]
+            if final:
+                parts = [m.pop(name).reshape(*lead, -1) for _, m in self._archive]
+            else:  # working state: `fill` for the customers who left
+                parts = [_filled((*lead, self.removed), fill, arr.dtype)]
+            rows = np.concatenate([*parts, arr[..., :width]], axis=-1).reshape(-1, order.size)
+            del arr, parts
+            full = np.empty((rows.shape[0], order.size), rows.dtype)
+            for row, out in zip(rows, full, strict=True):  # (a row at a time: no 2-D fancy index)
+                row.take(order, out=out, mode="clip")
+            setattr(self, name, full.reshape(*lead, order.size))
+        return {}

@@ -198,3 +198,28 @@ def test_designs_with_the_same_seed_share_their_baseline_exactly():
     assert len(common) > 40 and np.allclose(a[common], b[common], rtol=1e-12, atol=1e-9)
     for metric in ("purchases", "churned", "active_customers_end", "acquisitions"):
         assert (a.xs(metric, level="metric") == b.xs(metric, level="metric")).all()
+
+
+@pytest.mark.parametrize("program", [ALL_INSTRUMENTS, {}], ids=["every instrument", "no program"])
+def test_the_helper_thread_changes_no_number(monkeypatch, program):
+    """A big replication hands work to a helper thread (simulation/helper.py): draws ahead, the
+    baseline arm's month, half of each compaction. Forced on at a small size, every ledger
+    figure and every customer's final state is bit for bit what one thread gives."""
+    from simulation import helper
+    from simulation.engine import Sim
+
+    sc = scenario(program=program, size=3000, months=24)
+
+    def run(threshold: int) -> Sim:
+        monkeypatch.setattr(helper, "HELPER_MIN_CUSTOMERS", threshold)
+        sim = Sim(sc, 1)
+        assert sim.helper.on == (threshold == 0)
+        return sim.run()
+
+    one, two = run(10**9), run(0)
+    assert one.people.n == two.people.n  # (compacted 4 times on the way, restored)
+    assert list(one.ledger) == list(two.ledger)  # (the same figures, in the same order)
+    for metric, values in one.ledger.items():
+        assert np.array_equal(values, two.ledger[metric]), metric
+    for name in [*one.people._template_names, *one.people._specs]:
+        assert np.array_equal(getattr(one.people, name), getattr(two.people, name)), name
