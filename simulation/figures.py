@@ -18,7 +18,7 @@ from plotly.colors import qualitative
 
 from .analysis import ARM_NAMES, prefixed, profit_bridge, series
 from .describe import level_label
-from .metrics import group_label, metric
+from .metrics import fmt, group_label, metric
 from .schema import LEVELS
 
 PROGRAM, BASELINE = "#0f766e", "#94a3b8"
@@ -363,7 +363,8 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
     if reach > 0 and top > 0:  # both axes symmetric about zero, so their zero lines meet
         y["range"], y2["range"] = [-1.1 * reach, 1.1 * reach], [-1.1 * top, 1.1 * top]
         # ... but a liability is never negative: ticks from zero up only
-        y2.update(tickmode="array", tickvals=nice_ticks(top))
+        ticks = nice_ticks(top)
+        y2.update(tickmode="array", tickvals=ticks, ticktext=[fmt(v, "money", currency) for v in ticks])
     return _figure(traces, title, y, MONTHS, barmode="relative", yaxis2=y2)
 
 

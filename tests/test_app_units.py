@@ -201,6 +201,10 @@ def test_figures_show_the_results(coffee):
 
     points = figures.points_over_time(coffee.monthly)
     assert {t.name for t in points.data} >= {"Points issued", "Points liability"}
+    liability_axis = points.layout.yaxis2
+    assert min(liability_axis.tickvals) == 0  # a liability is never negative: no ticks below zero
+    assert all(t.startswith("kr ") for t in liability_axis.ticktext)
+    assert figures.nice_ticks(148_000) == [0, 50_000, 100_000]
 
     cohorts = figures.cohort_retention(coffee.cohorts)
     names = list(dict.fromkeys(coffee.cohorts.cohort))
