@@ -49,10 +49,7 @@ class Workspace:
         for variant in self.variants:
             if variant["data"] == data:
                 return variant["label"]
-        labels = {v["label"] for v in self.variants}
-        unique, n = label, 2
-        while unique in labels:
-            unique, n = f"{label} ({n})", n + 1
+        unique = _unique(label, {v["label"] for v in self.variants})
         self.variants.append({"label": unique, "data": json.loads(json.dumps(data)), "source": source})
         return unique
 
@@ -63,11 +60,7 @@ class Workspace:
 
     def rename_variant(self, label: str, new_label: str) -> str:
         """Rename a kept design; the new label is made unique. Returns the label it got."""
-        new_label = new_label.strip() or label
-        others = {v["label"] for v in self.variants if v["label"] != label}
-        unique, n = new_label, 2
-        while unique in others:
-            unique, n = f"{new_label} ({n})", n + 1
+        unique = _unique(new_label.strip() or label, {v["label"] for v in self.variants if v["label"] != label})
         for variant in self.variants:
             if variant["label"] == label:
                 variant["label"] = unique
@@ -81,6 +74,14 @@ class Workspace:
         self.origin, self.source = origin, source
         self.pristine = json.loads(json.dumps(data)) if pristine else None
         self.revision += 1
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    """`label`, or `label (2)`, `label (3)`, ... whichever is not taken."""
+    unique, n = label, 2
+    while unique in taken:
+        unique, n = f"{label} ({n})", n + 1
+    return unique
 
 
 def path_for(directory: Path, draft_id: str) -> Path:
@@ -122,13 +123,13 @@ def recent(directory: Path, limit: int = 8, exclude: str | None = None) -> list[
     """The drafts changed last (newest first), to go back to; unreadable ones are skipped."""
     if not directory.is_dir():
         return []
-    paths = [p for p in directory.glob("*.json") if valid_id(p.stem) and p.stem != exclude]
+    dated = [(p.stat().st_mtime, p) for p in directory.glob("*.json") if valid_id(p.stem) and p.stem != exclude]
     out = []
-    for path in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True):
+    for changed, path in sorted(dated, reverse=True):
         ws = load(directory, path.stem)
         if ws is not None:
             name = (ws.data.get("meta") or {}).get("name") or "Untitled scenario"
-            out.append(Recent(ws.id, name, path.stat().st_mtime, ws.origin, ws.modified))
+            out.append(Recent(ws.id, name, changed, ws.origin, ws.modified))
         if len(out) == limit:
             break
     return out
