@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_browser import ARTIFACTS, charts_drawn, idle
+from test_browser import ARTIFACTS, charts_drawn, final, idle
 
 PROJECTOR = {"width": 1024, "height": 768}
 
@@ -73,7 +73,7 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
 
     # run the copy, save it under a new name: the exports go out under that name
     page.get_by_role("button", name="Run", exact=True).click()
-    charts_drawn(page, at_least=6)
+    final(page)  # the run is over (a streamed run redraws the page until then)
     idle(page)
     page.get_by_role("link", name="Scenario library").click()
     name = page.get_by_label("Save under the name", exact=True)
@@ -83,6 +83,7 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
     assert (library / "webshop-aeroe.yaml").exists()
     page.get_by_role("link", name="Export").click()
     expect(page.get_by_text("Results of Webshop Ærø")).to_be_visible(timeout=30_000)
-    with page.expect_download() as download:
+    idle(page)
+    with page.expect_download(timeout=60_000) as download:
         page.get_by_role("button", name="Summary (CSV)").click()
     assert download.value.suggested_filename == "webshop-aeroe-summary.csv"
