@@ -301,11 +301,16 @@ class Job:
             wait(list(self.pending.values()), timeout, FIRST_COMPLETED)
             self.collect()
 
-    def wait_all(self, progress: Callable[[float], None] | None = None) -> None:
-        """Wait until the run is over (or stopped), reporting the share done (0..1) as it grows."""
+    def wait_all(self, progress: Callable[[float], None] | None = None, timeout: float | None = None) -> None:
+        """Wait until the run is over (or stopped; or `timeout` seconds have passed), reporting the
+        share done (0..1) as it grows."""
+        until = None if timeout is None else time.monotonic() + timeout
         while self.running:
             before = self.done
-            wait(list(self.pending.values()), return_when=FIRST_COMPLETED)
+            rest = None if until is None else until - time.monotonic()
+            if rest is not None and rest <= 0:
+                return
+            wait(list(self.pending.values()), rest, FIRST_COMPLETED)
             self.collect()
             for done in range(before + 1, self.done + 1) if progress is not None else ():
                 progress(done / self.planned)

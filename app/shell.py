@@ -18,10 +18,14 @@ from simulation.schema import Scenario
 from . import drafts, runs, state, views
 
 UNHANDLED = "This page hit a problem it could not handle"
-POLL_SECONDS = 0.5  # how often the sidebar looks for more replications (at 0.3 s a run took ~20 % more CPU)
+# how often the sidebar looks for more replications: each look is a script run on the server and
+# a redraw in the browser (bench/bench_polling.py: every 0.5 s cost 0.39 of a core, every 1 s 0.21,
+# taken from the replications); near the end of a run it waits for the last ones instead
+POLL_SECONDS = 1.0
 # Run waits this long at most for the first replication (~0.5 s on the examples), so that the
 # Results page opens on figures rather than on a wait
 FIRST_FIGURES_WAIT = 2.0
+CANCEL = "run.cancel"  # the Cancel button's key
 REDRAW_SECONDS = 2.0  # provisional results are drawn again at most this often
 log = logging.getLogger("lojal.app")
 
@@ -119,17 +123,25 @@ def _follow(owner: str, page: st.Page) -> None:
     again when the run is over or stopped, or when the Results page shows fewer replications than
     are done."""
     job = runs.poll(owner)
-    shown = st.session_state.get(state.SHOWN)
+    if job is not None and st.session_state.get(CANCEL):  # first: a redraw below would swallow the click
+        _cancel(owner, job, page)
     left = job.seconds_left() if job is not None else None
+    if left is not None and left < POLL_SECONDS:  # the end is nearer than the next look: wait for it here
+        job.wait_all(timeout=POLL_SECONDS)
+        left = job.seconds_left()
+    shown = st.session_state.get(state.SHOWN)
     if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown, left)):
         _rerun(page)
     estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""
     st.progress(job.done / job.planned, text=f"Simulating: {job.done} of {job.planned} replications{estimate}")
-    if st.button("Cancel", key="run.cancel", width="stretch", help="Stop the run; the replications done are kept"):
-        job.stop()
-        if not job.done:  # nothing to show: the last run's results come back
-            runs.forget(owner)
-        _rerun(page)
+    st.button("Cancel", key=CANCEL, width="stretch", help="Stop the run; the replications done are kept")
+
+
+def _cancel(owner: str, job: runs.Job, page: st.Page) -> None:
+    job.stop()
+    if not job.done:  # nothing to show: the last run's results come back
+        runs.forget(owner)
+    _rerun(page)
 
 
 def _rerun(page: st.Page) -> None:
