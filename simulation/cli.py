@@ -187,7 +187,17 @@ def _run_with_progress(scenario, replications, seed) -> Results:
             bar.n = round(100 * fraction)
             bar.refresh()
 
+        _warn_if_long(scenario, replications, seed)
         return run(scenario, replications=replications, seed=seed, progress=progress)
+
+
+def _warn_if_long(scenario: Scenario, replications: int | None, seed: int | None) -> None:
+    """A line on stderr before a run that will take long (simulation/runner.py estimates it)."""
+    from .runner import Runner, tasks_of
+
+    warning = Runner().estimate(tasks_of(scenario, replications, seed)).warning()
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
 
 
 def format_table(results: Results) -> str:
