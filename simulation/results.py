@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -311,6 +311,20 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
+def replication_values(rep: ReplicationResult) -> Iterator[tuple[str, str, float]]:
+    """(metric, arm, value) of every summary figure of one replication: program, baseline and
+    their paired difference, the ratios (incremental only) and the program-only figures."""
+    for metric, val in rep.summary.items():
+        if metric in RATIO_METRICS:
+            yield metric, "incremental", float(val)
+            continue
+        yield metric, "program", float(val[PROGRAM])
+        if metric in PROGRAM_ONLY_METRICS:
+            continue
+        yield metric, "baseline", float(val[0])
+        yield metric, "incremental", float(val[PROGRAM] - val[0])
+
+
 def combine(
     scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0, planned: int | None = None
 ) -> Results:
@@ -321,17 +335,7 @@ def combine(
     import pandas as pd
 
     reps = sorted(reps, key=lambda rep: rep.replication)
-    rep_rows = []
-    for rep in reps:
-        for metric, val in rep.summary.items():
-            if metric in RATIO_METRICS:
-                rep_rows.append((rep.replication, metric, "incremental", float(val)))
-                continue
-            rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
-            if metric in PROGRAM_ONLY_METRICS:
-                continue
-            rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
-            rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
+    rep_rows = [(rep.replication, *row) for rep in reps for row in replication_values(rep)]
     replications = pd.DataFrame(rep_rows, columns=["replication", "metric", "arm", "value"])
     wide = replications.pivot(index="replication", columns=["metric", "arm"], values="value")
     mean, p05, p95 = _stats(wide.to_numpy(dtype=float))

@@ -295,6 +295,9 @@ class Runner:
         self.close()
 
 
+CONNECT_TIMEOUT = "10s"  # how long to look for a scheduler
+
+
 def connect(address: str):
     """A Dask client of the scheduler at `address`; a clear error when there is none."""
     try:
@@ -304,7 +307,7 @@ def connect(address: str):
     if "://" not in address:
         address = "tcp://" + address
     try:
-        return Client(address, timeout="10s", set_as_default=False)
+        return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except OSError as exc:
         raise ScenarioError([f"--scheduler {address}: no Dask scheduler answers there ({exc})"]) from exc
 
