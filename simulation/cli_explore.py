@@ -104,7 +104,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             (args.out / "best.yaml").write_text(dumps(sweep.scenario_of(best.design)), encoding="utf-8")
             written.append("best.yaml")
     if args.format == "json":
-        print(json.dumps(_sweep_json(sweep, metric, arm, on, best, args, prov), indent=2, allow_nan=False))
+        print(_json(_sweep_json(sweep, metric, arm, on, best, args, prov)))
         return 0
     print(format_sweep(sweep, metric, arm, on, args.budget))
     if args.budget is not None:
@@ -123,6 +123,24 @@ def _rerun(args) -> str:
 
 def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _json(data) -> str:
+    """JSON with NaN as null and numpy numbers as plain ones."""
+    import numpy as np
+
+    def plain(obj):
+        if isinstance(obj, dict):
+            return {str(k): plain(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [plain(v) for v in obj]
+        if isinstance(obj, (np.bool_, bool)):
+            return bool(obj)
+        if isinstance(obj, (float, np.floating, np.integer)):
+            return None if np.isnan(obj) else obj.item() if hasattr(obj, "item") else obj
+        return obj
+
+    return json.dumps(plain(data), indent=2, allow_nan=False)
 
 
 def _sweep_json(sweep, metric, arm, on, best, args, prov) -> dict:
@@ -181,4 +199,98 @@ def format_best(sweep, best, metric: str, budget: float) -> str:
     return text
 
 
-COMMANDS = {"sweep": cmd_sweep}
+def cmd_optimize(args: argparse.Namespace) -> int:
+    from .cli import _fmt, progress_bar
+    from .optimize import optimize
+
+    scenario, raw = _load(args)
+    if args.trials < 1:
+        raise ScenarioError([f"--trials: must be >= 1 (got {args.trials})"])
+    levers = [design_space.parse_tune(text, scenario) for text in args.tune]
+    with Runner(args.scheduler) as runner, progress_bar("searching") as progress:
+        found = optimize(scenario, levers, args.objective, args.budget, args.trials, args.replications, args.seed,
+                         runner, progress)  # fmt: skip
+    prov = _record(args, raw, _Ran(found.scenario, args))
+    table, best = found.table(), found.best_scenario()
+    written = []
+    if args.out:
+        table.to_csv(args.out / "trials.csv", index=False)
+        written.append("trials.csv")
+        if best is not None:
+            (args.out / "best.yaml").write_text(dumps(best), encoding="utf-8")
+            written.append("best.yaml")
+    if args.format == "json":
+        out = {"objective": dict(zip(("metric", "arm"), found.objective, strict=True)), "budget": args.budget,
+               "trials": found.trials, "best": found.trials[found.best] if found.best is not None else None,
+               "provenance": prov.as_dict()}  # fmt: skip
+        print(_json(out))
+        return 0
+    metric, arm = found.objective
+    print(table.to_string(index=False, float_format=lambda v: _fmt(v).strip()))
+    if found.best is None:
+        print(f"\nNo trial stayed within the budget of {_fmt(args.budget).strip()}.")
+    else:
+        t = found.trials[found.best]
+        levers_text = ", ".join(f"{k}={_fmt(v).strip()}" for k, v in t["values"].items())
+        print(f"\nBest (trial {t['number']}): {levers_text}; {metric} ({arm}) {_fmt(t['mean']).strip()} "
+              f"[{_fmt(t['p05']).strip()}, {_fmt(t['p95']).strip()}], program cost {_fmt(t['cost']).strip()}.")  # fmt: skip
+    print(
+        f"\n{len(found.trials)} trials x {found.scenario.simulation.replications} replications, {found.seconds:.1f} s"
+    )
+    print("\n" + prov.text().replace(prov.rerun(), _rerun(args)))
+    if written:
+        print(f"\nwrote {', '.join(written)} to {args.out}")
+    return 0
+
+
+class _Ran:
+    """What `_record` needs of a run: the scenario with the replications and seed used."""
+
+    def __init__(self, scenario, args):
+        from .results import as_run
+
+        sim = scenario.simulation
+        self.scenario = as_run(scenario, args.replications or sim.replications,
+                               sim.seed if args.seed is None else args.seed)  # fmt: skip
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from . import sensitivity
+    from .cli import _fmt, progress_bar
+
+    scenario, raw = _load(args)
+    if args.samples < 2:
+        raise ScenarioError([f"--samples: must be >= 2 (got {args.samples})"])
+    draws = sensitivity.inputs(scenario, args.params)
+    if not draws:
+        raise ScenarioError([f"{args.scenario}: no assumption with a range to move (name some with --params)"])
+    with Runner(args.scheduler) as runner, progress_bar(args.method) as progress:
+        if args.method == "tornado":
+            result = sensitivity.tornado(
+                scenario, args.metric, args.params, args.replications, args.seed, runner, progress
+            )
+            table, head = (
+                result.table,
+                f"{result.metric[0]} ({result.metric[1]}) at the scenario's values: {_fmt(result.base).strip()}",
+            )
+        else:
+            table = sensitivity.global_indices(scenario, args.metric, args.params, args.method, args.samples,
+                                               args.replications, args.seed, runner, progress)  # fmt: skip
+            head = f"{args.method} indices of {args.metric} over {len(draws)} assumptions"
+    prov = _record(args, raw, _Ran(scenario, args))
+    if args.out:
+        table.to_csv(args.out / "sensitivity.csv", index=False)
+    if args.format == "json":
+        print(_json({"method": args.method, "metric": args.metric, "rows": table.to_dict("records"),
+                     "provenance": prov.as_dict()}))  # fmt: skip
+        return 0
+    shown = table.drop(columns=["source"], errors="ignore")
+    print(head + "\n")
+    print(shown.to_string(index=False, float_format=lambda v: _fmt(v).strip()))
+    print("\n" + prov.text().replace(prov.rerun(), _rerun(args)))
+    if args.out:
+        print(f"\nwrote sensitivity.csv to {args.out}")
+    return 0
+
+
+COMMANDS = {"sweep": cmd_sweep, "optimize": cmd_optimize, "sensitivity": cmd_sensitivity}

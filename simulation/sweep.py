@@ -104,16 +104,19 @@ def sweep_designs(
     cancel: Cancel | None = None,
     runner: Runner | None = None,
     share_twin: bool = True,
+    twins_cache: twin.TwinCache | None = None,
 ) -> Sweep:
-    """`run_sweep` of given designs (their lever values and scenarios)."""
+    """`run_sweep` of given designs (their lever values and scenarios); `twins_cache` keeps the
+    twins for the next call (an optimiser's trials)."""
     if n_reps < 1:
         raise ValueError("replications must be >= 1")
     tasks = [Task(sc, r, seed, n_reps, light=True) for sc in scenarios for r in range(n_reps)]
     runner = runner or Runner()
     if share_twin:
-        shared = twin.share(tasks)
-        reps = shared.assemble(runner.map(shared.tasks, progress, cancel))
-        twins = shared.twins
+        cache = twins_cache if twins_cache is not None else twin.TwinCache()
+        before = len(cache.reps)
+        reps = cache.map(runner, tasks, progress, cancel)
+        twins = len(cache.reps) - before
     else:
         reps, twins = runner.map(tasks, progress, cancel), len(tasks)
     by_design = [reps[i * n_reps : (i + 1) * n_reps] for i in range(len(designs))]

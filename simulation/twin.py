@@ -105,3 +105,20 @@ def _rows(program: np.ndarray, twin: np.ndarray | None) -> np.ndarray:
     out = np.array(program, dtype=float, copy=True)
     out[BASELINE] = 0.0 if twin is None else twin[BASELINE]
     return out
+
+
+class TwinCache:
+    """Twins kept between runs (an optimiser's trials share one customer base): `map` runs the
+    program arms of `tasks` and only the twins not seen before."""
+
+    def __init__(self) -> None:
+        self.reps: dict[tuple, ReplicationResult] = {}
+
+    def map(self, runner, tasks: Sequence[Task], progress=None, cancel=None) -> list[ReplicationResult]:
+        shared = share(tasks)
+        twins, programs = shared.tasks[: shared.first_program], shared.tasks[shared.first_program :]
+        keys = [_key(t) for t in twins]
+        todo = [i for i, k in enumerate(keys) if k not in self.reps]
+        results = runner.map([twins[i] for i in todo] + programs, progress, cancel)
+        self.reps.update((keys[i], rep) for i, rep in zip(todo, results, strict=False))
+        return shared.assemble([self.reps[k] for k in keys] + list(results[len(todo) :]))
