@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import uncertainty
+from . import pilot, uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .people import ARMS, SOURCES
 from .schema import LEVELS, Scenario
@@ -46,6 +46,7 @@ class ReplicationResult:
     cohorts: np.ndarray  # (2, cohorts, 2, T+1): customers observed, still active, by age
     parameters: dict[str, float] = field(default_factory=dict)  # sampled values (uncertainty.py)
     retained: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) starting base alive at the end
+    pilot: dict[str, float] = field(default_factory=dict)  # a pilot's measurement (pilot.py), if any
 
 
 @dataclass
@@ -66,6 +67,8 @@ class Results:
     # replications the run is meant to have: more than `done` while the rest are still running
     # (the app shows such provisional results as they come in), 0 = as many as were combined
     planned: int = 0
+    # a pilot's lifts, measured and true, one row per measure (simulation/pilot.py); None without one
+    pilot: pd.DataFrame | None = None
 
     @property
     def done(self) -> int:
@@ -153,6 +156,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
 
     rep = ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
     rep.retained = (sim.view("is_alive")[:, : sim.n0]).sum(axis=1)
+    rep.pilot = dict(sim.pilot.measured) if sim.pilot is not None else {}
     add_ratios(rep)
     return rep
 
@@ -389,6 +393,7 @@ def combine(
         scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds,
         parameters=parameters, sensitivity=uncertainty.sensitivity(parameters, replications),
         planned=max(len(reps), planned or 0),
+        pilot=pilot.table([rep.pilot for rep in reps], scenario.pilot.alpha) if reps[0].pilot else None,
     )  # fmt: skip
 
 

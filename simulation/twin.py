@@ -29,7 +29,13 @@ def without_program(scenario: Scenario) -> Scenario:
     """The scenario with no instrument, no name and nothing sampled: what the twin simulates
     (the sampled values come with the task)."""
     empty = {name: type(getattr(scenario, name))() for name in ("meta", "program", "uncertainty")}
-    return scenario.model_copy(update=empty)
+    return scenario.model_copy(update={**empty, "pilot": None})
+
+
+def splittable(task: Task) -> bool:
+    """Whether the task's arms can run apart: not with a pilot, whose measurement compares the
+    pilot group's arms within one run (simulation/pilot.py)."""
+    return task.arm == "both" and getattr(task.scenario, "pilot", None) is None
 
 
 def twin_task(task: Task) -> Task:
@@ -115,6 +121,8 @@ class TwinCache:
         self.reps: dict[tuple, ReplicationResult] = {}
 
     def map(self, runner, tasks: Sequence[Task], progress=None, cancel=None) -> list[ReplicationResult]:
+        if not all(splittable(t) for t in tasks):
+            return runner.map(tasks, progress, cancel)
         shared = share(tasks)
         twins, programs = shared.tasks[: shared.first_program], shared.tasks[shared.first_program :]
         keys = [_key(t) for t in twins]

@@ -133,3 +133,13 @@ def test_lojal_workers_is_read_in_one_place(monkeypatch):
     from app import runs  # the app logs it and runs everything in the server process
 
     assert runs.workers() == 1
+
+
+def test_a_design_with_a_pilot_runs_with_its_own_twin():
+    sc = scenario(size=300, months=6, program={"points": {}}, pilot={"share": 0.3, "control_share": 0.3})
+    plain = scenario(size=300, months=6, program={"points": {}})
+    assert not twin.splittable(Task(sc, 0, 1, 2)) and twin.splittable(Task(plain, 0, 1, 2))
+    assert twin.without_program(sc) == twin.without_program(plain)
+    cache = twin.TwinCache()
+    reps = cache.map(Runner(workers=1), [Task(sc, r, 1, 2) for r in range(2)])
+    assert not cache.reps and reps[1].pilot == run_task(Task(sc, 1, 1, 2)).pilot != {}
