@@ -101,40 +101,56 @@ def _fields(model: type[BaseModel]) -> str:
 def check_path(path: str, low: float, high: float, scenario: Scenario) -> tuple[str | None, bool]:
     """(what is wrong with moving `path` over low..high in this scenario or None, whether the
     field holds whole numbers)."""
+    found = field_of(path, scenario)
+    if isinstance(found, str):
+        return found, False
+    model, name, annotation = found
+    return _bounds_problem(model, name, low, high), annotation is int
+
+
+def field_of(path: str, scenario: Scenario) -> tuple[type[BaseModel], str, type] | str:
+    """(model, field name, int or float) of a number field the scenario has at `path`, or what is wrong."""
     model: type[BaseModel] = Scenario
     obj: Any = scenario
     parts = path.split(".")
     if parts[0] in ("meta", "simulation", "uncertainty"):
-        return f"`{parts[0]}` settings are not design levers", False
+        return f"`{parts[0]}` settings are not design levers"
     i = 0
     while i < len(parts):
         name = parts[i]
         if name not in model.model_fields:
             where = ".".join(parts[:i]) or "the scenario"
-            return f"not a field ({where} has: {_fields(model)})", False
+            return f"not a field ({where} has: {_fields(model)})"
         annotation = _strip_optional(model.model_fields[name].annotation)
         obj = getattr(obj, name) if obj is not None else None
         last = i == len(parts) - 1
         if typing.get_origin(annotation) is list:
             if last or not parts[i + 1].isdigit():
-                return f"`{name}` is a list: name an item by number, e.g. {path}.0.<field>", False
+                return f"`{name}` is a list: name an item by number, e.g. {path}.0.<field>"
             index = int(parts[i + 1])
             if obj is None or index >= len(obj):
-                return f"the scenario has no item {index} in `{name}`", False
+                return f"the scenario has no item {index} in `{name}`"
             obj, annotation = obj[index], typing.get_args(annotation)[0]
             i += 1
             last = i == len(parts) - 1
         if last:
             if annotation not in (int, float):
-                return "not a number field (only numbers can be varied)", False
-            return _bounds_problem(model, name, low, high), annotation is int
+                return "not a number field (only numbers can be varied)"
+            return model, name, annotation
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return f"`{name}` has no fields below it", False
+            return f"`{name}` has no fields below it"
         if obj is None:
-            return f"the scenario has no `{'.'.join(parts[: i + 1])}` block (add it to the file first)", False
+            return f"the scenario has no `{'.'.join(parts[: i + 1])}` block (add it to the file first)"
         model = annotation
         i += 1
-    return "not a field of the scenario", False
+    return "not a field of the scenario"
+
+
+def bounds(path: str, scenario: Scenario) -> tuple[float, float]:
+    """The lowest and highest value the schema allows at `path` (a number field)."""
+    model, name, _ = field_of(path, scenario)  # type: ignore[misc]  (a checked path)
+    info = field_info(model, name)
+    return info.get("ge", info.get("gt", -math.inf)), info.get("le", info.get("lt", math.inf))
 
 
 def _bounds_problem(model: type[BaseModel], name: str, low: float, high: float) -> str | None:
