@@ -8,6 +8,7 @@ import re
 
 import pytest
 from test_app_support import (  # noqa: F401
+    START,
     app,
     assert_ok,
     cards,
@@ -45,8 +46,7 @@ def workspace(at) -> drafts.Workspace:
 # --------------------------------------------------------------------------- results
 def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir):  # noqa: F811
     at = started(library_dir)
-    first = sorted(library_dir.glob("*.yaml"))[0]
-    assert simulation.load(first).meta.name in texts(at)
+    assert simulation.load(library_dir / START).meta.name in texts(at)
     assert "Press **Run**" in texts(at)
     assert not at.button(key="run").disabled
     at.button(key="run").click().run()
