@@ -450,7 +450,7 @@ def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F81
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
     names = list(at.selectbox(key="library.pick").options)
-    at.selectbox(key="library.pick").set_value(next(n for n in names if "tier" in n)).run()
+    at.selectbox(key="library.pick").set_value(next(n for n in names if "fashion-tiers-club.yaml" in n)).run()
     at.button(key="library.open").click().run()
     at.button(key="run").click().run()  # Run from another page goes to the results
     assert_ok(at)
