@@ -61,9 +61,10 @@ def test_pareto_nbd_reproduces_the_fader_hardie_note(cdnow):
     alive = paretonbd.p_alive(fit, x, t_x, T)
     assert np.all((alive > 0) & (alive <= 1))
     # a customer who bought often and lately is more likely alive than one who stopped early
-    assert paretonbd.p_alive(fit, np.array([5.0]), np.array([38.0]), np.array([39.0]))[0] > paretonbd.p_alive(
-        fit, np.array([5.0]), np.array([5.0]), np.array([39.0])
-    )[0]
+    assert (
+        paretonbd.p_alive(fit, np.array([5.0]), np.array([38.0]), np.array([39.0]))[0]
+        > paretonbd.p_alive(fit, np.array([5.0]), np.array([5.0]), np.array([39.0]))[0]
+    )
 
 
 def test_gamma_gamma_reproduces_fader_hardie(cdnow):
@@ -119,9 +120,8 @@ def test_same_day_purchases_are_one_transaction_and_formats_are_read():
 
 
 def test_churn_multiplier_one_changes_nothing_and_scales_churn():
-    from tests.helpers import scenario
-
     from simulation.results import run
+    from tests.helpers import scenario
 
     plain = run(scenario(size=1500, months=12, replications=2))
     ones = run(scenario(size=1500, months=12, replications=2, customers={"segments": [{"churn_multiplier": 1.0}]}))
@@ -133,3 +133,26 @@ def test_churn_multiplier_one_changes_nothing_and_scales_churn():
         return rows["mean"].sum()
 
     assert churned(more) > 1.6 * churned(plain)
+
+
+def test_retention_cohorts_are_read_and_both_models_project_them():
+    from simulation.calibrate import retention
+    from simulation.schema import Scenario
+
+    cohorts = retention.read_cohorts(ROOT / "data" / "retention-cohorts" / "sbg_cohorts.csv")
+    assert cohorts["regular"].tolist() == [1000, 631, 468, 382, 326, 289, 262, 241]
+    assert cohorts["highend"].tolist() == [1000, 869, 743, 653, 593, 551, 517, 491]
+    out = retention.project(cohorts["highend"], Scenario(), years=8, fit_years=5)
+    assert out["sbg"]["survivors"][0] == pytest.approx(1000) and out["agent"]["survivors"][0] == pytest.approx(1000)
+    # fitted on years 0-4, both project year 7 within 15 % of the 491 who stayed
+    assert out["sbg"]["survivors"][7] == pytest.approx(491, rel=0.15)
+    assert out["agent"]["survivors"][7] == pytest.approx(491, rel=0.15)
+    scenario = retention.scenario_with({"highend": out}, Scenario())
+    assert scenario.customers.segments[0].churn_multiplier == pytest.approx(out["agent"]["churn_multiplier"], abs=1e-4)
+
+
+def test_bad_cohort_file_names_row_and_column():
+    from simulation.calibrate import retention
+
+    with pytest.raises(tx.DataError, match=r"row 3, column 'recency': a whole number"):
+        retention.read_cohorts(b"customer_id,recency,T,cohort\n1,2,8,a\n2,x,8,a\n", name="c.csv")

@@ -165,4 +165,7 @@ def fit(h: Histories, ladder: Ladder, n_segments: int = 1, ladders: list[np.ndar
     bounds = [(v - 5.0, v + 5.0) for v in x0[:k]] + [(-5.0, 4.0)] * k + [(-6.0, 4.0)] * k
     bounds += [(-12.0, 12.0)] * (len(x0) - 3 * k)
     best = minimize(objective, x0, method="L-BFGS-B", bounds=bounds)
+    # (Nelder-Mead from there: the likelihood has a kink where a level's churn reaches 1, at which
+    # L-BFGS-B stalls; on the CDNOW sample it stopped 22 log-likelihood units short)
+    best = minimize(objective, best.x, method="Nelder-Mead", options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-10})
     return AgentFit(segments(best.x), -best.fun * n, len(x0), int(n))

@@ -13,11 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import logsumexp
 
 from ..engine import Sim
 from ..schema import Scenario
-from scipy.special import logsumexp
-
 from .agent_fit import AgentFit, Histories, Ladder, level_terms
 
 
@@ -91,7 +90,9 @@ def closed(scenario: Scenario, n_customers: int, months: int) -> Scenario:
     return Scenario.model_validate(data)
 
 
-def forecast(scenario: Scenario, post: Posterior, months: int, replications: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def forecast(
+    scenario: Scenario, post: Posterior, months: int, replications: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Purchases per month (months,) and per customer over the months (customers,), the mean
     over replications of the engine run from drawn starting bases."""
     base = closed(scenario, len(post.probability), months)

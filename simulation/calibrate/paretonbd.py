@@ -38,7 +38,11 @@ def log_likelihood(params, x, t_x, T) -> np.ndarray:
 
 def fit(x, t_x, T, weights=None) -> dict[str, float]:
     w = np.ones_like(x, float) if weights is None else weights
-    return fit_positive(lambda p: -np.sum(w * log_likelihood(p, x, t_x, T)), (0.5, float(np.mean(T)) / 4, 0.5, float(np.mean(T)) / 4), NAMES)
+    return fit_positive(
+        lambda p: -np.sum(w * log_likelihood(p, x, t_x, T)),
+        (0.5, float(np.mean(T)) / 4, 0.5, float(np.mean(T)) / 4),
+        NAMES,
+    )
 
 
 def p_alive(params: dict, x, t_x, T) -> np.ndarray:

@@ -43,7 +43,11 @@ def _source_bytes(source, name: str, max_bytes: int) -> bytes:
             raise DataError([f"{name}: no such file"])
         size = path.stat().st_size
         if size > max_bytes:
-            raise DataError([f"{name}: the file is {size / 1e6:,.0f} MB; the limit is {max_bytes / 1e6:,.0f} MB (split it or aggregate it by customer and day)"])
+            raise DataError(
+                [
+                    f"{name}: the file is {size / 1e6:,.0f} MB; the limit is {max_bytes / 1e6:,.0f} MB (split it or aggregate it by customer and day)"
+                ]
+            )
         return path.read_bytes()
     raw = source if isinstance(source, bytes) else source.read()
     if len(raw) > max_bytes:
@@ -91,7 +95,9 @@ def read_table(source, name: str = "file", max_bytes: int = MAX_BYTES, nrows: in
 
 def _bad_rows(table: pd.DataFrame, bad: np.ndarray, column: str, name: str, what: str) -> list[str]:
     rows = np.flatnonzero(bad)
-    out = [f"{name}: row {r + 2}, column '{column}': {what} (got {table[column].iloc[r]!r})" for r in rows[:MAX_PROBLEMS]]
+    out = [
+        f"{name}: row {r + 2}, column '{column}': {what} (got {table[column].iloc[r]!r})" for r in rows[:MAX_PROBLEMS]
+    ]
     if rows.size > MAX_PROBLEMS:
         out.append(f"{name}: column '{column}': {rows.size - MAX_PROBLEMS:,} more rows like these")
     return out
@@ -114,14 +120,22 @@ def read_transactions(source, columns: Columns, name: str = "transactions", max_
     table = read_table(source, name, max_bytes)
     missing = [c for c in (columns.customer, columns.date, columns.amount) if c not in table.columns]
     if missing:
-        raise DataError([f"{name}: no column {', '.join(repr(c) for c in missing)} (the columns are: {', '.join(table.columns)})"])
+        raise DataError(
+            [f"{name}: no column {', '.join(repr(c) for c in missing)} (the columns are: {', '.join(table.columns)})"]
+        )
     customer = table[columns.customer].str.strip()
     dates = parse_dates(table[columns.date].str.strip())
     amount = pd.to_numeric(table[columns.amount].str.strip(), errors="coerce")
     problems = _bad_rows(table, (customer == "").to_numpy(), columns.customer, name, "a customer id is missing")
     problems += _bad_rows(table, dates.isna().to_numpy(), columns.date, name, "not a date (use YYYY-MM-DD)")
     problems += _bad_rows(table, ~np.isfinite(amount.to_numpy()), columns.amount, name, "not a number")
-    problems += _bad_rows(table, (amount < 0).to_numpy(), columns.amount, name, "a negative amount (net returns out of the purchases first)")
+    problems += _bad_rows(
+        table,
+        (amount < 0).to_numpy(),
+        columns.amount,
+        name,
+        "a negative amount (net returns out of the purchases first)",
+    )
     if problems:
         raise DataError(problems)
     log = pd.DataFrame({"customer": customer.to_numpy(), "date": dates.to_numpy(), "amount": amount.to_numpy()})
@@ -129,12 +143,16 @@ def read_transactions(source, columns: Columns, name: str = "transactions", max_
 
 
 def check_period(log: pd.DataFrame, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp | None, name: str) -> None:
-    first, last = log.date.min(), log.date.max()
+    first = log.date.min()
     problems = []
     if calibration_end < first:
-        problems.append(f"--calibration-end {calibration_end.date()}: before the first transaction in {name} ({first.date()})")
+        problems.append(
+            f"--calibration-end {calibration_end.date()}: before the first transaction in {name} ({first.date()})"
+        )
     if holdout_end is not None and holdout_end <= calibration_end:
-        problems.append(f"--holdout-end {holdout_end.date()}: must be after --calibration-end ({calibration_end.date()})")
+        problems.append(
+            f"--holdout-end {holdout_end.date()}: must be after --calibration-end ({calibration_end.date()})"
+        )
     if problems:
         raise DataError(problems)
 
