@@ -396,14 +396,17 @@ class Pilot(Base):
     share: float = F(0.3, label="Pilot group", unit="share of customers", help="Share of the customers (of the chosen segments) to whom the program opens at launch.", gt=0, le=1)
     control_share: float = F(0.3, label="Control group", unit="share of customers", help="Share held out as the control group: the program stays closed to them until the rollout, and the pilot is measured against them.", ge=0, le=1)
     segments: list[str] = F([], label="Segments in the test", choices_from="customers.segments[].name", help="Segments the pilot and control groups are drawn from (all when empty); as stores or regions, give them as segments.")
+    offset: float = F(0.0, label="Pilot group starts at", unit="share of customers", help="Where the pilot group starts among the customers' group draws (0: the first share). An A/B test of two designs gives the second design the first one's share here, so that the two groups are disjoint parts of the same base (`lojal abtest`).", ge=0, lt=1)
     rollout_month: int = F(0, label="Rollout month", unit="month", help="Month from which the program is open to every customer (0 = never: the pilot runs to the horizon).", ge=0, le=120)
     alpha: float = F(0.05, label="Significance level", unit="probability", help="Two-sided significance level of the pilot's test (its interval is at 1 - alpha).", gt=0, lt=1)
     power: float = F(0.8, label="Power", unit="probability", help="Chance of detecting the true lift that the pilot size needed is worked out for.", gt=0, lt=1)
 
     @model_validator(mode="after")
     def _groups_fit(self) -> Pilot:
-        if self.share + self.control_share > 1 + 1e-9:
-            raise ValueError(f"share + control_share must be at most 1 (got {self.share:g} + {self.control_share:g})")
+        if self.offset + self.share + self.control_share > 1 + 1e-9:
+            raise ValueError(
+                f"offset + share + control_share must be at most 1 (got {self.offset:g} + {self.share:g} + {self.control_share:g})"
+            )
         return self
 
 
