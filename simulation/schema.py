@@ -102,11 +102,29 @@ NPS_ANSWER_LEVEL = (0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5)
 
 
 # --------------------------------------------------------------------------- meta
+# A short fixed list, not free text: the Scenario library groups and filters by it, and
+# "Retail", "retail " and "Retailing" would be three groups. The labels are the library's headings.
+INDUSTRIES = {
+    "food_service": "Coffee, restaurants and food service",
+    "grocery": "Grocery",
+    "fashion": "Fashion and apparel",
+    "beauty": "Beauty and health",
+    "home_diy": "Home and DIY",
+    "online_retail": "Online retail",
+    "travel": "Travel and hospitality",
+    "financial_services": "Financial services",
+    "b2b": "Business to business",
+    "other": "Other",
+}
+Industry = Literal[tuple(INDUSTRIES)]  # type: ignore[valid-type]
+
+
 class Meta(Base):
     name: str = F("Untitled scenario", label="Name", help="Short name of the scenario.", min_length=1)
     description: str = F("", label="Description", help="What this design is and why.")
     author: str = F("", label="Author", help="Who wrote the scenario.")
     client: str = F("", label="Client", help="Client or brand the design is for.")
+    industry: Industry | None = F(None, label="Industry", help="The client's line of business, from a short fixed list; the Scenario library groups and filters scenarios by it. Leave it out when none fits; it changes no result.")
     schema_version: Literal[1] = F(SCHEMA_VERSION, label="Schema version", help="Version of the scenario format.")
 
 
