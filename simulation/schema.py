@@ -143,6 +143,7 @@ class Segment(Base):
     digital_share: float = F(0.5, label="Digital share", unit="share", help="Share of customers using the app or web account (they earn activity bonuses).", ge=0, le=1)
     price_sensitivity: float = F(1.0, label="Price sensitivity", unit="multiplier", help="Purchase-rate response to discounts: the rate rises by sensitivity x discount.", ge=0, le=10)
     status_sensitivity: float = F(1.0, label="Status sensitivity", unit="multiplier", help="Scales the satisfaction effect of tier upgrades and downgrades.", ge=0, le=10)
+    churn_multiplier: float = F(1.0, label="Churn multiplier", unit="x", help="Scales the churn by level for this segment (fitted by `lojal calibrate` on a client's transactions; 1 = the ladder's churn as it is).", ge=0, le=50)
 
     @model_validator(mode="after")
     def _one_ladder_source(self) -> Segment:
