@@ -306,7 +306,7 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
     tables = library_tables(at)  # one per industry
-    assert list(tables[0].columns) == ["Name", "Description", "Instrument", "Author", "Last changed", "File"]
+    assert list(tables[0].columns) == ["Name", "Instrument", "Description", "Author", "Last changed", "File"]
     assert sum(len(t) for t in tables) == len(list(library_dir.glob("*.yaml")))
     listed = [row for t in tables for row in t.itertuples(index=False)]  # in the order shown
     assert at.selectbox(key="library.pick").options == [f"{r.Name} ({r.File})" for r in listed]
