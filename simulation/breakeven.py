@@ -1,6 +1,6 @@
 """Break-even: what must be true for a design to pay.
 
-From a run's summary (docs/model.md section 13.4):
+From a run's summary (docs/model.md section 13.5):
 
     purchase lift needed   = -incremental net profit / program-arm gross margin
     customers to keep      = -incremental net profit / (margin per customer-month x T / 2)

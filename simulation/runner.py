@@ -232,9 +232,10 @@ class RunRecord:
 class Runner:
     """Runs tasks here, in local processes, or on a Dask cluster (`scheduler` address)."""
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, executor: Executor | None = None):
         self.scheduler = scheduler
         self.workers = workers  # local processes; None: `local_workers` decides
+        self.executor = executor  # an executor of the caller's (the app's worker pool), used as it is
         self.last: RunRecord | None = None
         self._client = None
 
@@ -242,6 +243,8 @@ class Runner:
         """("here" | "local" | "dask", processes) for a run of `n_tasks` tasks."""
         if self.scheduler:
             return "dask", self._dask_workers()
+        if self.executor is not None:
+            return "executor", getattr(self.executor, "_max_workers", 1)
         n = local_workers(n_tasks, work) if self.workers is None else max(1, min(self.workers, n_tasks))
         return ("local", n) if n > 1 else ("here", 1)
 
@@ -259,13 +262,15 @@ class Runner:
         start = time.perf_counter()
         tasks = list(tasks)
         kind, n = self.where(len(tasks), sum(t.work() for t in tasks))
-        if check and kind != "dask":
+        if check and kind in ("here", "local"):
             estimate(tasks, n).check()
         if kind == "here":
             out = _map_here(tasks, progress, cancel)
             where = "here"
         elif kind == "local":
             out, where = _map_local(tasks, n, progress, cancel), f"{n} local processes"
+        elif kind == "executor":
+            out, where = _map_executor(self.executor, tasks, progress, cancel), f"{n} worker processes"
         else:
             out, where = _map_executor(self._dask().get_executor(), tasks, progress, cancel), f"dask {self.scheduler}"
         first = tasks[0] if tasks else None
@@ -348,17 +353,20 @@ def _map_executor(executor: Executor, tasks: list[Task], progress, cancel) -> li
 
     out: list = [None] * len(tasks)
     pending, finished = set(futures), 0
-    while pending:
-        if cancel is not None and cancel():
-            for future in pending:
-                future.cancel()
-            raise Cancelled(out)
-        done, pending = wait(pending, POLL_SECONDS if cancel is not None else None, FIRST_COMPLETED)
-        for future in done:
-            out[futures[future]] = future.result()
-            finished += 1
-            if progress is not None:
-                progress(finished / len(tasks))
+    try:
+        while pending:
+            if cancel is not None and cancel():
+                raise Cancelled(out)
+            done, pending = wait(pending, POLL_SECONDS if cancel is not None else None, FIRST_COMPLETED)
+            for future in done:
+                out[futures[future]] = future.result()
+                finished += 1
+                if progress is not None:
+                    progress(finished / len(tasks))
+    except BaseException:  # cancelled, a task failed, or the caller stopped (a Streamlit rerun)
+        for future in pending:
+            future.cancel()  # (the tasks not begun; those running finish, unseen)
+        raise
     return out
 
 

@@ -99,6 +99,28 @@ def test_cancel_stops_the_run_and_keeps_what_was_done():
         Runner(workers=2).map(tasks_of(scenario(size=200, months=4, replications=8), seed=1), cancel=lambda: True)
 
 
+def test_a_caller_that_stops_drops_the_tasks_not_begun():
+    """A progress callback that raises (Streamlit stopping a script run for a click on Cancel)
+    cancels the tasks still queued in the caller's executor."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    class Stop(BaseException):
+        pass
+
+    def stop(fraction):
+        raise Stop
+
+    submitted = []
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        submit = pool.submit
+        pool.submit = lambda *a: submitted.append(submit(*a)) or submitted[-1]
+        with pytest.raises(Stop):
+            Runner(executor=pool).map(tasks_of(scenario(size=200, months=4, replications=8), seed=1), stop)
+        # all but the one done, the one running and the one already handed to the worker (the pool queues one more)
+        assert sum(f.cancelled() for f in submitted) >= len(submitted) - 3
+
+
 def test_light_tasks_send_back_the_summary_only():
     sc = scenario(size=200, months=13, replications=2, program={"points": {}})
     full, light = run_task(Task(sc, 0, 1, 2)), run_task(Task(sc, 0, 1, 2, light=True))
