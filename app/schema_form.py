@@ -415,6 +415,9 @@ def block(model: type[BaseModel], path: str, form: Form, skip: tuple[str, ...] =
     for name in by_kind.get("mapping", []):
         if name not in skip:
             mapping(model, name, fields.join(path, name), form)
+    for name in by_kind.get("vector", []):
+        if name not in skip and field_info(model, name)["choices_from"]:
+            picks(model, name, fields.join(path, name), form)
     for name in by_kind.get("model", []):
         if name not in skip:
             sub_block(model, name, fields.join(path, name), form)
@@ -433,6 +436,21 @@ def mapping(model: type[BaseModel], name: str, path: str, form: Form) -> None:
         f"{info['label']}: {'; '.join(shown) if shown else 'none'} (set in the scenario file)",
         help=info["help"] + f"\n\nScenario file: `{path}`",
     )
+
+
+def picks(model: type[BaseModel], name: str, path: str, form: Form) -> None:
+    """A list of names picked from those given elsewhere in the scenario (`choices_from`,
+    e.g. the segments a pilot runs in)."""
+    info = field_info(model, name)
+    where, _, attribute = info["choices_from"].partition("[].")
+    items = fields.get_in(form.data, where, [])
+    options = [item.get(attribute) for item in items if isinstance(item, dict) and item.get(attribute)]
+    current = fields.get_in(form.data, path, info["default"]) or []
+    _seed(path, [name for name in current if name in options])
+    st.multiselect(
+        label_of(info, form.currency), options, key=path, help=help_of(info, path), on_change=_store, args=(path, path, list)
+    )
+    show_problems(fields.under(form.problems, path), path)
 
 
 def sub_block(model: type[BaseModel], name: str, path: str, form: Form) -> None:

@@ -131,6 +131,23 @@ def sensitivity_table(results: simulation.Results) -> None:
     st.dataframe(shown, key="results.sensitivity", width="stretch")
 
 
+def pilot_table(results: simulation.Results) -> None:
+    """A pilot's lifts: what the client would measure (pilot against control) and the true effect."""
+    from simulation import pilot
+
+    if results.pilot is None:
+        return
+    st.subheader("The pilot: what you would measure")
+    st.caption(pilot.caption(results.scenario))
+    shown = pilot.display(results.pilot, results.scenario.economics.currency).set_index("Measure")
+    st.dataframe(shown, key="results.pilot", width="stretch")
+    st.caption(
+        "Each replication is one pilot the client might run: the lift measured is pilot against control "
+        "(other customers, so it carries their differences); the true effect is the pilot group with the "
+        "program against the same customers without it."
+    )
+
+
 def starting_cards(position: dict[str, float]) -> None:
     """Where the client stands today, before any run (the cards a run will move)."""
     cards = [

@@ -15,7 +15,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import diff, export, provenance, scenario_io, uncertainty
+from . import diff, export, pilot, provenance, scenario_io, uncertainty
 from .results import Results, run
 from .scenario_io import ScenarioError
 from .schema import Scenario, json_schema
@@ -140,9 +140,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, data in files.items():
         (args.out / name).write_bytes(data)
     if args.format == "json":
-        print(json.dumps({**results.summary_dict(), "provenance": prov.as_dict()}, indent=2))
+        extra = {"pilot": pilot.records(results.pilot)} if results.pilot is not None else {}
+        print(json.dumps({**results.summary_dict(), **extra, "provenance": prov.as_dict()}, indent=2))
         return 0
     print(format_table(results))
+    if results.pilot is not None:
+        print("\n" + pilot.text(results))
     print("\n" + (format_drivers(results) if sampled else uncertainty.NOISE_ONLY))
     print("\n" + prov.text())
     if files:

@@ -60,6 +60,10 @@ def describe(scenario: Scenario) -> list[str]:
         lines.append(f"Switched off: {join(off)}.")
     if not active:
         lines.append("No program instrument is switched on, so the program arm is the same as the baseline.")
+    if scenario.pilot is not None and active:
+        from .pilot import caption
+
+        lines.append(caption(scenario))
     lines.append(describe_costs(scenario))
     sim = scenario.simulation
     lines.append(

@@ -23,6 +23,7 @@ from .helper import Helper
 from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
+from .pilot import PilotGroups
 from .rng import Streams, poisson_from_uniform, poisson_scalar
 from .schema import LEVELS, Scenario
 
@@ -58,6 +59,8 @@ class Sim:
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)
         self.membership = Membership(self)
+        # a pilot: the program opens to a pilot group first (section 8.1 of docs/model.md)
+        self.pilot = PilotGroups(self, scenario.pilot) if scenario.pilot is not None and self.has_program else None
         self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
         # each step's hook, bound for the instruments that have it (the rest would do nothing)
         self.hooks = {
@@ -291,6 +294,8 @@ class Sim:
         p.add_state("nudge_down", np.float64, 0.0, program_only=True)
         p.add_state("contact", bool, False, program_only=True)
         self.membership.init()
+        if self.pilot is not None:
+            self.pilot.init()
         for module in self.instruments:
             module.init()
         if self.has_program:  # nobody is a member yet: customers sign up at their purchases
@@ -450,6 +455,8 @@ class Sim:
         if program is not None:
             net_spend = list_spend[program] * self.m.keep
             revenue[program] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
+        if self.pilot is not None:
+            self.pilot.add_spend(rows, list_spend if program is None else np.vstack([list_spend[:program], net_spend]))
         margin = list_spend * self.per_slot("margin")
         record("purchases", k.sum(axis=1))
         record("revenue", revenue)
@@ -687,7 +694,13 @@ class Sim:
 
     def _compact(self) -> None:
         """Between months: drop the slots of customers gone from both arms from the arrays
-        (`People.compact`), so next month's passes skip them."""
+        (`People.compact`), so next month's passes skip them. During a pilot's window
+        everyone stays: its measurement at the end of the window reads them all."""
+        pilot = self.pilot
+        if pilot is not None and self.month + 1 == pilot.window:
+            pilot.measure()
+        if pilot is not None and self.month + 1 < pilot.window:
+            return
         if self.people.compact():
             self._forget_positions()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis
+from . import analysis, pilot
 from .analysis import ARM_NAMES
 from .describe import level_label, with_currency
 from .metrics import group_label, metric, sort_key
@@ -71,6 +71,8 @@ def csv_files(results: Any, prov: Any) -> dict[str, bytes]:
     if results.parameters is not None and not results.parameters.empty:
         files["parameters.csv"] = csv_bytes(results.parameters)
         files["sensitivity.csv"] = csv_bytes(results.sensitivity)
+    if results.pilot is not None:
+        files["pilot.csv"] = csv_bytes(results.pilot)
     files["provenance.csv"] = csv_bytes(pd.DataFrame(prov.rows(), columns=["item", "value"]))
     return files
 
@@ -198,6 +200,10 @@ def _sheets(results: Any, prov: Any) -> list[_Sheet]:
     sampled = results.parameters is not None and not results.parameters.empty
     if sampled and results.sensitivity is not None and not results.sensitivity.empty:
         sheets.append(_table_sheet("What drives the spread", results.sensitivity, currency, "share"))
+    if results.pilot is not None:
+        shown = pilot.display(results.pilot, currency)
+        setup = pd.DataFrame({"Measure": [pilot.caption(results.scenario)]})
+        sheets.append(_Sheet("Pilot", pd.concat([shown, setup], ignore_index=True).fillna("")))
     arms = [a for a in ("program", "baseline", "incremental") if a in set(results.monthly["arm"])]
     sheets += [_wide_sheet(results, arm, currency) for arm in arms]
     yaml_lines = dumps(results.scenario, full=True).splitlines()

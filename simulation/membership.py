@@ -76,6 +76,8 @@ class Membership:
             return
         p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k[slots], sim.K_MAX)
         joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
+        if sim.pilot is not None:  # during a pilot, only its group may join
+            joins &= sim.pilot.may_join(slots)
         self.join(slots[joins])
 
     def join(self, joins: np.ndarray | slice) -> None:

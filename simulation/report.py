@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import analysis, figures, uncertainty
+from . import analysis, figures, pilot, uncertainty
 from .describe import describe
 from .metrics import GROUP_BY_LABELS, fmt, fmt_interval, metric
 from .provenance import Provenance
@@ -102,6 +102,7 @@ def _scenario_section(results: Any, prov: Provenance, several: bool) -> str:
         "<h3>Headline results</h3>",
         _table(headline_table(results), numeric=("With program", "No program", "Difference", "90 % interval")),
         _drivers(results),
+        _pilot(results),
         "<h3>Assumptions and their ranges</h3>",
         _assumptions(results),
         "<h3>Charts</h3>",
@@ -113,6 +114,14 @@ def _scenario_section(results: Any, prov: Provenance, several: bool) -> str:
         _table(pd.DataFrame(prov.rows(), columns=["Item", "Value"])),
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _pilot(results: Any) -> str:
+    """The pilot's lifts, measured and true ("" without a pilot)."""
+    if results.pilot is None:
+        return ""
+    shown = pilot.display(results.pilot, results.scenario.economics.currency)
+    return f"<h3>The pilot</h3><p>{escape(pilot.caption(results.scenario))}</p>" + _table(shown)
 
 
 def headline_table(results: Any) -> pd.DataFrame:

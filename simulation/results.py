@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import uncertainty
+from . import pilot, uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .instruments import REGISTRY
 from .people import ARMS, SOURCES
@@ -53,6 +53,7 @@ class ReplicationResult:
     clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
     cohorts: np.ndarray  # (2, cohorts, 2, T+1): customers observed, still active, by age
     parameters: dict[str, float] = field(default_factory=dict)  # sampled values (uncertainty.py)
+    pilot: dict[str, float] = field(default_factory=dict)  # a pilot's measurement (pilot.py), if any
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Results:
     # replications the run is meant to have: more than `done` while the rest are still running
     # (the app shows such provisional results as they come in), 0 = as many as were combined
     planned: int = 0
+    # a pilot's lifts, measured and true, one row per measure (simulation/pilot.py); None without one
+    pilot: pd.DataFrame | None = None
 
     @property
     def done(self) -> int:
@@ -165,7 +168,9 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     extra_retained = retained[PROGRAM] - retained[0]
     s["cost_per_retained_customer"] = cost / extra_retained if extra_retained > 0 and cost > 0 else np.nan
 
-    return ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
+    rep = ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
+    rep.pilot = dict(sim.pilot.measured) if sim.pilot is not None else {}
+    return rep
 
 
 def _repurchase(sim: Sim, used: np.ndarray, s: dict[str, np.ndarray]) -> None:
@@ -382,6 +387,7 @@ def combine(
         scenario, summary, monthly, replications, flows_df, clv, _cohort_table(scenario, reps), seconds,
         parameters=parameters, sensitivity=uncertainty.sensitivity(parameters, replications),
         planned=max(len(reps), planned or 0),
+        pilot=pilot.table([rep.pilot for rep in reps], scenario.pilot.alpha) if reps[0].pilot else None,
     )  # fmt: skip
 
 

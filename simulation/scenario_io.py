@@ -297,11 +297,11 @@ def dumps(scenario: Scenario, full: bool = False) -> str:
     return buf.getvalue()
 
 
-_SECTION_ORDER = ("meta", "customers", "program", "economics", "simulation", "uncertainty")
-
-
 def _ordered(data: dict) -> dict:
-    return {k: data[k] for k in _SECTION_ORDER if k in data and data[k] != {}}
+    """The sections in schema order; an empty one left out unless it is an optional block that
+    is there (`pilot: {}` switches the pilot on with its defaults)."""
+    optional = {name for name, f in Scenario.model_fields.items() if not f.is_required() and f.default is None}
+    return {k: data[k] for k in Scenario.model_fields if k in data and (data[k] != {} or k in optional)}
 
 
 def to_yaml(scenario: Scenario, original: str | None = None) -> str:

@@ -228,6 +228,23 @@ class Uncertainty(Base):
         return self
 
 
+class Pilot(Base):
+    """A pilot in part of the base with a held-out control group, then a rollout (simulation/pilot.py)."""
+
+    share: float = F(0.3, label="Pilot group", unit="share of customers", help="Share of the customers (of the chosen segments) to whom the program opens at launch.", gt=0, le=1)
+    control_share: float = F(0.3, label="Control group", unit="share of customers", help="Share held out as the control group: the program stays closed to them until the rollout, and the pilot is measured against them.", ge=0, le=1)
+    segments: list[str] = F([], label="Segments in the test", choices_from="customers.segments[].name", help="Segments the pilot and control groups are drawn from (all when empty); as stores or regions, give them as segments.")
+    rollout_month: int = F(0, label="Rollout month", unit="month", help="Month from which the program is open to every customer (0 = never: the pilot runs to the horizon).", ge=0, le=120)
+    alpha: float = F(0.05, label="Significance level", unit="probability", help="Two-sided significance level of the pilot's test (its interval is at 1 - alpha).", gt=0, lt=1)
+    power: float = F(0.8, label="Power", unit="probability", help="Chance of detecting the true lift that the pilot size needed is worked out for.", gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _groups_fit(self) -> Pilot:
+        if self.share + self.control_share > 1 + 1e-9:
+            raise ValueError(f"share + control_share must be at most 1 (got {self.share:g} + {self.control_share:g})")
+        return self
+
+
 class Scenario(Base):
     meta: Meta = F(Meta(), label="About", help="Name and description of the scenario.")
     customers: Customers = F(Customers(), label="Customers", help="The customer base and how customers behave.")
@@ -235,6 +252,21 @@ class Scenario(Base):
     economics: Economics = F(Economics(), label="Economics", help="Money: margins, costs and discounting.")
     simulation: Simulation = F(Simulation(), label="Simulation", help="Horizon, replications and seed.")
     uncertainty: Uncertainty = F(Uncertainty(), label="Uncertainty", help="Which behavioural assumptions to vary across replications, so that the intervals include what we do not know.")
+    pilot: Pilot | None = F(None, label="Pilot", help="Start the program as a pilot in part of the base, measured against a held-out control group, and roll it out at a later month.")
+
+    @model_validator(mode="after")
+    def _pilot_fits(self) -> Scenario:
+        pilot = self.pilot
+        if pilot is None:
+            return self
+        names = [s.name for s in self.customers.segments]
+        unknown = [name for name in pilot.segments if name not in names]
+        if unknown:
+            raise ValueError(f"pilot.segments: no segment named {', '.join(map(repr, unknown))} (segments: {', '.join(names)})")
+        if pilot.rollout_month > self.simulation.horizon_months:
+            raise ValueError(f"pilot.rollout_month: {pilot.rollout_month} is after the horizon ({self.simulation.horizon_months} months)")
+        return self
+
 
     @model_validator(mode="after")
     def _sampled_blocks_exist(self) -> Scenario:
@@ -270,6 +302,7 @@ def field_info(model: type[BaseModel], name: str) -> dict[str, Any]:
         "name": name,
         "label": extra.get("label", name),
         "unit": extra.get("unit", ""),
+        "choices_from": extra.get("choices_from", ""),
         "help": info.description or "",
         "default": info.get_default(call_default_factory=True),
         "annotation": info.annotation,

@@ -28,9 +28,10 @@ LEVEL_LABELS = (
 )
 
 
-def F(default: Any = ..., *, label: str, unit: str = "", help: str, **constraints: Any) -> Any:
-    """A field with the metadata every consumer (docs, app, JSON Schema) reads."""
-    extra = {"label": label, "unit": unit}
+def F(default: Any = ..., *, label: str, unit: str = "", help: str, choices_from: str = "", **constraints: Any) -> Any:
+    """A field with the metadata every consumer (docs, app, JSON Schema) reads; `choices_from`:
+    a list whose items are picked from names given elsewhere in the scenario (a path)."""
+    extra = {"label": label, "unit": unit, **({"choices_from": choices_from} if choices_from else {})}
     return Field(default, description=help, title=label, json_schema_extra=extra, **constraints)
 
 

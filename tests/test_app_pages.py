@@ -26,7 +26,7 @@ from app.settings import drafts_dir
 from app.settings import home as home_dir
 from simulation import analysis, metrics
 from simulation.instruments import REGISTRY
-from simulation.schema import Program, Scenario, field_info
+from simulation.schema import Pilot, Program, Scenario, field_info
 
 RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
     f"screens/{name}.py" for name in ("results", "design", "compare", "library", "export")
@@ -165,6 +165,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
         "Economics",
         "Simulation",
         "Uncertainty",
+        "Pilot",
     ]
     calls = []
     monkeypatch.setattr(simulation, "run", lambda *a, **k: calls.append(1))
@@ -517,7 +518,7 @@ def _schema_fields(model, prefix=""):
 
 
 def test_every_field_of_the_schema_has_a_widget(library_dir, monkeypatch):  # noqa: F811
-    everything = Scenario(program=Program(**{key: m.schema() for key, m in REGISTRY.items()}))
+    everything = Scenario(program=Program(**{key: m.schema() for key, m in REGISTRY.items()}), pilot=Pilot())
     (library_dir / "0-everything.yaml").write_text(simulation.dumps(everything))
     monkeypatch.setenv("LOJAL_START_SCENARIO", "0-everything.yaml")  # the example the app opens on
     at = started(library_dir)
@@ -547,6 +548,8 @@ def test_every_field_of_the_schema_has_a_widget(library_dir, monkeypatch):  # no
             found = path in editors
         elif kind.name == "mapping":  # shown, edited in the file
             found = f"{label}:" in captions
+        elif kind.name == "vector":  # names picked from elsewhere in the scenario
+            found = path in {w.key for w in at.multiselect}
         else:
             found = False
         if not found:

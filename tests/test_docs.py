@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SECTIONS = ("meta", "customers", "program", "economics", "simulation", "uncertainty")
+SECTIONS = ("meta", "customers", "program", "economics", "simulation", "uncertainty", "pilot")
 
 
 def _load_generator():

@@ -157,7 +157,7 @@ def test_dump_round_trip_keeps_everything():
 
 def test_json_schema_describes_every_section_and_forbids_extras():
     schema = json_schema()
-    assert set(schema["properties"]) == {"meta", "customers", "program", "economics", "simulation", "uncertainty"}
+    assert set(schema["properties"]) == {"meta", "customers", "program", "economics", "simulation", "uncertainty", "pilot"}
     points = schema["$defs"]["Points"]
     assert points["additionalProperties"] is False
     earn = points["properties"]["earn_rate"]

@@ -1,0 +1,227 @@
+"""A pilot with a held-out control group (docs/model.md section 8.1).
+
+The program opens first to a pilot group only; a control group is held out, as a client would
+run it; the rest of the base waits. At `rollout_month` the program opens to everyone. The
+groups are customer attributes (drawn from their own random stream, so every other draw is
+unchanged), the same in both arms: the program arm is the world with the pilot, the
+no-program twin the same customers without any program.
+
+At the end of the pilot window (the rollout month, or the horizon) two lifts are measured on
+the customers who were there at launch:
+- the lift a client would measure: pilot group against control group in the program arm
+  (different customers: sampling noise and any spill-over between the groups included), with
+  its confidence interval and p-value;
+- the true effect the simulation knows: the pilot group with the program against the same
+  customers without it (the twin, common random numbers).
+and the pilot size (customers per group) a test needs to detect the true effect with the
+chosen power.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .people import BASELINE, PROGRAM
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .engine import Sim
+    from .schema import Pilot, Scenario
+
+OUTSIDE, PILOT, CONTROL = 0, 1, 2  # the rest of the base waits for the rollout
+GROUP_STREAM = "pilot_group"
+_NORMAL = NormalDist()
+
+# what a pilot measures, per customer over the window: (key, label, kind of number)
+MEASURES = (
+    ("spend", "Spend per customer", "money"),
+    ("active", "Still a customer", "share"),
+    ("value", "Profit per customer (discounted, after program costs)", "money"),
+)
+
+
+def difference(a: np.ndarray, b: np.ndarray, alpha: float) -> dict[str, float]:
+    """Mean of `a` minus mean of `b` (independent groups), its (1 - alpha) confidence interval
+    and two-sided p-value (Welch's standard error; the normal approximation, sound for groups
+    of a hundred or more)."""
+    if min(a.size, b.size) < 2:  # no test without two customers in each group
+        return dict.fromkeys(("lift", "low", "high", "p_value", "se"), math.nan)
+    diff = float(a.mean() - b.mean())
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    z = _NORMAL.inv_cdf(1 - alpha / 2)
+    p = 2 * (1 - _NORMAL.cdf(abs(diff) / se)) if se > 0 else float(diff == 0) or 0.0
+    return {"lift": diff, "low": diff - z * se, "high": diff + z * se, "p_value": p, "se": se}
+
+
+def pilot_size(effect: float, sd: float, alpha: float, power: float) -> float:
+    """Customers per group (pilot and control the same size) for a two-sided test at `alpha`
+    to detect a difference `effect` in means with probability `power`:
+    n = 2 (z_{1-alpha/2} + z_power)^2 sd^2 / effect^2 (inf when there is no effect)."""
+    if not np.isfinite(sd) or not np.isfinite(effect):
+        return math.nan
+    if effect == 0:
+        return math.inf
+    z = _NORMAL.inv_cdf(1 - alpha / 2) + _NORMAL.inv_cdf(power)
+    return math.ceil(2 * (z * sd / effect) ** 2)
+
+
+class PilotGroups:
+    """Groups, who may join when, and the measurement at the end of the window."""
+
+    def __init__(self, sim: Sim, p: Pilot):
+        self.sim, self.p = sim, p
+        self.window = min(p.rollout_month or sim.T, sim.T)  # months the pilot runs
+        names = [s.name for s in sim.sc.customers.segments]
+        self.in_pilot_segment = np.array([not p.segments or name in p.segments for name in names])
+        self.measured: dict[str, float] = {}
+
+    def init(self) -> None:
+        people = self.sim.people
+        people.add_state("window_spend", np.float64, 0.0)  # spend in the pilot window, per arm
+
+    def group(self, slots: np.ndarray | slice) -> np.ndarray:
+        """The group of customers in these slots: from a uniform of their permanent id, in a
+        stream of its own, and their segment."""
+        sim, people = self.sim, self.sim.people
+        ids = people.ids[: people.n][slots] if people.removed else np.arange(people.n)[slots]
+        size = int(ids.max()) + 1 if ids.size else 0
+        u = sim.streams.fresh(GROUP_STREAM).random(size)[ids] if size else np.empty(0)
+        eligible = self.in_pilot_segment[people.segment[: people.n][slots]]
+        out = np.full(ids.shape, OUTSIDE, np.int8)
+        out[eligible & (u < self.p.share)] = PILOT
+        out[eligible & (u >= self.p.share) & (u < self.p.share + self.p.control_share)] = CONTROL
+        return out
+
+    def may_join(self, slots: np.ndarray) -> np.ndarray:
+        """Which of these customers the program is open to this month."""
+        if self.sim.month >= self.window:
+            return np.ones(slots.shape, bool)
+        return self.group(slots) == PILOT
+
+    def add_spend(self, rows: slice, spend: np.ndarray) -> None:
+        """This month's spend of the arms in `rows`, while the window runs."""
+        if self.sim.month < self.window:
+            self.sim.view("window_spend")[rows] += spend
+
+    def measure(self) -> None:
+        """At the end of the window: the lifts on the customers there at launch."""
+        sim, people = self.sim, self.sim.people
+        n = people.n
+        ids = people.ids[:n] if people.removed else np.arange(n)
+        launch = np.flatnonzero(ids < people.n_initial)
+        group = self.group(launch)
+        per_customer = {
+            "spend": sim.view("window_spend")[:, launch],
+            "active": sim.view("is_alive")[:, launch].astype(np.float64),
+            "value": sim.view("value")[:, launch],
+        }
+        pilot, control = group == PILOT, group == CONTROL
+        out: dict[str, float] = {"pilot_customers": float(pilot.sum()), "control_customers": float(control.sum())}
+        for key, _, _ in MEASURES:
+            values = per_customer[key]
+            measured = difference(values[PROGRAM, pilot], values[PROGRAM, control], self.p.alpha)
+            true = float((values[PROGRAM, pilot] - values[BASELINE, pilot]).mean()) if pilot.any() else math.nan
+            sd = float(values[PROGRAM, control].std(ddof=1)) if control.sum() > 1 else math.nan
+            out.update({f"{key}_{name}": v for name, v in measured.items()})
+            out[f"{key}_true"] = true
+            out[f"{key}_control_mean"] = float(values[PROGRAM, control].mean()) if control.any() else math.nan
+            out[f"{key}_needed"] = float(pilot_size(true, sd, self.p.alpha, self.p.power))
+        self.measured = out
+
+
+def table(measured: list[dict[str, float]], alpha: float):
+    """One row per measure over the replications (each a pilot the client might have run):
+    the lift measured (mean, and the 5-95 % range of what a pilot shows), the typical half-width
+    of its confidence interval, the median p-value, the share of pilots that detect the lift
+    (p < alpha, with the right sign), the true effect and the pilot size it needs."""
+    import pandas as pd
+
+    rows = []
+    for key, label, _ in MEASURES:
+        lift = np.array([m[f"{key}_lift"] for m in measured])
+        true = np.array([m[f"{key}_true"] for m in measured])
+        p = np.array([m[f"{key}_p_value"] for m in measured])
+        half = np.array([(m[f"{key}_high"] - m[f"{key}_low"]) / 2 for m in measured])
+        needed = np.array([m[f"{key}_needed"] for m in measured])
+        detected = (p < alpha) & (np.sign(lift) == np.sign(true)) & (true != 0)
+        rows.append({
+            "measure": key, "label": label,
+            "pilot_customers": float(np.mean([m["pilot_customers"] for m in measured])),
+            "control_customers": float(np.mean([m["control_customers"] for m in measured])),
+            "control_mean": float(np.mean([m[f"{key}_control_mean"] for m in measured])),
+            "measured": float(lift.mean()), "measured_p05": float(np.quantile(lift, 0.05)),
+            "measured_p95": float(np.quantile(lift, 0.95)), "interval_half_width": float(half.mean()),
+            "p_value_median": float(np.median(p)), "detected_share": float(detected.mean()),
+            "true_effect": float(true.mean()), "customers_needed": float(np.median(needed)),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def caption(scenario: Scenario) -> str:
+    """The pilot's set-up in one sentence."""
+    p = scenario.pilot
+    where = f" of the segments {', '.join(p.segments)}" if p.segments else ""
+    months = min(p.rollout_month or scenario.simulation.horizon_months, scenario.simulation.horizon_months)
+    rollout = f"open to every customer from month {p.rollout_month}" if p.rollout_month else "a pilot to the horizon"
+    return (
+        f"Pilot: the program opens to {p.share:.0%} of the customers{where} at launch, {p.control_share:.0%} are held "
+        f"out as the control group; {rollout}. Measured on the customers there at launch over months 1-{months}, "
+        f"tested at {1 - p.alpha:.0%} confidence; pilot size for {p.power:.0%} power."
+    )
+
+
+def display(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """The pilot table as a person reads it: labels and number styles, one row per measure."""
+    import pandas as pd
+
+    from .metrics import fmt, fmt_interval
+
+    kinds = {key: kind for key, _, kind in MEASURES}
+    rows = []
+    for r in frame.itertuples(index=False):
+        kind = kinds[r.measure]
+        rows.append({
+            "Measure": r.label,
+            "Control group": fmt(r.control_mean, kind, currency),
+            "Lift a pilot measures": fmt(r.measured, kind, currency, signed=True),
+            "Pilots range (5-95 %)": fmt_interval(r.measured_p05, r.measured_p95, kind, currency),
+            "Confidence interval": _plus_minus(r.interval_half_width, kind, currency),
+            "p-value (median)": "–" if math.isnan(r.p_value_median) else f"{r.p_value_median:.3f}",
+            "Pilots that detect it": f"{r.detected_share:.0%}",
+            "True effect": fmt(r.true_effect, kind, currency, signed=True),
+            "Customers per group needed": _needed(r.customers_needed),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _needed(n: float) -> str:
+    if math.isnan(n):
+        return "–"
+    return "no effect to detect" if math.isinf(n) else f"{n:,.0f}"
+
+
+def _plus_minus(half: float, kind: str, currency: str) -> str:
+    from .metrics import fmt
+
+    return "–" if math.isnan(half) else "±" + fmt(half, kind, currency, signed=True).lstrip("+")
+
+
+def text(results) -> str:
+    """The pilot block of the command line's output ("" without a pilot)."""
+    if results.pilot is None:
+        return ""
+    shown = display(results.pilot, results.scenario.economics.currency).set_index("Measure").T
+    return caption(results.scenario) + "\n\n" + shown.to_string()
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """The pilot table for JSON: one object per measure, undefined numbers as null."""
+    return [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
