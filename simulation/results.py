@@ -158,6 +158,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     for cls in REGISTRY.values():  # (what every run reports, the instrument on or not)
         cls.summary_defaults(led, s)
     for module in sim.instruments:
+        s.update({name: led[name].sum(axis=1) for name in module.totals})
         module.summary(s)
 
     inc_profit = s["net_profit"][PROGRAM] - s["net_profit"][0]

@@ -77,7 +77,7 @@ def base_for(path: str) -> Scenario:
     each of them against the base plus itself)."""
     base = load(BASE)
     key = path.split(".")[1]
-    if key in base.program.model_fields and getattr(base.program, key) is None:
+    if key in type(base.program).model_fields and getattr(base.program, key) is None:
         data = base.model_dump(mode="json")
         data["program"][key] = {}
         return Scenario.model_validate(data)

@@ -183,6 +183,7 @@ class InstrumentModule:
     metrics: ClassVar[dict[str, MetricSpec]] = {}  # its metrics (monthly or summary) -> how they read
     metric_prefixes: ClassVar[dict[str, MetricSpec]] = {}  # per-item series: prefix -> label start, kind
     summary_order: ClassVar[tuple[str, ...]] = ()  # its summary metrics, in the order the tables show them
+    totals: ClassVar[tuple[str, ...]] = ()  # monthly metrics summed over the horizon into the summary (when on)
     always_reported: ClassVar[tuple[str, ...]] = ()  # monthly series every run reports (0 when off)
     gives_discounts: ClassVar[bool] = False  # (price sensitivity matters: uncertainty `needs`)
     levers: ClassVar[tuple[Lever, ...]] = ()

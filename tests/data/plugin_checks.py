@@ -46,7 +46,7 @@ def test_describe_plan_and_reference_show_it():
     off = Scenario.model_validate({"program": {KEY: {"enabled": False}}})
     assert "Switched off: Thank-you notes." in describe(off)
     plan = subprocess.run([sys.executable, "-m", "simulation.cli", "plan"], capture_output=True, text=True, check=True)
-    assert plan.stdout.rstrip().endswith(f"referral, {KEY}")
+    assert plan.stdout.rstrip().endswith(f", {KEY}")
     sys.path.insert(0, str(TESTS.parent / "docs"))
     import gen_reference
 
