@@ -12,7 +12,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from simulation.scenario_io import ScenarioError, loads, read_text
-from simulation.schema import Scenario
+from simulation.schema import INDUSTRIES, Program, Scenario, field_info
 
 
 @dataclass
@@ -47,6 +47,67 @@ def list_scenarios(directory: Path) -> list[ScenarioFile]:
             continue
         meta = scenario.meta
         out.append(ScenarioFile(path, meta.name, meta.description, meta.author, changed, scenario, text=text))
+    return out
+
+
+# --------------------------------------------------------------------------- grouping and filters
+NO_INDUSTRY = "Industry not set"
+NO_PROGRAM = "No program"
+PROBLEMS = "Files with problems"
+GROUP_BY = {"industry": "Industry", "instrument": "Instrument"}
+
+
+def industry_of(entry: ScenarioFile) -> str:
+    """The library heading of a file's industry (the schema's label)."""
+    if not entry.ok:
+        return PROBLEMS
+    industry = entry.scenario.meta.industry
+    return INDUSTRIES[industry] if industry else NO_INDUSTRY
+
+
+def instruments_of(entry: ScenarioFile) -> list[str]:
+    """The labels of the instruments a file switches on, in schema order."""
+    if not entry.ok:
+        return [PROBLEMS]
+    active = entry.scenario.program.active_instruments()
+    return [field_info(Program, key)["label"] for key in active] or [NO_PROGRAM]
+
+
+def _headings(by: str) -> list[str]:
+    """Every heading in the library's order: the schema's order, the catch-alls last."""
+    if by == "industry":
+        return [*INDUSTRIES.values(), NO_INDUSTRY, PROBLEMS]
+    instruments = [field_info(Program, key)["label"] for key in Program.model_fields if key != "membership"]
+    return [*instruments, NO_PROGRAM, PROBLEMS]
+
+
+def groups_of(entry: ScenarioFile, by: str) -> list[str]:
+    return [industry_of(entry)] if by == "industry" else instruments_of(entry)
+
+
+def choices(entries: list[ScenarioFile], by: str) -> list[str]:
+    """The headings the files fall under, in the library's order (the filter's options)."""
+    present = {g for e in entries for g in groups_of(e, by)}
+    return [h for h in _headings(by) if h in present]
+
+
+def filtered(entries: list[ScenarioFile], industries=(), instruments=()) -> list[ScenarioFile]:
+    """The files in one of `industries` and using one of `instruments` (an empty filter keeps all)."""
+    return [
+        e
+        for e in entries
+        if (not industries or industry_of(e) in industries)
+        and (not instruments or set(instruments_of(e)) & set(instruments))
+    ]
+
+
+def grouped(entries: list[ScenarioFile], by: str = "industry") -> dict[str, list[ScenarioFile]]:
+    """`{heading: files}` in the library's order, files by name; by instrument, a file with
+    several instruments is under each of them."""
+    out: dict[str, list[ScenarioFile]] = {h: [] for h in choices(entries, by)}
+    for entry in sorted(entries, key=lambda e: (e.name.lower(), e.path.name)):
+        for heading in groups_of(entry, by):
+            out[heading].append(entry)
     return out
 
 

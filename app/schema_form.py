@@ -136,14 +136,14 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     elif kind.name == "choice" and len(kind.inner) == 1:  # nothing to choose (the schema version)
         st.caption(f"{label}: {kind.inner[0]}", help=help_text)
     elif kind.name == "choice":
-        options = list(kind.inner)
+        options = [None, *kind.inner] if kind.optional else list(kind.inner)  # an optional choice can be unset
         _seed(path, value if value in options else options[0])
         st.selectbox(
             label,
             options,
-            format_func=lambda o: str(o).replace("_", " "),
+            format_func=lambda o: "not set" if o is None else str(o).replace("_", " "),
             on_change=_store,
-            args=(path, path, type(options[0])),
+            args=(path, path, type(kind.inner[0])),
             **common,
         )
     elif kind.name == "str":

@@ -48,6 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--replications", type=int, help="override simulation.replications (every scenario)")
     p_rep.add_argument("--seed", type=int, help="override simulation.seed (every scenario)")
 
+    p_ab = sub.add_parser(
+        "abtest", help="an A/B test of two designs on split customers: what the client would measure, and the truth"
+    )
+    p_ab.add_argument("a", metavar="A.yaml", help="design A")
+    p_ab.add_argument("b", metavar="B.yaml", help="design B (the same customers; A's horizon, seed and replications)")
+    p_ab.add_argument("--share", type=float, default=0.5, help="share of the base in each group (default 0.5)")
+    p_ab.add_argument("--months", type=int, help="months the test runs before both open to everyone (default: the horizon)")
+    _add_set(p_ab)
+    p_ab.add_argument("--replications", type=int, help="override simulation.replications")
+    p_ab.add_argument("--seed", type=int, help="override simulation.seed")
+    p_ab.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+
     p_diff = sub.add_parser(
         "diff", help="the fields two scenarios differ in (exit status 0 the same, 1 different, 2 bad input)"
     )
@@ -173,6 +185,29 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"{prov.scenario_file}: seed {prov.seed}, {prov.replications} replications, sha256 {prov.scenario_sha256[:12]}…"
         )
     print(f"wrote {' and '.join(written)}")
+    return 0
+
+
+def cmd_abtest(args: argparse.Namespace) -> int:
+    (a, _), (b, _) = _load(args.a, args.overrides), _load(args.b, args.overrides)
+    _check_run_options(args)
+    try:
+        designs = pilot.ab_scenarios(a, b, args.share, args.months or a.simulation.horizon_months)
+    except ValueError as exc:
+        raise ScenarioError([f"{args.a} / {args.b}: {exc}"]) from None
+    runs = [_run_with_progress(sc, args.replications, args.seed) for sc in designs]
+    a, b = designs[:2]
+    frame = pilot.ab_table(*(r.rep_pilot for r in runs), a.pilot.alpha, a.pilot.power)
+    if args.format == "json":
+        print(json.dumps({"a": args.a, "b": args.b, "share": args.share, "test": pilot.records(frame)}, indent=2))
+        return 0
+    months = a.pilot.rollout_month or a.simulation.horizon_months
+    print(
+        f"A/B test: {a.meta.name} (A) on {args.share:.0%} of the customers against {b.meta.name} (B) on another "
+        f"{args.share:.0%}, over months 1-{months}; {runs[0].done} replications, seed {runs[0].scenario.simulation.seed}.\n"
+    )
+    shown = pilot.display(frame, a.economics.currency).rename(columns=pilot.AB_COLUMNS)
+    print(shown.set_index("Measure").T.to_string())
     return 0
 
 
@@ -433,6 +468,7 @@ COMMANDS = {
     "run": cmd_run,
     "report": cmd_report,
     "diff": cmd_diff,
+    "abtest": cmd_abtest,
     "validate": cmd_validate,
     "show": cmd_show,
     "schema": cmd_schema,

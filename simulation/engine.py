@@ -95,7 +95,10 @@ class Sim:
             "price_sensitivity": self.price_sensitivity,
             "status_sensitivity": self.status_sensitivity,
             "enrollment_propensity": np.array([s.enrollment_propensity for s in segs]),
+            "churn_multiplier": np.array([s.churn_multiplier for s in segs]),
         }
+        # (only segments with a churn multiplier other than 1 cost a pass: the same numbers otherwise)
+        self.has_churn_multiplier = any(s.churn_multiplier != 1.0 for s in segs)
         self._slot_values: dict[str, tuple[np.ndarray, int]] = {}  # name -> (values, slots filled)
         self._uniform_buffer = np.empty(0)
         self._scratch: dict[str, np.ndarray] = {}
@@ -339,6 +342,8 @@ class Sim:
         # month while this one takes the program row's (each row's figures are the same
         # as those of both rows together)
         self.per_slot("margin")  # (looked up here: the helper only reads it)
+        if self.has_churn_multiplier:
+            self.per_slot("churn_multiplier")
         later: list = []
         baseline = self.helper.submit(self._arms_month, k, level, BASELINE_ROW, lambda *item: later.append(item))
         self._arms_month(k, level, PROGRAM_ROW, self._recorder(PROGRAM_ROW))
@@ -577,6 +582,8 @@ class Sim:
     def _churn(self, level: np.ndarray, rows: slice, record) -> None:
         """Customers of the arms in `rows` who leave this month (`level`: theirs)."""
         hazard = lookup(self.churn_by_level, level)
+        if self.has_churn_multiplier:
+            hazard *= self.per_slot("churn_multiplier")
         program = self._program_row(rows)
         if program is not None:
             self.m.rel_churn = self.scratch("rel_churn", 1.0)

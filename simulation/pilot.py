@@ -51,8 +51,20 @@ def difference(a: np.ndarray, b: np.ndarray, alpha: float) -> dict[str, float]:
     of a hundred or more)."""
     if min(a.size, b.size) < 2:  # no test without two customers in each group
         return dict.fromkeys(("lift", "low", "high", "p_value", "se"), math.nan)
-    diff = float(a.mean() - b.mean())
-    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return difference_of(_moments(a), _moments(b), alpha)
+
+
+def _moments(x: np.ndarray) -> tuple[float, float, int]:
+    """Mean, variance (n - 1) and size of a group's values."""
+    return float(x.mean()), float(x.var(ddof=1)) if x.size > 1 else math.nan, int(x.size)
+
+
+def difference_of(a: tuple[float, float, int], b: tuple[float, float, int], alpha: float) -> dict[str, float]:
+    """`difference` from each group's (mean, variance, size)."""
+    if min(a[2], b[2]) < 2:
+        return dict.fromkeys(("lift", "low", "high", "p_value", "se"), math.nan)
+    diff = a[0] - b[0]
+    se = math.sqrt(a[1] / a[2] + b[1] / b[2])
     z = _NORMAL.inv_cdf(1 - alpha / 2)
     p = 2 * (1 - _NORMAL.cdf(abs(diff) / se)) if se > 0 else float(diff == 0) or 0.0
     return {"lift": diff, "low": diff - z * se, "high": diff + z * se, "p_value": p, "se": se}
@@ -93,8 +105,9 @@ class PilotGroups:
         u = sim.streams.fresh(GROUP_STREAM).random(size)[ids] if size else np.empty(0)
         eligible = self.in_pilot_segment[people.segment[: people.n][slots]]
         out = np.full(ids.shape, OUTSIDE, np.int8)
-        out[eligible & (u < self.p.share)] = PILOT
-        out[eligible & (u >= self.p.share) & (u < self.p.share + self.p.control_share)] = CONTROL
+        start, control = self.p.offset, self.p.offset + self.p.share
+        out[eligible & (u >= start) & (u < control)] = PILOT
+        out[eligible & (u >= control) & (u < control + self.p.control_share)] = CONTROL
         return out
 
     def may_join(self, slots: np.ndarray) -> np.ndarray:
@@ -131,6 +144,7 @@ class PilotGroups:
             out[f"{key}_true"] = true
             out[f"{key}_control_mean"] = float(values[PROGRAM, control].mean()) if control.any() else math.nan
             out[f"{key}_needed"] = float(pilot_size(true, sd, self.p.alpha, self.p.power))
+            out[f"{key}_pilot_mean"], out[f"{key}_pilot_var"], _ = _moments(values[PROGRAM, pilot]) if pilot.any() else (math.nan,) * 3
         self.measured = out
 
 
@@ -225,3 +239,56 @@ def records(frame: pd.DataFrame) -> list[dict]:
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
         for row in frame.to_dict(orient="records")
     ]
+
+
+# --------------------------------------------------------------------------- an A/B test of two designs
+def ab_scenarios(a: Scenario, b: Scenario, share: float, months: int) -> tuple[Scenario, Scenario, Scenario]:
+    """Designs A and B as a split test on the same customers: A opens to the first `share` of
+    the base, B to the next `share` (disjoint groups of the same draws), for `months`, then to
+    everyone; and B on A's group, for the truth (both designs on the same customers). Raises
+    ValueError when the two do not simulate the same customers."""
+    from .schema import Pilot
+
+    if a.customers != b.customers:
+        raise ValueError("an A/B test needs the same customers: the two scenarios' customers sections differ")
+    if not 0 < share <= 0.5:
+        raise ValueError(f"--share must be above 0 and at most 0.5 (two disjoint groups), got {share:g}")
+    horizon = a.simulation.horizon_months
+    if not 1 <= months <= horizon:
+        raise ValueError(f"--months must be between 1 and the horizon ({horizon}), got {months}")
+    b = b.model_copy(update={"simulation": a.simulation})  # the same seed, horizon and replications
+    rollout = 0 if months == horizon else months
+    split = {"share": share, "control_share": 0.0, "rollout_month": rollout}
+    return (
+        a.model_copy(update={"pilot": Pilot(**split, offset=0.0)}),
+        b.model_copy(update={"pilot": Pilot(**split, offset=share)}),
+        b.model_copy(update={"pilot": Pilot(**split, offset=0.0)}),
+    )
+
+
+def ab_table(a: list[dict], b: list[dict], b_on_a: list[dict], alpha: float, power: float):
+    """The A/B test over replications (runs with the same seed): A's group with design A against
+    B's group with design B, as the client measures it, and the true difference (design A
+    against design B on the same customers, A's group: both against the same no-program twin),
+    in the columns of `table`."""
+    pairs = []
+    for ra, rb, truth in zip(a, b, b_on_a, strict=True):
+        row = {"pilot_customers": ra["pilot_customers"], "control_customers": rb["pilot_customers"]}
+        for key, _, _ in MEASURES:
+            ma = (ra[f"{key}_pilot_mean"], ra[f"{key}_pilot_var"], int(ra["pilot_customers"]))
+            mb = (rb[f"{key}_pilot_mean"], rb[f"{key}_pilot_var"], int(rb["pilot_customers"]))
+            row.update({f"{key}_{name}": v for name, v in difference_of(ma, mb, alpha).items()})
+            row[f"{key}_true"] = ra[f"{key}_true"] - truth[f"{key}_true"]
+            row[f"{key}_control_mean"] = mb[0]
+            row[f"{key}_needed"] = float(pilot_size(row[f"{key}_true"], math.sqrt(mb[1]), alpha, power))
+        pairs.append(row)
+    return table(pairs, alpha)
+
+
+AB_COLUMNS = {
+    "Control group": "Design B",
+    "Lift a pilot measures": "A minus B, measured",
+    "Pilots range (5-95 %)": "Tests range (5-95 %)",
+    "Pilots that detect it": "Tests that detect it",
+    "True effect": "True difference",
+}

@@ -76,6 +76,7 @@ class Results:
     planned: int = 0
     # a pilot's lifts, measured and true, one row per measure (simulation/pilot.py); None without one
     pilot: pd.DataFrame | None = None
+    rep_pilot: list[dict[str, float]] = field(default_factory=list)  # each replication's measurement
 
     @property
     def done(self) -> int:
@@ -389,6 +390,7 @@ def combine(
         parameters=parameters, sensitivity=uncertainty.sensitivity(parameters, replications),
         planned=max(len(reps), planned or 0),
         pilot=pilot.table([rep.pilot for rep in reps], scenario.pilot.alpha) if reps[0].pilot else None,
+        rep_pilot=[rep.pilot for rep in reps] if reps[0].pilot else [],
     )  # fmt: skip
 
 

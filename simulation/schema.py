@@ -36,11 +36,29 @@ from .schema_base import (  # noqa: F401  (re-exported: the schema's public name
 SCHEMA_VERSION = 1
 
 # --------------------------------------------------------------------------- meta
+# A short fixed list, not free text: the Scenario library groups and filters by it, and
+# "Retail", "retail " and "Retailing" would be three groups. The labels are the library's headings.
+INDUSTRIES = {
+    "food_service": "Coffee, restaurants and food service",
+    "grocery": "Grocery",
+    "fashion": "Fashion and apparel",
+    "beauty": "Beauty and health",
+    "home_diy": "Home and DIY",
+    "online_retail": "Online retail",
+    "travel": "Travel and hospitality",
+    "financial_services": "Financial services",
+    "b2b": "Business to business",
+    "other": "Other",
+}
+Industry = Literal[tuple(INDUSTRIES)]  # type: ignore[valid-type]
+
+
 class Meta(Base):
     name: str = F("Untitled scenario", label="Name", help="Short name of the scenario.", min_length=1)
     description: str = F("", label="Description", help="What this design is and why.")
     author: str = F("", label="Author", help="Who wrote the scenario.")
     client: str = F("", label="Client", help="Client or brand the design is for.")
+    industry: Industry | None = F(None, label="Industry", help="The client's line of business, from a short fixed list; the Scenario library groups and filters scenarios by it. Leave it out when none fits; it changes no result.")
     schema_version: Literal[1] = F(SCHEMA_VERSION, label="Schema version", help="Version of the scenario format.")
 
 
@@ -59,6 +77,7 @@ class Segment(Base):
     digital_share: float = F(0.5, label="Digital share", unit="share", help="Share of customers using the app or web account (they earn activity bonuses).", ge=0, le=1)
     price_sensitivity: float = F(1.0, label="Price sensitivity", unit="multiplier", help="Purchase-rate response to discounts: the rate rises by sensitivity x discount.", ge=0, le=10)
     status_sensitivity: float = F(1.0, label="Status sensitivity", unit="multiplier", help="Scales the satisfaction effect of tier upgrades and downgrades.", ge=0, le=10)
+    churn_multiplier: float = F(1.0, label="Churn multiplier", unit="x", help="Scales the churn by level for this segment (fitted by `lojal calibrate` on a client's transactions; 1 = the ladder's churn as it is).", ge=0, le=50)
 
     @model_validator(mode="after")
     def _one_ladder_source(self) -> Segment:
@@ -234,14 +253,17 @@ class Pilot(Base):
     share: float = F(0.3, label="Pilot group", unit="share of customers", help="Share of the customers (of the chosen segments) to whom the program opens at launch.", gt=0, le=1)
     control_share: float = F(0.3, label="Control group", unit="share of customers", help="Share held out as the control group: the program stays closed to them until the rollout, and the pilot is measured against them.", ge=0, le=1)
     segments: list[str] = F([], label="Segments in the test", choices_from="customers.segments[].name", help="Segments the pilot and control groups are drawn from (all when empty); as stores or regions, give them as segments.")
+    offset: float = F(0.0, label="Pilot group starts at", unit="share of customers", help="Where the pilot group starts among the customers' group draws (0: the first share). An A/B test of two designs gives the second design the first one's share here, so that the two groups are disjoint parts of the same base (`lojal abtest`).", ge=0, lt=1)
     rollout_month: int = F(0, label="Rollout month", unit="month", help="Month from which the program is open to every customer (0 = never: the pilot runs to the horizon).", ge=0, le=120)
     alpha: float = F(0.05, label="Significance level", unit="probability", help="Two-sided significance level of the pilot's test (its interval is at 1 - alpha).", gt=0, lt=1)
     power: float = F(0.8, label="Power", unit="probability", help="Chance of detecting the true lift that the pilot size needed is worked out for.", gt=0, lt=1)
 
     @model_validator(mode="after")
     def _groups_fit(self) -> Pilot:
-        if self.share + self.control_share > 1 + 1e-9:
-            raise ValueError(f"share + control_share must be at most 1 (got {self.share:g} + {self.control_share:g})")
+        if self.offset + self.share + self.control_share > 1 + 1e-9:
+            raise ValueError(
+                f"offset + share + control_share must be at most 1 (got {self.offset:g} + {self.share:g} + {self.control_share:g})"
+            )
         return self
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from test_app_support import (  # noqa: F401
+    START,
     app,
     assert_ok,
     cards,
@@ -46,8 +47,7 @@ def workspace(at) -> drafts.Workspace:
 # --------------------------------------------------------------------------- results
 def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir):  # noqa: F811
     at = started(library_dir)
-    first = sorted(library_dir.glob("*.yaml"))[0]
-    assert simulation.load(first).meta.name in texts(at)
+    assert simulation.load(library_dir / START).meta.name in texts(at)
     assert "Press **Run**" in texts(at)
     assert not at.button(key="run").disabled
     at.button(key="run").click().run()
@@ -296,13 +296,19 @@ def test_opens_on_the_chosen_example_and_offers_recent_drafts(library_dir, monke
 
 
 # --------------------------------------------------------------------------- library
+def library_tables(at) -> list:
+    return [d.value for d in at.dataframe if "File" in d.value.columns]
+
+
 def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
-    table = at.dataframe[0].value
-    assert list(table.columns) == ["Name", "Description", "Author", "Last changed", "File"]
-    assert len(table) == len(list(library_dir.glob("*.yaml")))
-    second = table["Name"].iloc[1]
+    tables = library_tables(at)  # one per industry
+    assert list(tables[0].columns) == ["Name", "Description", "Instrument", "Author", "Last changed", "File"]
+    assert sum(len(t) for t in tables) == len(list(library_dir.glob("*.yaml")))
+    listed = [row for t in tables for row in t.itertuples(index=False)]  # in the order shown
+    assert at.selectbox(key="library.pick").options == [f"{r.Name} ({r.File})" for r in listed]
+    second = listed[1].Name
     at.selectbox(key="library.pick").select_index(1).run()
     at.text_input(key="library.save_name").set_value("typed before opening another").run()
     at.button(key="library.open").click().run()
@@ -323,7 +329,7 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at.checkbox(key="library.overwrite").check()
     at.button(key="library.save").click().run()
     assert not at.error  # replaced only when asked to:
-    assert simulation.load(existing).meta.description == table["Description"].iloc[1]
+    assert simulation.load(existing).meta.description == listed[1].Description
     # ... saying which file, what it held and now holds, with the old file kept
     said = [m.value for m in [*at.warning, *at.success]]
     assert any(f"Replaced `{existing.name}`" in m and "now holds" in m for m in said), said
@@ -334,6 +340,34 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     saved = library_dir / "workshop-variant.yaml"
     assert saved.exists() and simulation.load(saved).meta.name == "Workshop variant"
     assert workspace(at).origin == "workshop-variant.yaml" and not workspace(at).modified
+
+
+def test_library_groups_by_industry_or_instrument_and_filters(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.switch_page(LIBRARY).run()
+    headings = [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
+    assert headings[:2] == ["Coffee, restaurants and food service", "Fashion and apparel"]  # the schema's order
+    assert len(headings) == len(library_tables(at)) >= 6
+    fashion = library_tables(at)[1]
+    assert sorted(fashion["File"]) == ["fashion-delivery-club.yaml", "fashion-tiers-club.yaml"]
+    # by instrument: a design with tiers and a club is under both, and lists its industry
+    at.segmented_control(key="library.group_by").set_value("instrument").run()
+    assert_ok(at)
+    tables = {m.value.split("**")[1]: t for m, t in zip(
+        [m for m in at.markdown if m.value.startswith("**")], library_tables(at), strict=True
+    )}  # fmt: skip
+    assert list(tables)[:4] == ["Points", "Tiers", "Paid club", "Referral"]
+    assert "fashion-tiers-club.yaml" in set(tables["Tiers"]["File"]) & set(tables["Paid club"]["File"])
+    assert set(tables["Referral"]["Industry"]) >= {"Online retail", "Financial services"}
+    # filters: both hold; the scenario to open comes from what is shown
+    at.multiselect(key="library.industries").set_value(["Fashion and apparel"]).run()
+    at.multiselect(key="library.instruments").set_value(["Paid club"]).run()
+    assert_ok(at)
+    shown = {f for t in library_tables(at) for f in t["File"]}
+    assert shown == {"fashion-delivery-club.yaml", "fashion-tiers-club.yaml"}
+    assert {o.split(" (")[-1][:-1] for o in at.selectbox(key="library.pick").options} == shown
+    at.multiselect(key="library.instruments").set_value(["Referral"]).run()
+    assert not library_tables(at) and any("No scenario" in i.value for i in at.info)
 
 
 def test_upload_a_scenario(library_dir):  # noqa: F811
@@ -449,7 +483,7 @@ def test_a_tiers_and_club_design_shows_its_own_charts(library_dir):  # noqa: F81
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
     names = list(at.selectbox(key="library.pick").options)
-    at.selectbox(key="library.pick").set_value(next(n for n in names if "tier" in n)).run()
+    at.selectbox(key="library.pick").set_value(next(n for n in names if "fashion-tiers-club.yaml" in n)).run()
     at.button(key="library.open").click().run()
     at.button(key="run").click().run()  # Run from another page goes to the results
     assert_ok(at)
@@ -606,6 +640,32 @@ def test_saving_and_downloading_keep_the_file_and_change_only_edited_lines(libra
     assert [(a, b) for a, b in zip(before, after, strict=True) if a != b] == [
         ("  launch_cost: 500000", "  launch_cost: 400000")
     ]
+
+
+def test_the_industry_is_chosen_from_the_schemas_list_and_can_be_unset(library_dir):  # noqa: F811
+    from pathlib import Path
+
+    original = (Path(__file__).resolve().parent.parent / "scenarios" / START).read_text()
+    target = library_dir / START
+    target.write_text(original)
+    at = started(library_dir)
+
+    def save_and_read() -> list[str]:
+        at.switch_page(LIBRARY).run()
+        at.checkbox(key="library.overwrite").check()
+        at.button(key="library.save").click().run()
+        assert_ok(at)
+        return [line for line in target.read_text().splitlines() if line not in original.splitlines()]
+
+    at.switch_page(DESIGN).run()
+    box = at.selectbox(key="meta.industry")
+    assert box.value == "food_service" and box.options[0] == "not set" and "financial services" in box.options
+    box.set_value(None).run()
+    assert workspace(at).data["meta"]["industry"] is None
+    assert save_and_read() == [] and "  industry: food_service" not in target.read_text()  # the line goes
+    at.switch_page(DESIGN).run()
+    at.selectbox(key="meta.industry").set_value("travel").run()
+    assert save_and_read() == ["  industry: travel"]
 
 
 def test_library_shows_what_differs_between_two_scenarios(library_dir):  # noqa: F811

@@ -93,6 +93,50 @@ def test_library_lists_names_and_flags_broken_files(tmp_path):
     assert "bad.yaml:2 customers.size" in entries["bad.yaml"].problems[0]
 
 
+def test_library_groups_and_filters_by_industry_and_instrument(tmp_path):
+    write = lambda name, text: (tmp_path / name).write_text(text)  # noqa: E731
+    write("cafe.yaml", "meta: {name: Cafe, industry: food_service}\nprogram: {points: {}}\n")
+    write("club.yaml", "meta: {name: Club, industry: fashion}\nprogram: {points: {}, subscription: {}}\n")
+    write("off.yaml", "meta: {name: Off, industry: fashion}\nprogram: {points: {enabled: false}}\n")
+    write("plain.yaml", "meta: {name: Plain}\n")
+    write("bad.yaml", "customers:\n  size: -5\n")
+    entries = library.list_scenarios(tmp_path)
+    names = lambda group: [e.name for e in group]  # noqa: E731
+    by_industry = library.grouped(entries, "industry")
+    # the schema's order of industries, the catch-alls last; names sorted within a heading
+    assert {h: names(g) for h, g in by_industry.items()} == {
+        "Coffee, restaurants and food service": ["Cafe"],
+        "Fashion and apparel": ["Club", "Off"],
+        library.NO_INDUSTRY: ["Plain"],
+        library.PROBLEMS: ["bad"],
+    }
+    # by instrument a file is under each instrument it switches on; a switched-off one is no instrument
+    by_instrument = {h: names(g) for h, g in library.grouped(entries, "instrument").items()}
+    assert by_instrument == {
+        "Points": ["Cafe", "Club"],
+        "Paid club": ["Club"],
+        library.NO_PROGRAM: ["Off", "Plain"],
+        library.PROBLEMS: ["bad"],
+    }
+    assert library.choices(entries, "instrument") == ["Points", "Paid club", library.NO_PROGRAM, library.PROBLEMS]
+    # filters: an empty one keeps everything; both must hold
+    assert len(library.filtered(entries)) == 5
+    assert names(library.filtered(entries, ["Fashion and apparel"])) == ["Club", "Off"]
+    assert names(library.filtered(entries, ["Fashion and apparel"], ["Points"])) == ["Club"]
+    assert names(library.filtered(entries, instruments=["Paid club", "Points"])) == ["Cafe", "Club"]
+    assert library.filtered(entries, ["Grocery"]) == []
+
+
+def test_the_bundled_library_covers_the_field():
+    """Every bundled scenario has its industry; the library spans at least six industries
+    and every instrument the schema offers."""
+    entries = library.list_scenarios(BUNDLED[0].parent)
+    assert len(entries) == len(BUNDLED) >= 8 and all(e.ok for e in entries)
+    industries = library.choices(entries, "industry")
+    assert library.NO_INDUSTRY not in industries and len(industries) >= 6
+    assert set(library.choices(entries, "instrument")) >= {"Points", "Tiers", "Paid club", "Referral"}
+
+
 def test_drafts_round_trip_and_refuse_bad_ids(tmp_path):
     ws = drafts.Workspace(drafts.new_id(), Scenario().model_dump(mode="json"))
     ws.data["customers"]["size"] = -1  # invalid values are kept, not lost

@@ -140,3 +140,38 @@ def test_the_app_switches_a_pilot_on_and_shows_what_it_measures(library_dir):  #
     assert len(tables) == 1
     assert list(tables[0].index) == [label for _, label, _ in pilot.MEASURES]
     assert not tables[0]["True effect"].str.contains("–").any()
+
+
+# --------------------------------------------------------------------------- an A/B test of two designs
+def test_an_ab_test_of_a_design_against_itself_has_no_true_difference():
+    a = coffee("simulation.replications=3")
+    designs = pilot.ab_scenarios(a, a, 0.5, 12)
+    assert designs[0].pilot.offset == 0 and designs[1].pilot.offset == 0.5 and designs[2].pilot.offset == 0
+    runs = [simulation.run(sc) for sc in designs]
+    table = pilot.ab_table(*(r.rep_pilot for r in runs), 0.05, 0.8).set_index("measure")
+    assert (table.true_effect == 0).all()  # the same design on the same customers
+    assert (table.measured != 0).all()  # what the client sees: two different halves of the base
+    assert table.loc["spend"].detected_share == 0
+
+
+def test_an_ab_test_finds_the_richer_reward_costs_more_than_it_brings(tmp_path):
+    """Design B doubles the reward: members buy more (true spend difference A - B < 0), but the
+    rewards cost more than the extra margin (true profit difference A - B > 0)."""
+    b = tmp_path / "richer.yaml"
+    b.write_text(COFFEE.read_text().replace("reward_value: 45", "reward_value: 90"))
+    args = [sys.executable, "-m", "simulation.cli", "abtest", str(COFFEE), str(b), *[f"--set={o}" for o in SMALL]]
+    out = subprocess.run([*args, "--months", "12", "--format", "json"], capture_output=True, text=True, check=True)
+    test = {row["measure"]: row for row in json.loads(out.stdout)["test"]}
+    assert test["spend"]["true_effect"] < 0 < test["value"]["true_effect"]
+    table = subprocess.run([*args, "--months", "12"], capture_output=True, text=True, check=True).stdout
+    assert "A minus B, measured" in table and "True difference" in table
+
+
+def test_an_ab_test_needs_the_same_customers(tmp_path):
+    b = tmp_path / "other.yaml"
+    b.write_text(COFFEE.read_text().replace("size: 20000", "size: 20001"))
+    run = subprocess.run(
+        [sys.executable, "-m", "simulation.cli", "abtest", str(COFFEE), str(b)], capture_output=True, text=True
+    )
+    assert run.returncode == 2
+    assert "an A/B test needs the same customers" in run.stderr and "Traceback" not in run.stderr

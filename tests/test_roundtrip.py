@@ -12,7 +12,7 @@ from simulation import scenario_io
 from simulation.scenario_io import override, to_yaml
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-BUNDLED = ["fashion-tiers-club.yaml", "coffee-points-card.yaml", "webshop-referral.yaml"]
+BUNDLED = sorted(p.name for p in SCENARIOS.glob("*.yaml"))  # every library file, with its comments and quotes
 
 
 def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:

@@ -37,10 +37,20 @@ def problems(path: Path, overrides=()) -> list[str]:
 
 
 def test_examples_are_valid():
-    assert len(SCENARIOS) >= 2
+    assert len(SCENARIOS) >= 8
     for path in SCENARIOS:
         sc = scenario_io.load(path)
         assert sc.meta.name and sc.meta.description
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_each_example_names_its_industry_and_the_sources_of_its_numbers(path):
+    """The library groups by industry; a reader of the file finds where its numbers come from."""
+    sc = scenario_io.load(path)
+    assert sc.meta.industry is not None, f"{path.name}: meta.industry is not set"
+    comments = [line for line in path.read_text().splitlines() if line.lstrip().startswith("#")]
+    assert any("Sources of the numbers" in line for line in comments), f"{path.name}: no sources comment"
+    assert "Sources in the file's comments" in sc.meta.description or "source" in sc.meta.description.lower()
 
 
 def test_error_names_file_line_field_and_value(tmp_path):

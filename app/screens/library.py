@@ -19,26 +19,46 @@ entries = library.list_scenarios(folder)
 st.title("Scenario library")
 
 # --------------------------------------------------------------------------- browse and open
-table = pd.DataFrame(
-    [
-        {
-            "Name": e.name,
-            "Description": e.description if e.ok else "⚠️ " + "; ".join(e.problems),
-            "Author": e.author,
-            "Last changed": e.changed,
-            "File": e.path.name,
-        }
-        for e in entries
-    ],
-    columns=["Name", "Description", "Author", "Last changed", "File"],
+by = st.segmented_control(
+    "Group by", list(library.GROUP_BY), format_func=library.GROUP_BY.get, default="industry", key="library.group_by"
 )
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={"Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+by = by or "industry"  # a second click on the chosen option clears it
+industry_col, instrument_col = st.columns(2)
+industries = industry_col.multiselect(
+    "Industry", library.choices(entries, "industry"), key="library.industries", placeholder="All industries"
 )
-choices = {f"{e.name} ({e.path.name})": e for e in entries if e.ok}
+instruments = instrument_col.multiselect(
+    "Instrument", library.choices(entries, "instrument"), key="library.instruments", placeholder="All instruments"
+)
+shown = library.filtered(entries, industries, instruments)
+if not shown:
+    st.info("No scenario in the library matches these filters." if entries else f"The library `{folder}` is empty.")
+other = "instrument" if by == "industry" else "industry"
+for heading, group in library.grouped(shown, by).items():
+    st.markdown(f"**{heading}** · {len(group)} scenario{'s' if len(group) != 1 else ''}")
+    table = pd.DataFrame(
+        [
+            {
+                "Name": e.name,
+                "Description": e.description if e.ok else "⚠️ " + "; ".join(e.problems),
+                library.GROUP_BY[other]: ", ".join(library.groups_of(e, other)),
+                "Author": e.author,
+                "Last changed": e.changed,
+                "File": e.path.name,
+            }
+            for e in group
+        ],
+        columns=["Name", "Description", library.GROUP_BY[other], "Author", "Last changed", "File"],
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={"Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        key=f"library.table.{heading}",
+    )
+# each file once, in the order shown (by instrument a file can be under two headings)
+choices = {f"{e.name} ({e.path.name})": e for group in library.grouped(shown, by).values() for e in group if e.ok}
 choices.update({f"{v['label']} (this session)": v for v in ws.variants})
 pick = st.selectbox("Scenario", list(choices), key="library.pick", index=0 if choices else None)
 open_col, duplicate_col, _ = st.columns([1, 1, 4])
