@@ -1,4 +1,4 @@
-"""The `lojal` command line: run, report, diff, validate, show, schema, app."""
+"""The `lojal` command line: run, report, diff, validate, show, schema, plan, app."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(p_show)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    sub.add_parser("plan", help="print the order within a month (the steps and the instruments' hooks)")
 
     cli_explore.add_parsers(sub, _add_set)
 
@@ -102,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command="app", streamlit_args=argv[1:])
     else:
         args = _parser().parse_args(argv)
+    from .instruments import PROBLEMS
+
+    if PROBLEMS:  # a plug-in named by LOJAL_INSTRUMENTS that cannot be loaded
+        for problem in PROBLEMS:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -346,6 +353,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .instruments import REGISTRY, plan_table
+
+    print(plan_table())
+    print(f"\nInstruments, in the order their hooks run: {', '.join(REGISTRY)}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent.parent / "app" / "main.py"
     if not app.exists():
@@ -478,6 +493,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "show": cmd_show,
     "schema": cmd_schema,
+    "plan": cmd_plan,
     "app": cmd_app,
     **cli_explore.COMMANDS,
 }
