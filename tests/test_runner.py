@@ -117,7 +117,9 @@ def test_a_caller_that_stops_drops_the_tasks_not_begun():
         pool.submit = lambda *a: submitted.append(submit(*a)) or submitted[-1]
         with pytest.raises(Stop):
             Runner(executor=pool).map(tasks_of(scenario(size=200, months=4, replications=20), seed=1), stop)
-        # all but the first done and the few already handed to the worker (the pool queues a few ahead)
+        # all but the one done and those the pool had already handed on when the callback ran: it
+        # keeps workers + 1 calls in flight, and on a busy machine it may refill that after the
+        # first result, before the callback runs (seen: 4 of 8 not cancelled); of 20, most are dropped
         assert len(submitted) == 20 and sum(f.cancelled() for f in submitted) >= 10
 
 
