@@ -51,6 +51,17 @@ def test_one_arm_alone_is_that_arm_of_both(path):
     assert alone[0].summary["revenue"][PROGRAM] == 0 and alone[1].summary["revenue"][BASELINE] == 0
 
 
+def test_one_arm_alone_with_every_registered_instrument():
+    """The same with every instrument plug-in switched on (a new plug-in that touched the
+    baseline's row would fail here)."""
+    from simulation import instruments
+
+    sc = scenario(size=1500, months=25, program={key: {} for key in instruments.REGISTRY})
+    task = Task(sc, 1, 11, 3)
+    shared = twin.share([task])
+    _same_rep(shared.assemble([run_task(t) for t in shared.tasks])[0], _without_tier_rows(run_task(task)), ROUND_OFF)
+
+
 def _without_tier_rows(rep):
     """The twin has no tiers: the baseline's "not a member" tier group of a run of both is left out."""
     rep.clv_groups = [g for g in rep.clv_groups if not (g[2] == BASELINE and g[0] == "tier")]
