@@ -88,3 +88,21 @@ def test_the_tornado_for_the_current_design(library_dir):  # noqa: F811
     assert len(fig["data"][0]["y"]) == min(12, len(simulation.sensitivity.inputs(
         simulation.load(library_dir / "coffee-points-card.yaml"))))  # fmt: skip
     assert frontier.DEFAULT_OBJECTIVE == at.selectbox(key="budget.objective").value
+
+
+def test_a_scheduler_that_does_not_answer_is_said_on_the_page(library_dir, monkeypatch):  # noqa: F811
+    """(The runner's own error, as tests/test_sweep.py gets it from a closed port; here without
+    waiting for Dask to give up.)"""
+    from simulation import runner
+    from simulation.scenario_io import ScenarioError
+
+    def unreachable(address):
+        raise ScenarioError([f"--scheduler {address}: no Dask scheduler answers there (refused)"])
+
+    monkeypatch.setattr(runner, "connect", unreachable)
+    at = app().run()
+    at.switch_page(BUDGET).run()
+    at.text_input(key=budget.SCHEDULER).set_value("tcp://127.0.0.1:1").run()
+    assert_ok(at)
+    assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answers there" in texts(at)
+    assert at.button(key="budget.run").disabled

@@ -63,8 +63,12 @@ for problem in errors:
 cap = limit or None
 n_designs = math.prod(len(lever.values()) for lever in levers) if levers else 0
 if levers and not errors:
-    estimate = budget.runner().estimate(tasks_of(scenario, int(replications)) * n_designs)
-    st.caption(f"{n_designs} designs x {int(replications)} replications: about {max(estimate.seconds, 1):.0f} s.")
+    try:
+        estimate = budget.runner().estimate(tasks_of(scenario, int(replications)) * n_designs)
+        st.caption(f"{n_designs} designs x {int(replications)} replications: about {max(estimate.seconds, 1):.0f} s.")
+    except ScenarioError as exc:  # the Dask scheduler set below does not answer
+        errors += exc.problems
+        st.error("; ".join(exc.problems))
 go = st.button("Run the sweep", key="budget.run", type="primary", disabled=not levers or bool(errors))
 if go:
     bar = st.progress(0.0, text="Sweeping")
