@@ -65,12 +65,15 @@ def industry_of(entry: ScenarioFile) -> str:
     return INDUSTRIES[industry] if industry else NO_INDUSTRY
 
 
+PILOT = field_info(Scenario, "pilot")["label"]  # a rollout design, listed with the instruments
+
+
 def instruments_of(entry: ScenarioFile) -> list[str]:
-    """The labels of the instruments a file switches on, in schema order."""
+    """The labels of the instruments a file switches on, in schema order, and Pilot if it has one."""
     if not entry.ok:
         return [PROBLEMS]
-    active = entry.scenario.program.active_instruments()
-    return [field_info(Program, key)["label"] for key in active] or [NO_PROGRAM]
+    active = [field_info(Program, key)["label"] for key in entry.scenario.program.active_instruments()]
+    return (active or [NO_PROGRAM]) + ([PILOT] if entry.scenario.pilot is not None else [])
 
 
 def _headings(by: str) -> list[str]:
@@ -78,7 +81,7 @@ def _headings(by: str) -> list[str]:
     if by == "industry":
         return [*INDUSTRIES.values(), NO_INDUSTRY, PROBLEMS]
     instruments = [field_info(Program, key)["label"] for key in Program.model_fields if key != "membership"]
-    return [*instruments, NO_PROGRAM, PROBLEMS]
+    return [*instruments, PILOT, NO_PROGRAM, PROBLEMS]
 
 
 def groups_of(entry: ScenarioFile, by: str) -> list[str]:

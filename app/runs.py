@@ -6,7 +6,7 @@ outside the cached function so its progress can be drawn while it runs (Streamli
 otherwise record the progress bar and replay it on every cache hit).
 
 A big run spreads its replications over the machine's cores with the engine's own
-`run_replication` and `combine` (replication r has its own random streams, so the numbers
+task function (`simulation.runner.run_task`) and `combine` (replication r has its own random streams, so the numbers
 are the same as `simulation.run`'s); a small one runs in the server process.
 
 Head start: while a consultant looks at a valid design that has not been run, its
@@ -42,7 +42,8 @@ from concurrent.futures.process import BrokenProcessPool
 import streamlit as st
 
 import simulation
-from simulation.results import ReplicationResult, combine, workers_setting
+from simulation.results import ReplicationResult, combine
+from simulation.runner import run_task, tasks_of, workers_setting
 from simulation.scenario_io import ScenarioError
 from simulation.schema import Scenario
 
@@ -117,7 +118,7 @@ def _pool(n: int) -> ProcessPoolExecutor:
     tiny = Scenario.model_validate({"customers": {"size": 10}, "simulation": {"horizon_months": 1, "replications": 1}})
     with _plain_main():  # every worker starts here; import the engine in each now, not at the first Run
         for _ in range(n):
-            pool.submit(simulation.run_replication, tiny, 0)
+            pool.submit(run_task, tasks_of(tiny)[0])
     return pool
 
 
@@ -146,14 +147,15 @@ def _parallel(scenario: Scenario) -> bool:
 
 def _submit(scenario: Scenario, replications: list[int] | None = None) -> list[Future]:
     """Replications of `scenario` (default all) in the worker pool, in order."""
-    todo = range(scenario.simulation.replications) if replications is None else replications
+    tasks = tasks_of(scenario)  # the engine's own tasks (simulation/runner.py), in this server's pool
+    todo = [tasks[r] for r in (range(len(tasks)) if replications is None else replications)]
     try:
         pool = _pool(workers())
-        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+        return [pool.submit(run_task, task) for task in todo]
     except BrokenProcessPool:  # a worker died since the pool was last used: a new pool
         _reset_pool()
         pool = _pool(workers())
-        return [pool.submit(simulation.run_replication, scenario, r) for r in todo]
+        return [pool.submit(run_task, task) for task in todo]
 
 
 def _futures(owner: str | None, scenario: Scenario) -> list[Future]:

@@ -15,7 +15,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import diff, export, pilot, provenance, scenario_io, uncertainty
+from . import breakeven, cli_explore, diff, export, pilot, provenance, scenario_io, uncertainty
 from .results import Results, run
 from .scenario_io import ScenarioError
 from .schema import Scenario, json_schema
@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     p_ret.add_argument("--model", choices=("agent", "sbg"), default="agent", help="the projection in the JSON")
     p_ret.add_argument("--out", type=Path, help="write retention.yaml (one segment per cohort) to this folder")
     p_ret.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+    cli_explore.add_parsers(sub, _add_set)
 
     p_app = sub.add_parser("app", help="open the workshop app in the browser")
     p_app.add_argument("streamlit_args", nargs=argparse.REMAINDER, help="passed on to `streamlit run`")
@@ -171,6 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps({**results.summary_dict(), **extra, "provenance": prov.as_dict()}, indent=2))
         return 0
     print(format_table(results))
+    print("\n" + breakeven.break_even(results).text())
     if results.pilot is not None:
         print("\n" + pilot.text(results))
     print("\n" + (format_drivers(results) if sampled else uncertainty.NOISE_ONLY))
@@ -234,20 +236,38 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_DIFFERENT if found else 0
 
 
-def _run_with_progress(scenario, replications, seed) -> Results:
+@contextlib.contextmanager
+def progress_bar(desc: str = "simulating"):
+    """A progress callable (0..1) drawing a bar on stderr while the block runs."""
     from tqdm import tqdm
 
     # no monitor thread: a run forks its worker processes only from a single-threaded process
     tqdm.monitor_interval = 0
     # the bar appears only for runs that last over a second
     quiet = not sys.stderr.isatty()
-    with tqdm(total=100, delay=1.0, unit="%", desc="simulating", file=sys.stderr, leave=False, disable=quiet) as bar:
+    with tqdm(total=100, delay=1.0, unit="%", desc=desc, file=sys.stderr, leave=False, disable=quiet) as bar:
 
         def progress(fraction: float) -> None:
-            bar.n = round(100 * fraction)
-            bar.refresh()
+            if round(100 * fraction) != bar.n:
+                bar.n = round(100 * fraction)
+                bar.refresh()
 
+        yield progress
+
+
+def _run_with_progress(scenario, replications, seed) -> Results:
+    with progress_bar() as progress:
+        _warn_if_long(scenario, replications, seed)
         return run(scenario, replications=replications, seed=seed, progress=progress)
+
+
+def _warn_if_long(scenario: Scenario, replications: int | None, seed: int | None) -> None:
+    """A line on stderr before a run that will take long (simulation/runner.py estimates it)."""
+    from .runner import Runner, tasks_of
+
+    warning = Runner().estimate(tasks_of(scenario, replications, seed)).warning()
+    if warning:
+        print(f"note: {warning}", file=sys.stderr)
 
 
 def format_table(results: Results) -> str:
@@ -523,6 +543,7 @@ COMMANDS = {
     "calibrate": cmd_calibrate,
     "retention": cmd_retention,
     "app": cmd_app,
+    **cli_explore.COMMANDS,
 }
 
 if __name__ == "__main__":

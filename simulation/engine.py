@@ -52,8 +52,14 @@ class ProgramFactors(NamedTuple):
 
 
 class Sim:
-    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None):
+    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None, only: int | None = None):
+        """`only` (BASELINE or PROGRAM): simulate that arm alone, the other's row left empty.
+        A sweep runs every design's program arm alone and their shared no-program twin once
+        (simulation/twin.py): an arm's figures are those of a run of both (every draw is keyed
+        by customer id and decision, never by what the other arm did), up to the round-off of
+        sums over arrays that hold fewer customers."""
         self.sc = scenario
+        self.rows = ALL_ROWS if only is None else slice(only, only + 1)
         self.replication = replication
         self.seed = scenario.simulation.seed if seed is None else seed
         self.T = scenario.simulation.horizon_months
@@ -294,6 +300,8 @@ class Sim:
     def _start(self) -> None:
         p = self.people
         p.add_initial(self.n0)
+        if self.rows != ALL_ROWS:  # the arm not simulated has nobody in it
+            p.is_alive[1 - self.rows.start, : self.n0] = False
         # program events queue satisfaction effects here (only the program arm has any)
         p.add_state("nudge_up", np.float64, 0.0, program_only=True)
         p.add_state("nudge_down", np.float64, 0.0, program_only=True)
@@ -335,8 +343,12 @@ class Sim:
         # Tables by level are read with `lookup` on an intp copy of the levels: fancy indexing
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
-        k = self._purchases(level, self.uniform("purchase"))
         self.complaint_listeners, self.recommend_listeners = np.zeros(2), np.zeros(2)
+        if self.rows != ALL_ROWS:
+            k = self._one_arm_purchases(level, self.uniform("purchase"))
+            self._arms_month(k, level, self.rows, self._recorder(self.rows))
+            return
+        k = self._purchases(level, self.uniform("purchase"))
         if not (self.helper.on and self.has_program):
             self._arms_month(k, level, ALL_ROWS, self._recorder(ALL_ROWS))
             return
@@ -387,6 +399,16 @@ class Sim:
         k = np.empty(level.shape, np.int32)
         k[PROGRAM] = poisson_from_uniform(lam[0], u)
         k[BASELINE] = baseline.result()
+        return k
+
+    def _one_arm_purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """This month's purchase counts of the one arm simulated (the other row's are 0): the
+        counts `_purchases` works out for that row."""
+        k = np.zeros(level.shape, np.int32)
+        if self.rows == BASELINE_ROW:
+            k[BASELINE] = self._baseline_purchases(level[BASELINE_ROW], u)
+        else:
+            k[PROGRAM] = poisson_from_uniform(self._purchase_rates(level[PROGRAM_ROW], rows=PROGRAM_ROW)[0], u)
         return k
 
     def _baseline_purchases(self, level: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -611,7 +633,7 @@ class Sim:
             for source, count in module.new_arrivals().items():
                 referred[source] += count
             displaced += module.displaced_word_of_mouth()
-        for arm in (BASELINE, PROGRAM):
+        for arm in range(self.rows.start, self.rows.stop):
             wom = poisson_scalar(self.recommend_listeners[arm] * c.word_of_mouth.conversion_per_listener, u_wom)
             if arm == PROGRAM:
                 wom = max(0, wom - displaced)

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
-import os
-import sys
-import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +20,6 @@ import numpy as np
 from . import pilot, uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
 from .people import ARMS, SOURCES
-from .scenario_io import ScenarioError
 from .schema import LEVELS, Scenario
 
 if TYPE_CHECKING:
@@ -50,6 +45,7 @@ class ReplicationResult:
     clv_groups: list[tuple[str, str, int, np.ndarray, np.ndarray]]  # (group_by, group, arm, n, mean)
     cohorts: np.ndarray  # (2, cohorts, 2, T+1): customers observed, still active, by age
     parameters: dict[str, float] = field(default_factory=dict)  # sampled values (uncertainty.py)
+    retained: np.ndarray = field(default_factory=lambda: np.zeros(2))  # (2,) starting base alive at the end
     pilot: dict[str, float] = field(default_factory=dict)  # a pilot's measurement (pilot.py), if any
 
 
@@ -159,17 +155,22 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     for module in sim.instruments:
         module.summary(s)
 
+    rep = ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
+    rep.retained = (sim.view("is_alive")[:, : sim.n0]).sum(axis=1)
+    rep.pilot = dict(sim.pilot.measured) if sim.pilot is not None else {}
+    add_ratios(rep)
+    return rep
+
+
+def add_ratios(rep: ReplicationResult) -> None:
+    """The metrics that compare the arms (RATIO_METRICS), from both arms' figures."""
+    s, led = rep.summary, rep.monthly
     inc_profit = s["net_profit"][PROGRAM] - s["net_profit"][0]
     cost = s["program_cost"][PROGRAM]
     s["roi"] = inc_profit / cost if cost > 0 else np.nan
     s["payback_month"] = _payback_month(led["net_profit_cumulative"][PROGRAM] - led["net_profit_cumulative"][0], cost)
-    retained = (sim.view("is_alive")[:, : sim.n0]).sum(axis=1)
-    extra_retained = retained[PROGRAM] - retained[0]
+    extra_retained = rep.retained[PROGRAM] - rep.retained[0]
     s["cost_per_retained_customer"] = cost / extra_retained if extra_retained > 0 and cost > 0 else np.nan
-
-    rep = ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
-    rep.pilot = dict(sim.pilot.measured) if sim.pilot is not None else {}
-    return rep
 
 
 def _repurchase(sim: Sim, used: np.ndarray, s: dict[str, np.ndarray]) -> None:
@@ -315,6 +316,20 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
+def replication_values(rep: ReplicationResult) -> Iterator[tuple[str, str, float]]:
+    """(metric, arm, value) of every summary figure of one replication: program, baseline and
+    their paired difference, the ratios (incremental only) and the program-only figures."""
+    for metric, val in rep.summary.items():
+        if metric in RATIO_METRICS:
+            yield metric, "incremental", float(val)
+            continue
+        yield metric, "program", float(val[PROGRAM])
+        if metric in PROGRAM_ONLY_METRICS:
+            continue
+        yield metric, "baseline", float(val[0])
+        yield metric, "incremental", float(val[PROGRAM] - val[0])
+
+
 def combine(
     scenario: Scenario, reps: list[ReplicationResult], seconds: float = 0.0, planned: int | None = None
 ) -> Results:
@@ -325,17 +340,7 @@ def combine(
     import pandas as pd
 
     reps = sorted(reps, key=lambda rep: rep.replication)
-    rep_rows = []
-    for rep in reps:
-        for metric, val in rep.summary.items():
-            if metric in RATIO_METRICS:
-                rep_rows.append((rep.replication, metric, "incremental", float(val)))
-                continue
-            rep_rows.append((rep.replication, metric, "program", float(val[PROGRAM])))
-            if metric in PROGRAM_ONLY_METRICS:
-                continue
-            rep_rows.append((rep.replication, metric, "baseline", float(val[0])))
-            rep_rows.append((rep.replication, metric, "incremental", float(val[PROGRAM] - val[0])))
+    rep_rows = [(rep.replication, *row) for rep in reps for row in replication_values(rep)]
     replications = pd.DataFrame(rep_rows, columns=["replication", "metric", "arm", "value"])
     wide = replications.pivot(index="replication", columns=["metric", "arm"], values="value")
     mean, p05, p95 = _stats(wide.to_numpy(dtype=float))
@@ -457,25 +462,24 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     progress: Callable[[float], None] | None = None,
+    scheduler: str | None = None,
 ) -> Results:
     """Simulate a scenario: every replication with its no-program twin, then summarise.
 
     A pure function of (scenario, seed): replication r always uses the streams of
-    (seed, r), so the same file and seed give identical numbers.
+    (seed, r), so the same file and seed give identical numbers, wherever the replications
+    run (here, in local worker processes, or on the Dask cluster at `scheduler`:
+    simulation/runner.py). `Results.extra["run"]` records what was run.
     """
-    import time
+    from .runner import Runner, tasks_of
 
-    start = time.perf_counter()
-    n_reps = scenario.simulation.replications if replications is None else int(replications)
-    if n_reps < 1:
-        raise ValueError("replications must be >= 1")
-    seed = scenario.simulation.seed if seed is None else int(seed)
-    workers = _workers(scenario, n_reps)
-    if workers > 1:
-        reps = _run_in_workers(scenario, n_reps, seed, workers, progress)
-    else:
-        reps = _run_here(scenario, range(n_reps), seed, progress, n_reps)
-    return combine(as_run(scenario, n_reps, seed), reps, time.perf_counter() - start)
+    tasks = tasks_of(scenario, replications, seed)
+    with Runner(scheduler) as runner:
+        reps = runner.map(tasks, progress)
+    n_reps, seed = tasks[0].replications, tasks[0].seed
+    results = combine(as_run(scenario, n_reps, seed), reps, runner.last.seconds)
+    results.extra["run"] = runner.last.as_dict()
+    return results
 
 
 def as_run(scenario: Scenario, replications: int, seed: int) -> Scenario:
@@ -489,86 +493,14 @@ def as_run(scenario: Scenario, replications: int, seed: int) -> Scenario:
     )
 
 
-# Replications are independent (replication r is a pure function of scenario, seed and r),
-# so a big run spreads them over forked worker processes, one per CPU: the same numbers,
-# in about 1/CPUs of the wall time. A run smaller than this (customers x months x
-# replications) is not worth starting workers for. LOJAL_WORKERS=1 keeps every run here.
-PARALLEL_MIN_WORK = 2_000_000
-
-
-def workers_setting() -> int | None:
-    """`$LOJAL_WORKERS` (processes for replications; 1 = none), None when unset; a clear error otherwise."""
-    text = os.environ.get("LOJAL_WORKERS")
-    if text is None or not text.strip():
-        return None
-    if not text.strip().isdigit():
-        raise ScenarioError([f"LOJAL_WORKERS={text!r}: a whole number of processes (1 runs everything here)"])
-    return max(1, int(text))
-
-
-def _workers(scenario: Scenario, n_reps: int) -> int:
-    """How many processes to run the replications in: 1 (this one) unless the run is big
-    and forking is safe: Linux, the only thread of a process that is not itself a worker
-    (forking a process with other threads, e.g. a web server's, can deadlock the child)."""
-    if n_reps < 2 or sys.platform != "linux" or multiprocessing.parent_process() is not None:
-        return 1
-    if threading.active_count() > 1 or threading.current_thread() is not threading.main_thread():
-        return 1
-    cpus = len(os.sched_getaffinity(0))
-    wanted = workers_setting()
-    if wanted is not None:
-        return max(1, min(wanted, n_reps))
-    c = scenario.customers
-    if c.size * scenario.simulation.horizon_months * n_reps < PARALLEL_MIN_WORK:
-        return 1
-    return max(1, min(cpus, n_reps))
-
-
-def _run_here(scenario: Scenario, replications, seed: int, progress, n_reps: int) -> list[ReplicationResult]:
-    months = scenario.simulation.horizon_months
-    reps = []
-    for i, r in enumerate(replications):
-        on_month = None if progress is None else (lambda m, i=i: progress((i + m / months) / n_reps))
-        reps.append(_simulate(scenario, r, seed, n_reps, on_month))
-    return reps
-
-
-def _run_in_workers(scenario: Scenario, n_reps: int, seed: int, workers: int, progress) -> list[ReplicationResult]:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(run_replication, scenario, r, seed, n_reps) for r in range(n_reps)]
-            # the workers are forked by now: import what `combine` needs while they run
-            # (~0.7 s for pandas, otherwise spent after the last replication)
-            import pandas  # noqa: F401
-
-            reps = []
-            for done, future in enumerate(as_completed(futures), 1):
-                reps.append(future.result())
-                if progress is not None:
-                    progress(done / n_reps)
-    except BrokenProcessPool:  # a worker died (killed, out of memory): run them all here
-        return _run_here(scenario, range(n_reps), seed, progress, n_reps)
-    return sorted(reps, key=lambda rep: rep.replication)
-
-
 def run_replication(
     scenario: Scenario, replication: int, seed: int | None = None, replications: int | None = None
 ) -> ReplicationResult:
     """One replication on its own (for distributing replications over workers); `replications`
     (default `simulation.replications`) is the size of the run it belongs to, which fixes the
     Latin-hypercube point of sampled parameters."""
-    n_reps = scenario.simulation.replications if replications is None else int(replications)
-    return _simulate(scenario, replication, seed, n_reps)
+    from .runner import Task, run_task
 
-
-def _simulate(scenario: Scenario, replication: int, seed: int | None, n_reps: int, on_month=None) -> ReplicationResult:
-    """Replication r of n_reps: the scenario with its sampled parameters (none unless the file
-    asks, section 11.1 of docs/model.md), both arms, summarised."""
-    seed = scenario.simulation.seed if seed is None else int(seed)
-    values = uncertainty.point(scenario, seed, n_reps, replication)
-    rep = summarise_replication(Sim(uncertainty.apply(scenario, values), replication, seed).run(on_month))
-    rep.parameters = values
-    return rep
+    sim = scenario.simulation
+    n_reps = sim.replications if replications is None else int(replications)
+    return run_task(Task(scenario, replication, sim.seed if seed is None else int(seed), n_reps))

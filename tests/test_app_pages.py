@@ -348,9 +348,9 @@ def test_library_groups_by_industry_or_instrument_and_filters(library_dir):  # n
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
     headings = [m.value.split("**")[1] for m in at.markdown if m.value.startswith("**")]
-    assert headings[:2] == ["Coffee, restaurants and food service", "Fashion and apparel"]  # the schema's order
+    assert headings[:3] == ["Coffee, restaurants and food service", "Grocery", "Fashion and apparel"]  # schema order
     assert len(headings) == len(library_tables(at)) >= 6
-    fashion = library_tables(at)[1]
+    fashion = library_tables(at)[2]
     assert sorted(fashion["File"]) == ["fashion-delivery-club.yaml", "fashion-tiers-club.yaml"]
     # by instrument: a design with tiers and a club is under both, and lists its industry
     at.segmented_control(key="library.group_by").set_value("instrument").run()
@@ -358,7 +358,8 @@ def test_library_groups_by_industry_or_instrument_and_filters(library_dir):  # n
     tables = {m.value.split("**")[1]: t for m, t in zip(
         [m for m in at.markdown if m.value.startswith("**")], library_tables(at), strict=True
     )}  # fmt: skip
-    assert list(tables)[:4] == ["Points", "Tiers", "Paid club", "Referral"]
+    assert list(tables)[:5] == ["Points", "Tiers", "Paid club", "Referral", "Pilot"]
+    assert list(tables["Pilot"]["File"]) == ["grocery-card-pilot.yaml"]
     assert "fashion-tiers-club.yaml" in set(tables["Tiers"]["File"]) & set(tables["Paid club"]["File"])
     assert set(tables["Referral"]["Industry"]) >= {"Online retail", "Financial services"}
     # filters: both hold; the scenario to open comes from what is shown

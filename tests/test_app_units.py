@@ -99,6 +99,7 @@ def test_library_groups_and_filters_by_industry_and_instrument(tmp_path):
     write("club.yaml", "meta: {name: Club, industry: fashion}\nprogram: {points: {}, subscription: {}}\n")
     write("off.yaml", "meta: {name: Off, industry: fashion}\nprogram: {points: {enabled: false}}\n")
     write("plain.yaml", "meta: {name: Plain}\n")
+    write("test.yaml", "meta: {name: Test, industry: grocery}\nprogram: {points: {}}\npilot: {share: 0.2}\n")
     write("bad.yaml", "customers:\n  size: -5\n")
     entries = library.list_scenarios(tmp_path)
     names = lambda group: [e.name for e in group]  # noqa: E731
@@ -106,6 +107,7 @@ def test_library_groups_and_filters_by_industry_and_instrument(tmp_path):
     # the schema's order of industries, the catch-alls last; names sorted within a heading
     assert {h: names(g) for h, g in by_industry.items()} == {
         "Coffee, restaurants and food service": ["Cafe"],
+        "Grocery": ["Test"],
         "Fashion and apparel": ["Club", "Off"],
         library.NO_INDUSTRY: ["Plain"],
         library.PROBLEMS: ["bad"],
@@ -113,18 +115,25 @@ def test_library_groups_and_filters_by_industry_and_instrument(tmp_path):
     # by instrument a file is under each instrument it switches on; a switched-off one is no instrument
     by_instrument = {h: names(g) for h, g in library.grouped(entries, "instrument").items()}
     assert by_instrument == {
-        "Points": ["Cafe", "Club"],
+        "Points": ["Cafe", "Club", "Test"],
         "Paid club": ["Club"],
+        "Pilot": ["Test"],  # a rollout design is listed with the instruments
         library.NO_PROGRAM: ["Off", "Plain"],
         library.PROBLEMS: ["bad"],
     }
-    assert library.choices(entries, "instrument") == ["Points", "Paid club", library.NO_PROGRAM, library.PROBLEMS]
+    assert library.choices(entries, "instrument") == [
+        "Points",
+        "Paid club",
+        "Pilot",
+        library.NO_PROGRAM,
+        library.PROBLEMS,
+    ]
     # filters: an empty one keeps everything; both must hold
-    assert len(library.filtered(entries)) == 5
+    assert len(library.filtered(entries)) == 6
     assert names(library.filtered(entries, ["Fashion and apparel"])) == ["Club", "Off"]
     assert names(library.filtered(entries, ["Fashion and apparel"], ["Points"])) == ["Club"]
-    assert names(library.filtered(entries, instruments=["Paid club", "Points"])) == ["Cafe", "Club"]
-    assert library.filtered(entries, ["Grocery"]) == []
+    assert names(library.filtered(entries, instruments=["Paid club", "Points"])) == ["Cafe", "Club", "Test"]
+    assert library.filtered(entries, ["Beauty and health"]) == []
 
 
 def test_the_bundled_library_covers_the_field():
@@ -134,7 +143,7 @@ def test_the_bundled_library_covers_the_field():
     assert len(entries) == len(BUNDLED) >= 8 and all(e.ok for e in entries)
     industries = library.choices(entries, "industry")
     assert library.NO_INDUSTRY not in industries and len(industries) >= 6
-    assert set(library.choices(entries, "instrument")) >= {"Points", "Tiers", "Paid club", "Referral"}
+    assert set(library.choices(entries, "instrument")) >= {"Points", "Tiers", "Paid club", "Referral", "Pilot"}
 
 
 def test_drafts_round_trip_and_refuse_bad_ids(tmp_path):

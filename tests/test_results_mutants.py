@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from helpers import ALL_INSTRUMENTS, scenario
 
-from simulation import results, uncertainty
+from simulation import results, runner, uncertainty
 from simulation.engine import PROGRAM, Sim
 from simulation.results import (
     PAYBACK_INTERVAL_MIN_SHARE,
@@ -32,7 +32,6 @@ from simulation.results import (
     _payback_rows,
     _percentiles,
     _stats,
-    _workers,
     cohort_names,
     combine,
     payback,
@@ -449,24 +448,29 @@ def test_results_value_summary_dict_and_json():
 @pytest.fixture
 def one_thread(monkeypatch):
     """A lone main thread on Linux with four CPUs and no LOJAL_WORKERS, whatever runs the tests."""
-    monkeypatch.setattr(results.sys, "platform", "linux")
-    monkeypatch.setattr(results.threading, "active_count", lambda: 1)
-    monkeypatch.setattr(results.multiprocessing, "parent_process", lambda: None)
-    monkeypatch.setattr(results.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(runner.sys, "platform", "linux")
+    monkeypatch.setattr(runner.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(runner.multiprocessing, "parent_process", lambda: None)
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     monkeypatch.delenv("LOJAL_WORKERS", raising=False)
     return monkeypatch
 
 
+def _workers(sc, n_reps: int) -> int:
+    """Processes for a run of `n_reps` replications of `sc` (both arms)."""
+    return runner.local_workers(n_reps, sum(t.work() for t in runner.tasks_of(sc, n_reps)))
+
+
 def test_workers_for_big_runs_only(one_thread):
     big = scenario(size=10_000, months=20, replications=10)  # 10,000 x 20 x 10 = PARALLEL_MIN_WORK
-    assert 10_000 * 20 * 10 == results.PARALLEL_MIN_WORK
+    assert 10_000 * 20 * 10 == runner.PARALLEL_MIN_WORK
     assert _workers(big, 10) == 4
     assert _workers(big, 9) == 1  # just below
     huge = scenario(size=20_000, months=60, replications=3)  # 3.6 million
     assert _workers(huge, 3) == 3  # not more than the replications
     assert _workers(huge, 1) == 1
     assert _workers(huge, 2) == 2
-    one_thread.setattr(results.os, "sched_getaffinity", lambda pid: {0})
+    one_thread.setattr(runner.os, "sched_getaffinity", lambda pid: {0})
     assert _workers(huge, 3) == 1  # one CPU: no pool
 
 
@@ -486,13 +490,13 @@ def test_workers_follow_lojal_workers(one_thread):
 def test_no_workers_where_forking_is_unsafe(one_thread, unsafe):
     one_thread.setenv("LOJAL_WORKERS", "4")
     if unsafe == "platform":
-        one_thread.setattr(results.sys, "platform", "darwin")
+        one_thread.setattr(runner.sys, "platform", "darwin")
     elif unsafe == "threads":
-        one_thread.setattr(results.threading, "active_count", lambda: 2)
+        one_thread.setattr(runner.threading, "active_count", lambda: 2)
     elif unsafe == "other_thread":
-        one_thread.setattr(results.threading, "current_thread", lambda: object())
+        one_thread.setattr(runner.threading, "current_thread", lambda: object())
     else:
-        one_thread.setattr(results.multiprocessing, "parent_process", lambda: object())
+        one_thread.setattr(runner.multiprocessing, "parent_process", lambda: object())
     assert _workers(scenario(size=200, months=12, replications=4), 4) == 1
 
 
@@ -672,7 +676,7 @@ def test_run_replication_uses_the_run_size_and_seed():
     default = results.run_replication(sc, 1, seed=11)  # simulation.replications = 5
     assert default.parameters == uncertainty.point(sc, 11, 5, 1)
     assert results.run_replication(sc, 1).parameters == uncertainty.point(sc, 7, 5, 1)  # simulation.seed
-    _same([rep], results._run_here(sc, [1], 11, None, 3))
+    _same([rep], _here(sc, [1], 11, None, 3))
     # the sampled values are applied: the numbers are those of the scenario with them set
     applied = summarise_replication(Sim(uncertainty.apply(sc, rep.parameters), 1, 11).run())
     plain = summarise_replication(Sim(sc, 1, 11).run())
@@ -680,10 +684,19 @@ def test_run_replication_uses_the_run_size_and_seed():
     assert not np.array_equal(rep.summary["revenue"], plain.summary["revenue"])
 
 
+def _here(sc, replications, seed, progress, n_reps):
+    tasks = [runner.Task(sc, r, seed, n_reps) for r in replications]
+    return runner._map_here(tasks, progress, None)
+
+
+def _in_workers(sc, n_reps, seed, workers, progress):
+    return runner._map_local(runner.tasks_of(sc, n_reps, seed), workers, progress, None)
+
+
 def test_run_here_reports_progress_month_by_month():
     sc = _sampled()
     seen: list[float] = []
-    reps = results._run_here(sc, range(2), 11, seen.append, 2)
+    reps = _here(sc, range(2), 11, seen.append, 2)
     assert seen == pytest.approx([(i + m / 3) / 2 for i in range(2) for m in (1, 2, 3)], rel=1e-15)
     assert [r.parameters for r in reps] == [uncertainty.point(sc, 11, 2, r) for r in range(2)]
 
@@ -691,10 +704,10 @@ def test_run_here_reports_progress_month_by_month():
 def test_replications_in_workers_are_the_ones_run_here():
     sc = _sampled()
     seen: list[float] = []
-    there = results._run_in_workers(sc, 3, 11, 2, seen.append)
-    _same(there, results._run_here(sc, range(3), 11, None, 3))
+    there = _in_workers(sc, 3, 11, 2, seen.append)
+    _same(there, _here(sc, range(3), 11, None, 3))
     assert seen == pytest.approx([1 / 3, 2 / 3, 1.0], rel=1e-15)
-    _same(results._run_in_workers(sc, 2, 11, 2, None), results._run_here(sc, range(2), 11, None, 2))
+    _same(_in_workers(sc, 2, 11, 2, None), _here(sc, range(2), 11, None, 2))
 
 
 def test_a_broken_pool_falls_back_to_running_here(monkeypatch):
@@ -714,38 +727,42 @@ def test_a_broken_pool_falls_back_to_running_here(monkeypatch):
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Broken)
     sc = _sampled()
     seen: list[float] = []
-    reps = results._run_in_workers(sc, 2, 11, 2, seen.append)
-    _same(reps, results._run_here(sc, range(2), 11, None, 2))
+    reps = _in_workers(sc, 2, 11, 2, seen.append)
+    _same(reps, _here(sc, range(2), 11, None, 2))
     assert seen == pytest.approx([(i + m / 3) / 2 for i in range(2) for m in (1, 2, 3)], rel=1e-15)
 
 
 def test_run_in_workers_or_here_gives_the_same_results(monkeypatch):
     sc = _sampled()
-    monkeypatch.setattr(results, "_workers", lambda scenario, n: 1)
+    monkeypatch.setattr(runner, "local_workers", lambda n, work: 1)
     seen: list[float] = []
     here = results.run(sc, replications=2, seed=11, progress=seen.append)
     assert len(seen) == 6 and seen[-1] == pytest.approx(1.0)
     assert here.seconds > 0
     assert sorted(here.replications.replication.unique()) == [0, 1]
     assert here.seconds < 60  # the wall time of the run, not a clock reading
-    monkeypatch.setattr(results, "_workers", lambda scenario, n: 2)
+    assert here.extra["run"]["where"] == "here" and here.extra["run"]["tasks"] == 2
+    assert here.extra["run"]["seed"] == 11 and here.extra["run"]["replications"] == 2
+    assert here.extra["run"]["scenario_sha256"] == runner.scenario_hash(sc)
+    monkeypatch.setattr(runner, "local_workers", lambda n, work: 2)
     pools = []
-    in_workers = results._run_in_workers
+    in_workers = runner._map_local
 
-    def spy(scenario, n_reps, seed, workers, progress):
-        pools.append((n_reps, seed, workers, progress))
-        return in_workers(scenario, n_reps, seed, workers, progress)
+    def spy(tasks, workers, progress, cancel):
+        pools.append((len(tasks), tasks[0].seed, workers, progress))
+        return in_workers(tasks, workers, progress, cancel)
 
-    monkeypatch.setattr(results, "_run_in_workers", spy)
+    monkeypatch.setattr(runner, "_map_local", spy)
     there = results.run(sc, replications=2, seed=11, progress=seen.append)
     assert pools == [(2, 11, 2, seen.append)]  # two workers are enough to start a pool
+    assert there.extra["run"]["where"] == "2 local processes"
     pd.testing.assert_frame_equal(here.replications, there.replications)
     pd.testing.assert_frame_equal(here.parameters, there.parameters)
     assert set(here.parameters.value) == {
         uncertainty.point(sc, 11, 2, r)["program.points.goal_gradient"] for r in (0, 1)
     }
     # the scenario's own size and seed when none are given
-    monkeypatch.setattr(results, "_workers", lambda scenario, n: 1)
+    monkeypatch.setattr(runner, "local_workers", lambda n, work: 1)
     default = results.run(sc)
     assert sorted(default.replications.replication.unique()) == [0, 1, 2, 3, 4]
     assert (

@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from app import library, runs, state
+from app import budget, library, runs, state
 from simulation import export, provenance, report
 
 ws = state.workspace()
@@ -41,6 +41,12 @@ for label, key, build, file_name, mime, help_text in files:
     left, right = st.columns([1, 3])
     left.download_button(label, partial(build, results), file_name=file_name, mime=mime, key=key, width="stretch")
     right.caption(help_text)
+swept = budget.kept(results.scenario)  # a sweep of the Budget page, kept with this scenario
+if swept is not None:
+    left, right = st.columns([1, 3])
+    left.download_button("Budget sweep (CSV)", swept.csv(), f"{stem}-sweep.csv", "text/csv", key="export.sweep",
+                         width="stretch")  # fmt: skip
+    right.caption("One row per design of the Budget page's sweep: the levers, every metric's mean, 5 % and 95 %.")
 
 st.subheader("Summary")
 st.caption(

@@ -1,0 +1,86 @@
+"""The Budget page (app/screens/budget.py, app/budget.py) with AppTest, on the small library."""
+
+from __future__ import annotations
+
+from test_app_support import app, assert_ok, charts, library_dir, texts  # noqa: F401
+
+import simulation
+from app import budget, drafts
+from app.settings import drafts_dir
+from simulation import frontier, uncertainty
+
+BUDGET, DESIGN, COMPARE, EXPORT = (f"screens/{n}.py" for n in ("budget", "design", "compare", "export"))
+EARN = "program.points.earn_rate"
+
+
+def test_levers_are_the_design_choices_of_the_program(library_dir):  # noqa: F811
+    coffee = simulation.load(library_dir / "coffee-points-card.yaml")
+    levers = budget.levers_of(coffee)
+    assert EARN in levers and levers[EARN] == "Points: Earn rate"
+    assert not set(levers) & set(uncertainty.REGISTRY)  # judgement parameters are the tornado's
+    assert not any(p.startswith("program.membership") for p in levers)
+    fashion = simulation.load(library_dir / "fashion-tiers-club.yaml")
+    tiers = [p for p in budget.levers_of(fashion) if p.startswith("program.tiers.tiers.1.")]
+    assert "program.tiers.tiers.1.discount" in tiers and "program.tiers.tiers.1.status_lift" not in tiers
+    low, high = budget.default_range(coffee, EARN)
+    assert (low, high) == (0.5 * coffee.program.points.earn_rate, 1.5 * coffee.program.points.earn_rate)
+    assert budget.default_range(fashion, "program.tiers.tiers.1.discount")[1] <= 0.9  # the field's bound
+
+
+def test_a_sweep_on_the_budget_page(library_dir):  # noqa: F811
+    at = app().run()
+    at.switch_page(BUDGET).run()
+    assert_ok(at)
+    assert at.multiselect(key="budget.levers").value == [EARN]
+    assert "then press **Run the sweep**" in texts(at)
+    at.number_input(key=f"budget.steps.{EARN}").set_value(3)
+    at.number_input(key="budget.replications").set_value(2)
+    at.number_input(key="budget.limit").set_value(1e12)
+    at.button(key="budget.run").click().run()
+    assert_ok(at)
+    fig = [f for f in charts(at) if "What the money buys" in f["layout"]["title"]["text"]][0]
+    names = {trace.get("name") for trace in fig["data"]}
+    assert {"designs", "frontier", "current design", "best within budget"} <= names
+    assert "Best within" in texts(at) and "paired replications" in texts(at)
+    scenario = simulation.load(library_dir / "coffee-points-card.yaml")
+    kept = budget.Kept  # the sweep is kept with the scenario: the page shows it again without a run
+    at.switch_page(DESIGN).run()
+    at.switch_page(BUDGET).run()
+    assert_ok(at)
+    assert any("What the money buys" in f["layout"]["title"]["text"] for f in charts(at))
+    # the best design goes to Compare, and opens in Design
+    at.button(key="budget.keep").click().run()
+    ws = drafts.load(drafts_dir(), at.query_params["draft"])
+    assert ws.variants[-1]["label"].endswith("(best within budget)")
+    best_rate = ws.variants[-1]["data"]["program"]["points"]["earn_rate"]
+    assert best_rate in (0.5 * scenario.program.points.earn_rate, scenario.program.points.earn_rate,
+                         1.5 * scenario.program.points.earn_rate)  # fmt: skip
+    at.switch_page(COMPARE).run()
+    assert any(o.endswith("(best within budget)") for o in at.multiselect(key="compare.pick").options)
+    # Export offers the sweep of the scenario that ran
+    at.button(key="run").click().run()
+    at.switch_page(EXPORT).run()
+    assert_ok(at)
+    assert "Budget sweep (CSV)" in [b.label for b in at.get("download_button")]
+    assert kept is budget.Kept
+    at.switch_page(BUDGET).run()
+    at.button(key="budget.open").click().run()
+    assert_ok(at)
+    ws = drafts.load(drafts_dir(), at.query_params["draft"])
+    assert ws.data["program"]["points"]["earn_rate"] == best_rate
+
+
+def test_the_tornado_for_the_current_design(library_dir):  # noqa: F811
+    at = app().run()
+    at.switch_page(BUDGET).run()
+    at.number_input(key="budget.replications").set_value(1)
+    at.number_input(key=f"budget.steps.{EARN}").set_value(2)
+    at.button(key="budget.run").click().run()
+    assert "Set a budget" in texts(at)
+    at.button(key="budget.tornado").click().run()
+    assert_ok(at)
+    fig = [f for f in charts(at) if "Which assumption moves" in f["layout"]["title"]["text"]][0]
+    assert [t["name"] for t in fig["data"]] == ["at the low end", "at the high end"]
+    assert len(fig["data"][0]["y"]) == min(12, len(simulation.sensitivity.inputs(
+        simulation.load(library_dir / "coffee-points-card.yaml"))))  # fmt: skip
+    assert frontier.DEFAULT_OBJECTIVE == at.selectbox(key="budget.objective").value
