@@ -4,6 +4,7 @@ and `lojal retention` commands."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -217,3 +218,13 @@ def test_retention_bad_input(tmp_path, capsys):
     bad.write_text("recency,T,cohort\n1,8,a\nx,8,a\n")
     assert main(["retention", str(bad)]) == 2
     assert "row 3, column 'recency'" in capsys.readouterr().err
+
+
+def test_validation_page_is_what_its_generator_makes_now(capsys):
+    # (the cohort and CDNOW-sample sections and the sample's chart; `--check --full` adds the master file)
+    spec = importlib.util.spec_from_file_location("gen_validation", ROOT / "docs" / "gen_validation.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert gen.main(["--check"]) == 0, capsys.readouterr().out
+    text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    assert "## CDNOW master (23,570 customers)" in text and "validation-master.svg" in text

@@ -34,6 +34,11 @@ from ..schema import LEVELS, Scenario
 from .transactions import MONTH_DAYS, Summary
 
 N_LEVELS = len(LEVELS)
+# Starts of the fit: churn multipliers spread over these shares of the cap, from the
+# scenario's starting ladder (True) or a flat one; the first SCOUT_STEPS steps of each decide
+# which one goes on
+START_CHURN = (((0.02, 0.6), True), ((0.02, 0.6), False), ((0.05, 0.5), False))
+SCOUT_STEPS = 25
 MIN_SHARE = 0.0005  # a fitted segment smaller than this is dropped (and the rest rescaled)
 
 
@@ -302,11 +307,9 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
     n = h.weight.sum()
     mean_mult = float(ladders[0] @ ladder.rate)
     rate = float(h.x @ h.weight / (h.exposure.sum(axis=1) @ h.weight)) / mean_mult
-    start_churn = np.geomspace(0.02, 0.6, k) if k > 1 else np.array([0.2])
-    x0 = [[np.log(rate), np.log(0.5)], np.log(start_churn / (1 - start_churn))]
-    x0 += [np.zeros(k - 1)] if layout.shares is None else []
-    x0 += [np.log(np.maximum(ladders[0][1:], 1e-4) / max(ladders[0][0], 1e-4))] if fit_ladder else []
-    x0 = np.concatenate(x0)
+    starts = [_start(rate, k, churn, layout.shares is None, ladders[0] if fit_ladder and from_base else None,
+                     fit_ladder) for churn, from_base in START_CHURN]  # fmt: skip
+    starts = list({tuple(x0): x0 for x0 in starts}.values())  # (without a fitted ladder, two are the same)
     likelihood = Likelihood(h, ladder)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:  # (per customer: gradients of order 1)
@@ -319,9 +322,28 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
             return 1e6, np.zeros_like(theta)
         return value, jac
 
-    bounds = [(x0[0] - 6.0, x0[0] + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(x0) - 2)
-    best = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
-    return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(x0), int(n))
+    bounds = [(np.log(rate) - 6.0, np.log(rate) + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(starts[0]) - 2)
+    # (the likelihood has several local optima: a few short runs from different starts, then
+    # the best of them to convergence)
+    trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": SCOUT_STEPS})
+              for x0 in starts]  # fmt: skip
+    best = min(trials, key=lambda r: r.fun)
+    best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
+
+
+def _start(rate: float, k: int, churn: tuple[float, float], fit_shares: bool, ladder: np.ndarray | None,
+           fit_ladder: bool) -> np.ndarray:  # fmt: skip
+    """A starting point: the mean rate, shape 0.5, churn multipliers spread geometrically over
+    `churn` (shares of the cap), equal shares, the given starting ladder or a flat one."""
+    spread = np.geomspace(*churn, k) if k > 1 else np.array([np.sqrt(churn[0] * churn[1])])
+    x0 = [[np.log(rate), np.log(0.5)], np.log(spread / (1 - spread))]
+    x0 += [np.zeros(k - 1)] if fit_shares else []
+    if fit_ladder:
+        x0 += [
+            np.zeros(N_LEVELS - 1) if ladder is None else np.log(np.maximum(ladder[1:], 1e-4) / max(ladder[0], 1e-4))
+        ]
+    return np.concatenate(x0)
 
 
 def _without_empty(segs: list[SegmentFit]) -> list[SegmentFit]:
