@@ -506,10 +506,15 @@ class Section:
     owner: type[BaseModel]  # the block holding this one (for its label and optional switch)
     optional: bool
     skip: tuple[str, ...] = ()
+    parts: tuple[Section, ...] = ()  # a group of blocks (the instruments), one expander each
+
+
+INSTRUMENTS = "Instruments"
 
 
 def sections(root: type[BaseModel]) -> list[Section]:
-    """One section per top-level block; a block's optional sub-blocks (the instruments) get their own."""
+    """One section per top-level block; a block's optional sub-blocks (the instruments, however
+    many the registry has) follow it as one group, each in its own expander."""
     out = []
     for name, info in root.model_fields.items():
         kind = kind_of(info.annotation)
@@ -520,15 +525,30 @@ def sections(root: type[BaseModel]) -> list[Section]:
             if kind_of(f.annotation).name == "model" and kind_of(f.annotation).optional
         ]
         out.append(Section(meta["label"], meta["help"], name, kind.inner, root, kind.optional, tuple(optional_subs)))
+        parts = []
         for sub in optional_subs:
             sub_meta = field_info(kind.inner, sub)
             inner = kind_of(kind.inner.model_fields[sub].annotation).inner
-            out.append(Section(sub_meta["label"], sub_meta["help"], fields.join(name, sub), inner, kind.inner, True))
+            parts.append(Section(sub_meta["label"], sub_meta["help"], fields.join(name, sub), inner, kind.inner, True))
+        if parts:
+            help_text = "Switch instruments on and off; each keeps its settings while it is off."
+            out.append(Section(INSTRUMENTS, help_text, name, kind.inner, root, False, parts=tuple(parts)))
     return out
+
+
+def is_on(section: Section, form: Form) -> bool:
+    current = fields.get_in(form.data, section.path)
+    return isinstance(current, dict) and current.get("enabled", True) is not False
 
 
 def render_section(section: Section, form: Form) -> None:
     st.caption(section.help)
+    if section.parts:  # the instruments, in registry order: the ones in use open
+        for part in section.parts:
+            on = is_on(part, form)
+            with st.expander(f"{part.title} · {'on' if on else 'off'}", expanded=on):
+                render_section(part, form)
+        return
     if section.optional:
         name = fields.parse(section.path)[-1]
         if not switch(section.owner, name, section.path, form):

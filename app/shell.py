@@ -13,6 +13,7 @@ import time
 
 import streamlit as st
 
+from simulation.instruments import PROBLEMS
 from simulation.schema import Scenario
 
 from . import drafts, runs, state, views
@@ -43,6 +44,8 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
         st.markdown(f"### {name}")
         origin = f"`{ws.origin}`" if ws.origin else "not saved in the library"
         st.caption(origin + (" · unsaved changes" if ws.modified else ""))
+        for problem in PROBLEMS:  # a plug-in instrument that could not be loaded (left out)
+            st.error(problem)
         if problems:
             count = sum(len(v) for v in problems.values())
             st.warning(f"{count} problem{'s' if count != 1 else ''} to fix on the Design page before a run.")

@@ -10,7 +10,7 @@ import streamlit as st
 
 import simulation
 from simulation import analysis, figures
-from simulation.metrics import fmt
+from simulation.metrics import GROUP_BY_LABELS, fmt
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
@@ -207,10 +207,10 @@ def results_charts(results: simulation.Results, key: str = "res", brief: bool = 
     with left:
         chart(figures.profit_waterfall(results.summary, currency), f"{key}.waterfall")
     with right:
-        groups = [g for g in ("segment", "tier", "source") if g in set(results.clv["group_by"])]
+        groups = [g for g in GROUP_BY_LABELS if g in set(results.clv["group_by"])]
         group_by = st.segmented_control(
             "Customer lifetime value by", groups, default=groups[0] if groups else None, key=f"{key}.clv_by",
-            required=True, format_func={"segment": "Segment", "tier": "Tier", "source": "How they came"}.get,
+            required=True, format_func=GROUP_BY_LABELS.get,
         )  # fmt: skip
         if group_by:
             chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
@@ -218,7 +218,7 @@ def results_charts(results: simulation.Results, key: str = "res", brief: bool = 
     # the instruments' own charts, two to a row
     extra = [(fig, f"{key}.{name}") for name, fig in figures.instrument_figures(results)]
     if extra:
-        st.subheader("Tiers, points and club")
+        st.subheader("The instruments")
         for start in range(0, len(extra), 2):
             for col, (fig, chart_key) in zip(st.columns(2), extra[start : start + 2], strict=False):
                 with col:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import instruments
 from .metrics import fmt, fmt_interval, metric, sort_key
 
 ARMS = ("program", "baseline", "incremental")
@@ -144,10 +145,8 @@ def prefixed(monthly: pd.DataFrame, prefix: str, arm: str) -> pd.DataFrame:
 # cost lines of the profit bridge, in the order they are shown
 COST_LINES = (
     "cost_discounts",
-    "cost_rewards",
+    *instruments.cost_lines(),
     "cost_shipping",
-    "cost_perks",
-    "cost_referral_rewards",
     "cost_member_service",
     "cost_fixed",
 )

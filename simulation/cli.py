@@ -1,4 +1,4 @@
-"""The `lojal` command line: run, report, abtest, diff, validate, show, schema, calibrate, retention, app."""
+"""The `lojal` command line: run, report, abtest, diff, validate, show, schema, plan, calibrate, retention, app."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(p_show)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    sub.add_parser("plan", help="print the order within a month (the steps and the instruments' hooks)")
 
     p_cal = sub.add_parser(
         "calibrate", help="fit the customer base to a transaction log (and check the forecast on a holdout period)"
@@ -123,6 +124,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command="app", streamlit_args=argv[1:])
     else:
         args = _parser().parse_args(argv)
+    from .instruments import PROBLEMS
+
+    if PROBLEMS:  # a plug-in named by LOJAL_INSTRUMENTS that cannot be loaded
+        for problem in PROBLEMS:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -408,6 +415,14 @@ def _check_folder(folder: Path) -> None:
         raise ScenarioError([f"--out {folder}: no such folder"])
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .instruments import REGISTRY, plan_table
+
+    print(plan_table())
+    print(f"\nInstruments, in the order their hooks run: {', '.join(REGISTRY)}")
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent.parent / "app" / "main.py"
     if not app.exists():
@@ -542,6 +557,7 @@ COMMANDS = {
     "schema": cmd_schema,
     "calibrate": cmd_calibrate,
     "retention": cmd_retention,
+    "plan": cmd_plan,
     "app": cmd_app,
     **cli_explore.COMMANDS,
 }

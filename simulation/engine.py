@@ -1,15 +1,12 @@
 """The simulation of one replication: a program arm and its no-program twin.
 
-SimPy's Environment is the clock (one time unit = one month). Within month t the
-processes run in this order (their offset inside the month fixes it):
-
-    t + 0.0   market      purchase rates -> purchases -> enrolment -> instruments react
-                          (earn, redeem, qualify) -> ladder moves -> word of mouth -> churn
-    t + 0.5   calendar    instrument events due this month (points expiry, tier
-                          reviews, club billing), in instrument order
-    t + 0.8   acquisition paid, word-of-mouth and referral arrivals, net of complaints
-    t + 0.9   bookkeeping stock figures for the end of month t+1
-    t + 0.97  compaction  customers gone from both arms leave the arrays (People.compact)
+SimPy's Environment is the clock (one time unit = one month). The order within a month is
+one explicit plan, `instruments.PLAN` (printed by `lojal plan` and in docs/model.md
+section 2): named steps at their time within the month, each with the instrument hook
+called there. The market step (t + 0.0) walks the plan's steps up to churn, the calendar
+(t + 0.5), acquisition (t + 0.8), bookkeeping (t + 0.9) and compaction (t + 0.97) are SimPy
+processes; `tests/test_plan.py` checks that the hooks run in the plan's order. The hooks
+share the month's context, `Month` (`self.m`), never attributes of this class.
 
 Satisfaction effects of program events ("nudges") are added to `nudge_up`/`nudge_down`
 and applied at the next ladder move. Every equation is in docs/model.md.
@@ -18,13 +15,12 @@ and applied at the next ladder move. Every equation is in docs/model.md.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import NamedTuple
 
 import numpy as np
 import simpy
 
 from .helper import Helper
-from .instruments import build_instruments
+from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
 from .pilot import PilotGroups
@@ -43,12 +39,7 @@ ALL_ROWS, BASELINE_ROW, PROGRAM_ROW = slice(0, 2), slice(BASELINE, BASELINE + 1)
 BASE_COST_LINES = ("cost_discounts", "cost_shipping", "cost_member_service", "cost_fixed")
 
 
-class ProgramFactors(NamedTuple):
-    """The instruments' factors on this month's purchases, program row."""
-
-    rate: np.ndarray  # x purchase rate
-    keep: np.ndarray  # 1 - combined discount
-    basket: np.ndarray  # x basket
+STEPS = {step.name: step for step in PLAN}
 
 
 class Sim:
@@ -77,6 +68,13 @@ class Sim:
         # a pilot: the program opens to a pilot group first (section 8.1 of docs/model.md)
         self.pilot = PilotGroups(self, scenario.pilot) if scenario.pilot is not None and self.has_program else None
         self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
+        # each step's hook, bound for the instruments that have it (the rest would do nothing)
+        self.hooks = {
+            step.hook: [getattr(m, step.hook) for m in self.instruments if _overrides(m, step.hook)]
+            for step in PLAN
+            if step.hook
+        }
+        self.m = Month(self, 0)  # this month's context (a fresh one at every month's first step)
         self.ledger: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, self.T + 1)))
         self.month = 0
         self._members: np.ndarray | None = None
@@ -431,35 +429,38 @@ class Sim:
         program = self._program_row(rows)
         if program is not None:  # instruments act on the program row only
             # (the program row's rate so far is what the customer buys without the program)
-            self.factors = self._program_factors(level[program], lam[program].copy())
-            lam[program] *= self.factors.rate
+            self._program_factors(level[program], lam[program].copy())
+            lam[program] *= self.m.rel_rate
         lam *= self.view("is_alive")[rows]
         return lam
 
-    def _program_factors(self, level: np.ndarray, expected_orders: np.ndarray) -> ProgramFactors:
-        """The instruments' factors on the program row (the baseline row's would be ones).
-        Benefits first, then what the program is worth to each customer, then the
-        purchase-rate effects that depend on that worth."""
+    def _program_factors(self, level: np.ndarray, expected_orders: np.ndarray) -> None:
+        """The plan's steps before purchases, on the program row (the baseline row's factors
+        would be ones), into this month's fresh context `self.m`: benefits first, then what
+        the program is worth to each customer, then the purchase-rate effects that depend on
+        that worth."""
         p = self.people
         n = p.n
-        rel_rate, keep, rel_basket = (self.scratch(name, 1.0) for name in ("rel_rate", "keep", "rel_basket"))
-        self.rel_earn = self.scratch("rel_earn", 1.0)
-        self.free_shipping = self.scratch("free_shipping", False, bool)
-        for module in self.instruments:
-            module.basket(keep, rel_basket)
+        m = self.m = Month(self, self.month)
+        m.rel_rate, m.keep, m.rel_basket = (self.scratch(name, 1.0) for name in ("rel_rate", "keep", "rel_basket"))
+        m.rel_earn = self.scratch("rel_earn", 1.0)
+        m.free_shipping = self.scratch("free_shipping", False, bool)
+        self._step("benefits")
         # what a customer expects to buy a month at list price, and the orders behind it
-        self.expected_orders = expected_orders
-        self.expected_spend = lookup(self.basket_by_level, level) * p.basket[:n]
-        self.expected_spend *= expected_orders
-        self.program_value = self.scratch("program_value", 0.0)  # value back per unit of list spend
-        for module in self.instruments:
-            module.value_share(self.program_value)
-        self.value_effect = self.membership.effect(self.program_value)
-        for module in self.instruments:
-            module.purchase_rate(rel_rate)
+        m.expected_orders = expected_orders
+        m.expected_spend = lookup(self.basket_by_level, level) * p.basket[:n]
+        m.expected_spend *= expected_orders
+        m.program_value = self.scratch("program_value", 0.0)  # value back per unit of list spend
+        self._step("worth")
+        m.value_effect = self.membership.effect(m.program_value)
+        self._step("purchase rates")
         # discounts raise the purchase rate of price-sensitive customers
-        rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - keep)
-        return ProgramFactors(rel_rate, keep, rel_basket)
+        m.rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - m.keep)
+
+    def _step(self, name: str) -> None:
+        """The instruments' hook of one step of the plan, each in registry order."""
+        for hook in self.hooks[STEPS[name].hook]:
+            hook(self.m)
 
     def _spend(self, k: np.ndarray, level: np.ndarray, rows: slice, record) -> tuple[np.ndarray, np.ndarray | None]:
         """List spend of this month's purchases per arm in `rows`, and the program row's net
@@ -473,13 +474,13 @@ class Sim:
         self._new_customer_baskets(basket, base_spend, rows)
         program = self._program_row(rows)
         if program is not None:
-            basket[program] *= self.factors.basket
+            basket[program] *= self.m.rel_basket
         list_spend = np.multiply(basket, k, out=basket)
         revenue = list_spend.sum(axis=1)
         list_sales = revenue.copy()  # (before the program row's discounts come off)
         net_spend = None
         if program is not None:
-            net_spend = list_spend[program] * self.factors.keep
+            net_spend = list_spend[program] * self.m.keep
             revenue[program] = net_spend.sum()  # (a row's sum is the same as in sum(axis=1))
         if self.pilot is not None:
             self.pilot.add_spend(rows, list_spend if program is None else np.vstack([list_spend[:program], net_spend]))
@@ -533,17 +534,18 @@ class Sim:
     def _program_purchases(self, k: np.ndarray, list_spend: np.ndarray, net_spend: np.ndarray) -> None:
         """Late enrolment, the program's costs of the purchases, the instruments' reactions
         (`k`, `list_spend`, `net_spend`: the program row's)."""
-        econ = self.sc.economics
-        self.k, self.list_spend, self.net_spend = k, list_spend, net_spend
-        self.membership.enrol(self.k)
-        self.charge("cost_discounts", self.list_spend - self.net_spend)
+        econ, m = self.sc.economics, self.m
+        m.k, m.list_spend, m.net_spend = k, list_spend, net_spend
+        # step "enrolment and costs"
+        self.membership.enrol(k)
+        self.charge("cost_discounts", list_spend - net_spend)
         if econ.shipping_cost_per_order:
-            self.charge("cost_shipping", (self.k * econ.shipping_cost_per_order) * self.free_shipping)
+            self.charge("cost_shipping", (k * econ.shipping_cost_per_order) * m.free_shipping)
         self.charge_at("cost_member_service", np.flatnonzero(self.enrolled), econ.cost_per_member_per_month)
         self.record("cost_fixed", econ.program_fixed_cost_per_month)
-        for module in self.instruments:
-            module.after_purchases()
-        active = self.members & ((self.k > 0) | self.people.contact[: self.people.n])
+        self._step("reactions")
+        # step "membership activity"
+        active = self.members & ((k > 0) | self.people.contact[: self.people.n])
         self.record("active_members", float(np.count_nonzero(active)))
         self.membership.activity()
 
@@ -606,10 +608,9 @@ class Sim:
             hazard *= self.per_slot("churn_multiplier")
         program = self._program_row(rows)
         if program is not None:
-            rel = self.scratch("rel_churn", 1.0)
-            for module in self.instruments:
-                module.churn(rel)
-            hazard[program] *= rel
+            self.m.rel_churn = self.scratch("rel_churn", 1.0)
+            self._step("churn")
+            hazard[program] *= self.m.rel_churn
         alive = self.view("is_alive")[rows]
         leave = self.uniform("churn") < hazard
         leave &= alive
@@ -627,12 +628,9 @@ class Sim:
         self.record("acquisition_cost", np.full(2, paid * self.sc.economics.cost_per_acquisition))
         self.record("recommendations", self.recommend_listeners)
         self.record("complaints", self.complaint_listeners)
-        referred = defaultdict(int)
-        displaced = 0  # referred customers who would have come by word of mouth anyway
-        for module in self.instruments:
-            for source, count in module.new_arrivals().items():
-                referred[source] += count
-            displaced += module.displaced_word_of_mouth()
+        self._step("acquisition")  # the arrivals instruments bring (referrals), into self.m
+        referred = self.m.arrivals
+        displaced = self.m.displaced_word_of_mouth  # referred customers who would have come by word of mouth anyway
         for arm in range(self.rows.start, self.rows.stop):
             wom = poisson_scalar(self.recommend_listeners[arm] * c.word_of_mouth.conversion_per_listener, u_wom)
             if arm == PROGRAM:
@@ -656,7 +654,7 @@ class Sim:
         if arm == PROGRAM and self.has_program:
             self.membership.on_arrival(slots, source)
             for module in self.instruments:
-                module.on_arrival(slots, source)
+                module.on_arrival(self.m, slots, source)
 
     # ------------------------------------------------------------------ records
     def _bookkeeping(self, month_index: int | None = None) -> None:
@@ -675,8 +673,8 @@ class Sim:
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)
         self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
-        for module in self.instruments:
-            module.record(idx)
+        for record in self.hooks["record"]:  # step "bookkeeping"
+            record(idx)
 
     @staticmethod
     def _alive_by_level(level: np.ndarray, alive: np.ndarray) -> np.ndarray:
@@ -700,16 +698,18 @@ class Sim:
         """Simulate the horizon; `on_month(months_done)` is called after each month's books."""
         env = simpy.Environment()
         self._start()
-        env.process(self._every(env, 0.0, self._market))
+        # the plan's times within the month (instruments.PLAN): the market step walks the steps
+        # from benefits to churn; the calendar, acquisition, bookkeeping and compaction follow
+        env.process(self._every(env, STEPS["benefits"].at, self._market))
         for i, module in enumerate(self.instruments):
             for event in module.calendar():
-                offset = 0.5 + 0.01 * i
+                offset = STEPS["calendar"].at + 0.01 * i
                 env.process(self._every(env, offset, event.fn, event.every_months, event.first_month))
-        env.process(self._every(env, 0.8, self._acquisition))
-        env.process(self._every(env, 0.9, self._bookkeeping))
+        env.process(self._every(env, STEPS["acquisition"].at, self._acquisition))
+        env.process(self._every(env, STEPS["bookkeeping"].at, self._bookkeeping))
         if on_month is not None:
             env.process(self._every(env, 0.95, lambda: on_month(self.month + 1)))
-        env.process(self._every(env, 0.97, self._compact))
+        env.process(self._every(env, STEPS["compaction"].at, self._compact))
         try:
             env.run(until=self.T)
             self.helper.close()  # (first: no draw ahead still writes to the buffers let go of here)
@@ -737,6 +737,11 @@ class Sim:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
         self.membership_changed()
+
+
+def _overrides(module, hook: str) -> bool:
+    """Whether an instrument has its own `hook` (the base class's does nothing)."""
+    return getattr(type(module), hook) is not getattr(InstrumentModule, hook)
 
 
 __all__ = ["Sim", "ARMS", "BASELINE", "PROGRAM"]

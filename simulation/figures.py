@@ -370,17 +370,11 @@ def points_over_time(monthly: pd.DataFrame, arm: str = "program", currency: str 
 
 # --------------------------------------------------------------------------- comparing scenarios
 def instrument_figures(results: Any) -> list[tuple[str, go.Figure]]:
-    """The charts of the instruments a run has: tiers, points, club (name, figure)."""
-    monthly, currency = results.monthly, results.scenario.economics.currency
-    program = results.scenario.program.active_instruments()
-    out = []
-    if "tiers" in program and monthly["metric"].str.startswith("tier_").any():
-        out.append(("tiers", tiers_over_time(monthly, [t.name for t in program["tiers"].tiers])))
-    if "points" in program and (monthly["metric"] == "points_issued").any():
-        out.append(("points", points_over_time(monthly, currency=currency)))
-    if "subscription" in program and (monthly["metric"] == "subscribers").any():
-        out.append(("subscribers", over_time(monthly, "subscribers", ("program",), currency)))
-    return out
+    """The charts of the instruments a run has (name, figure), each instrument's own (its `charts`)."""
+    from .instruments import REGISTRY
+
+    active = results.scenario.program.active_instruments()
+    return [chart for key, block in active.items() for chart in REGISTRY[key].charts(results, block)]
 
 
 def overlay(monthlies: Mapping[str, pd.DataFrame], name: str, arm: str = "program", currency: str = "kr") -> go.Figure:

@@ -17,10 +17,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .instruments.base import Lever
 from .people import REFERRAL
 
 if TYPE_CHECKING:
     from .engine import Sim
+
+
+# the membership levers' rows of docs/model.md section 12.1 (the instruments declare their own)
+LEVERS = (
+    Lever("enrollment_per_purchase", "x2", "members_end up 2-30 %", "section 8: willing customers sign up sooner"),
+    Lever("enrollment_effort", "x3", "members_end down 5-40 %", "section 8: value against effort (Kivetz & Simonson 2002)"),
+    Lever("value_scale", "x2", "purchases down 0.3-5 %, engagement down 1-15 %", "section 8: the same value has less effect"),
+    Lever("dormancy_per_month", "x2", "engagement down 10-50 %, breakage_rate up 10-150 %", "section 8: COLLOQUY (2015) active shares; stranded points are breakage"),
+    Lever("dormancy_value_protection", "=0", "engagement down 5-40 %", "section 8: value keeps members active"),
+    Lever("complexity_dormancy", "x3", "engagement down 5-40 %", "brief: complicated programs are dropped"),
+    Lever("reactivation_per_month", "x2", "engagement up 2-30 %", "section 8"),
+    Lever("abandonment_per_month", "x3", "members_end down 5-40 %", "section 8: members leave programs"),
+)  # fmt: skip
 
 
 class Membership:
@@ -46,7 +60,7 @@ class Membership:
     def willing(self, slots: np.ndarray) -> np.ndarray:
         """Which of these customers (program row) would join the program as it is worth to them now."""
         sim, p = self.sim, self.p
-        value = sim.program_value[slots]
+        value = sim.m.program_value[slots]
         denom = value + p.enrollment_effort
         appeal = np.divide(value, denom, out=np.zeros_like(value), where=denom > 0)
         appeal *= sim.per_slot("enrollment_propensity")[slots]
@@ -86,7 +100,7 @@ class Membership:
         dormant = sim.view("is_dormant")
         was_dormant = dormant[enrolled]
         u = sim.uniform_at("membership_activity", enrolled)
-        p_dormant = sim.value_effect[enrolled] * (-p.dormancy_value_protection)
+        p_dormant = sim.m.value_effect[enrolled] * (-p.dormancy_value_protection)
         p_dormant += 1.0
         p_dormant *= p.dormancy_per_month * self.complexity
         fall_asleep = ~was_dormant & (u < p_dormant)

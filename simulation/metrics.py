@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from . import instruments
 from .describe import level_label, money, with_currency
 
 
@@ -23,11 +24,9 @@ class Metric:
 _SPECIAL = {
     "active_customers_end": ("Active customers at end", "count", 1),
     "members_end": ("Members at end", "count", 1),
-    "subscribers_end": ("Club subscribers at end", "count", 1),
     "revenue": ("Revenue", "money", 1),
     "gross_margin": ("Gross margin", "money", 1),
     "program_cost": ("Program cost", "money", -1),
-    "fee_income": ("Club fee income", "money", 1),
     "acquisition_cost": ("Acquisition cost", "money", -1),
     "net_profit": ("Net profit", "money", 1),
     "clv_mean": ("Customer lifetime value", "money", 1),
@@ -37,9 +36,6 @@ _SPECIAL = {
     "upsell_spend_share": ("Upsell share of spend", "share", 1),
     "loyalty_index": ("Customer loyalty index", "number", 1),
     "engagement": ("Engagement", "share", 1),
-    "points_liability_end": ("Points liability at end", "money", -1),
-    "breakage_rate": ("Breakage rate", "share", 0),
-    "referrals": ("Referrals", "count", 1),
     "acquisitions": ("New customers", "count", 1),
     "roi": ("Return on investment", "share", 1),
     "payback_month": ("Payback month", "months", -1),
@@ -48,36 +44,29 @@ _SPECIAL = {
     # monthly series
     "active_customers": ("Active customers", "count", 1),
     "members": ("Members", "count", 1),
-    "subscribers": ("Club subscribers", "count", 1),
     "retention": ("Retention", "share", 1),
     "retention_end": ("Retention at the end", "share", 1),
     "purchases": ("Purchases", "count", 1),
     "net_profit_cumulative": ("Cumulative net profit", "money", 1),
-    "points_issued": ("Points issued", "count", 0),
-    "points_redeemed": ("Points redeemed", "count", 0),
-    "points_expired": ("Points expired", "count", 0),
-    "points_liability": ("Points liability", "money", -1),
     "churned": ("Churned customers", "count", -1),
     "nps": ("NPS", "score", 1),
     "clv_acquired_mean": ("Lifetime value of new customers", "money", 1),
     "list_sales": ("Sales at list price", "money", 1),
     "upsell": ("Upsell spend", "money", 1),
-    "points_outstanding": ("Points outstanding", "count", 0),
     "active_members": ("Members buying or in contact", "count", 1),
     "members_active": ("Members not dormant", "count", 1),
     "members_dormant_new": ("Members gone dormant", "count", -1),
     "members_left": ("Members who left the program", "count", -1),
-    "rewards_redeemed": ("Rewards redeemed", "count", 0),
-    "club_starts": ("Club sign-ups", "count", 1),
-    "club_cancellations": ("Club cancellations", "count", -1),
-    "tier_upgrades": ("Tier upgrades", "count", 0),
-    "tier_downgrades": ("Tier downgrades", "count", 0),
     "moved_up": ("Customers moving up a level", "count", 1),
     "moved_down": ("Customers moving down a level", "count", -1),
     "recommendations": ("Recommendations", "count", 1),
     "complaints": ("Complaints", "count", -1),
     "prospects_lost": ("Prospects lost to complaints", "count", -1),
 }
+
+_SPECIAL.update({name: (m.label, m.kind, m.better) for name, m in instruments.metric_specs().items()})
+# prefixes of per-item series an instrument declares (members per tier: `tier_Gold`)
+_PREFIXES = {p: m for cls in instruments.REGISTRY.values() for p, m in cls.metric_prefixes.items()}
 
 # how the customer groups of the CLV table read (`source`: where a customer came from)
 GROUP_LABELS = {
@@ -88,11 +77,20 @@ GROUP_LABELS = {
 }
 
 
+# how the CLV table's ways of grouping customers read (an instrument may add its own: tiers)
+GROUP_BY_LABELS = {
+    "segment": "Segment",
+    **{g: label for cls in instruments.REGISTRY.values() for g, label in cls.clv_group_labels.items()},
+    "source": "How they came",
+}
+
+
 def group_label(group: str) -> str:
     return GROUP_LABELS.get(group, group)
 
 
-# the order of the summary table: headline first, then money, then the rest
+# the order of the summary table: headline first, then money, then the rest (the
+# instruments' cost lines and summary figures in registry order)
 ORDER = (
     "retention_12m",
     "retention_24m",
@@ -107,15 +105,11 @@ ORDER = (
     "cost_per_retained_customer",
     "active_customers_end",
     "members_end",
-    "subscribers_end",
     "revenue",
     "gross_margin",
-    "fee_income",
-    "cost_rewards",
     "cost_discounts",
+    *instruments.cost_lines(),
     "cost_shipping",
-    "cost_perks",
-    "cost_referral_rewards",
     "cost_member_service",
     "cost_fixed",
     "acquisition_cost",
@@ -124,9 +118,7 @@ ORDER = (
     "upsell_spend_share",
     "loyalty_index",
     "engagement",
-    "points_liability_end",
-    "breakage_rate",
-    "referrals",
+    *(name for cls in instruments.REGISTRY.values() for name in cls.summary_order),
     "acquisitions",
 )
 
@@ -140,8 +132,9 @@ def metric(name: str) -> Metric:
         return Metric(name, "Cost: " + name[5:].replace("_", " "), "money", -1)
     if name.startswith("level_"):
         return Metric(name, level_label(name[6:]), "count", 0)
-    if name.startswith("tier_"):
-        return Metric(name, "Tier " + name[5:], "count", 0)
+    for prefix, spec in _PREFIXES.items():
+        if name.startswith(prefix):
+            return Metric(name, spec.label + name[len(prefix) :], spec.kind, spec.better)
     return Metric(name, name.replace("_", " ").capitalize(), "number", 0)
 
 

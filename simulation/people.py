@@ -16,12 +16,16 @@ by), and `restore` puts every slot back in id order at the end of a run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .helper import Helper
 from .rng import Streams
-from .schema import LEVELS, Scenario
+from .schema_base import LEVELS
+
+if TYPE_CHECKING:
+    from .schema import Scenario
 
 BASELINE, PROGRAM = 0, 1
 ARMS = ("baseline", "program")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import analysis, figures, pilot, uncertainty
 from .describe import describe
-from .metrics import fmt, fmt_interval, metric
+from .metrics import GROUP_BY_LABELS, fmt, fmt_interval, metric
 from .provenance import Provenance
 from .schema import path_label
 
@@ -223,7 +223,7 @@ def report_figures(results: Any) -> list[Any]:
         figures.ladder_flows(results.flows, "program"),
         figures.profit_waterfall(results.summary, currency),
     ]
-    groups = [g for g in ("segment", "tier", "source") if g in set(results.clv["group_by"])]
+    groups = [g for g in GROUP_BY_LABELS if g in set(results.clv["group_by"])]
     out += [figures.clv_by_group(results.clv, g, currency) for g in groups[:1]]
     return out + [fig for _, fig in figures.instrument_figures(results)]
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import pilot, uncertainty
 from .engine import PROGRAM, REPURCHASE_MONTHS, Sim
+from .instruments import REGISTRY
 from .people import ARMS, SOURCES
 from .schema import LEVELS, Scenario
 
@@ -34,6 +35,8 @@ PROGRAM_ONLY_METRICS = ("engagement", "breakage_rate")
 # an interval for the payback month only when at least this share of replications pays back
 PAYBACK_INTERVAL_MIN_SHARE = 0.5
 SUMMARY_ARMS = ("program", "baseline", "incremental")
+# monthly series every run reports, 0 when their instrument is off (fee income: part of net profit)
+ALWAYS_REPORTED = tuple(dict.fromkeys(("fee_income", *(m for cls in REGISTRY.values() for m in cls.always_reported))))
 
 
 @dataclass
@@ -106,7 +109,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     led.update({k: v.copy() for k, v in sim.ledger.items()})
     cost_lines = [line for line in sim.cost_lines if line in led]
     led["program_cost"] = sum((led[line] for line in cost_lines), np.zeros((2, T + 1)))
-    for name in (*sim.cost_lines, "fee_income", "subscribers", "referrals", "points_liability"):
+    for name in (*sim.cost_lines, *ALWAYS_REPORTED):
         led[name]  # noqa: B018 (creates the zero series, so every run reports the same metrics)
     led["net_profit"] = led["gross_margin"] - led["program_cost"] + led["fee_income"] - led["acquisition_cost"]
     led["net_profit_cumulative"] = np.cumsum(led["net_profit"], axis=1)
@@ -114,7 +117,7 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     s: dict[str, np.ndarray] = {}
     totals = (
         "revenue", "gross_margin", "program_cost", "fee_income", "acquisition_cost", "net_profit",
-        "referrals", "acquisitions", "purchases", "churned", *sim.cost_lines,
+        "acquisitions", "purchases", "churned", *sim.cost_lines,
     )  # fmt: skip
     for name in totals:
         s[name] = led[name].sum(axis=1)
@@ -123,7 +126,6 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
             s[f"retention_{months}m"] = led["retention"][:, months]
     s["active_customers_end"] = led["active_customers"][:, -1]
     s["members_end"] = led["members"][:, -1]
-    s["subscribers_end"] = led["subscribers"][:, -1]
     s["nps_end"] = led["nps"][:, -1]
 
     people = sim.people
@@ -150,9 +152,10 @@ def summarise_replication(sim: Sim) -> ReplicationResult:
     s["engagement"] = np.divide(
         led["active_members"].sum(axis=1), member_months, out=np.zeros(2), where=member_months > 0
     )
-    s["points_liability_end"] = np.zeros(2)
-    s["breakage_rate"] = np.zeros(2)
+    for cls in REGISTRY.values():  # (what every run reports, the instrument on or not)
+        cls.summary_defaults(led, s)
     for module in sim.instruments:
+        s.update({name: led[name].sum(axis=1) for name in module.totals})
         module.summary(s)
 
     rep = ReplicationResult(sim.replication, dict(led), s, _flows(sim), _clv_groups(sim, used), _cohorts(sim, used))
@@ -260,16 +263,13 @@ def _clv_groups(sim: Sim, used: np.ndarray):
     value = sim.view("value")
     groups = [("segment", people.segment[:n], [s.name for s in sim.sc.customers.segments]),
               ("source", None, list(SOURCES))]  # fmt: skip
-    tiers = next((m for m in sim.instruments if m.key == "tiers"), None)
     out = []
     for arm in (0, 1):
         arm_groups = [
             (name, codes if codes is not None else people.source[arm, :n], labels) for name, codes, labels in groups
         ]
-        if tiers is not None:
-            # 0 = not a member (everyone in the baseline)
-            tier = people.tier[:n].astype(np.int64) + 1 if arm == PROGRAM else np.zeros(n, np.int64)
-            arm_groups.append(("tier", tier, ["not a member"] + [t.name for t in tiers.p.tiers]))
+        for module in sim.instruments:  # (an instrument's own groups: the end-of-run tier)
+            arm_groups += type(module).clv_groups(sim, arm, module.p)
         mask = used[arm]
         for name, codes, labels in arm_groups:
             codes = np.asarray(codes, dtype=np.int64)[mask]

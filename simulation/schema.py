@@ -3,103 +3,37 @@
 Validation, defaults, units, help texts, the JSON Schema (`lojal schema`), the scenario
 reference in the docs and the app's widgets all come from these models. Every field
 carries a label, a unit and a help text in its metadata; `field_info()` reads them back.
+
+The program's instrument blocks are declared in their own files (`instruments/`) and
+`Program` is built from the instrument registry; the bits those files share with this
+module (the field helper `F`, `Base`, per-level values) are in `schema_base.py`.
 """
 
 from __future__ import annotations
 
-import itertools
 import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, create_model, model_validator
+
+from . import instruments
+from .schema_base import (  # noqa: F401  (re-exported: the schema's public names)
+    LEVEL_LABELS,
+    LEVELS,
+    NPS_ANSWER_LEVEL,
+    Base,
+    F,
+    Instrument,
+    LevelProbabilities,
+    LevelShares,
+    LevelValues,
+    Share,
+    levels,
+    probs,
+    shares,
+)
 
 SCHEMA_VERSION = 1
-
-LEVELS = (
-    "very_dissatisfied",
-    "dissatisfied",
-    "indifferent",
-    "satisfied",
-    "very_satisfied",
-    "loyal",
-)
-LEVEL_LABELS = (
-    "Very dissatisfied",
-    "Dissatisfied",
-    "Indifferent",
-    "Satisfied",
-    "Very satisfied",
-    "Loyal",
-)
-
-
-def F(default: Any = ..., *, label: str, unit: str = "", help: str, choices_from: str = "", **constraints: Any) -> Any:
-    """A field with the metadata every consumer (docs, app, JSON Schema) reads; `choices_from`:
-    a list whose items are picked from names given elsewhere in the scenario (a path)."""
-    extra = {"label": label, "unit": unit, **({"choices_from": choices_from} if choices_from else {})}
-    return Field(default, description=help, title=label, json_schema_extra=extra, **constraints)
-
-
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-
-
-class Base(BaseModel):
-    """Unknown keys are errors (a typo must not silently fall back to a default)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-class LevelValues(Base):
-    """One number per satisfaction level."""
-
-    very_dissatisfied: float = F(0.0, label="Very dissatisfied", help="Value for very dissatisfied customers.", ge=0)
-    dissatisfied: float = F(0.0, label="Dissatisfied", help="Value for dissatisfied customers.", ge=0)
-    indifferent: float = F(0.0, label="Indifferent", help="Value for indifferent customers.", ge=0)
-    satisfied: float = F(0.0, label="Satisfied", help="Value for satisfied customers.", ge=0)
-    very_satisfied: float = F(0.0, label="Very satisfied", help="Value for very satisfied customers.", ge=0)
-    loyal: float = F(0.0, label="Loyal", help="Value for loyal customers.", ge=0)
-
-    def as_tuple(self) -> tuple[float, ...]:
-        return tuple(getattr(self, name) for name in LEVELS)
-
-
-def levels(*values: float) -> LevelValues:
-    return LevelValues(**dict(zip(LEVELS, values, strict=True)))
-
-
-class LevelProbabilities(LevelValues):
-    """One probability per satisfaction level."""
-
-    @model_validator(mode="after")
-    def _at_most_one(self) -> LevelProbabilities:
-        for name in LEVELS:
-            if getattr(self, name) > 1:
-                raise ValueError(f"{name}: a probability must be <= 1 (got {getattr(self, name)})")
-        return self
-
-
-class LevelShares(LevelProbabilities):
-    """A distribution over the six levels; the shares sum to 1."""
-
-    @model_validator(mode="after")
-    def _sum_to_one(self) -> LevelShares:
-        total = sum(self.as_tuple())
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"shares must sum to 1 (got {total:g})")
-        return self
-
-
-def shares(*values: float) -> LevelShares:
-    return LevelShares(**dict(zip(LEVELS, values, strict=True)))
-
-
-def probs(*values: float) -> LevelProbabilities:
-    return LevelProbabilities(**dict(zip(LEVELS, values, strict=True)))
-
-
-# NPS answers 0..10 map to the ladder: 0-2, 3-4, 5-6, 7-8, 9, 10 (docs/brief.md).
-NPS_ANSWER_LEVEL = (0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5)
-
 
 # --------------------------------------------------------------------------- meta
 # A short fixed list, not free text: the Scenario library groups and filters by it, and
@@ -212,108 +146,6 @@ class Customers(Base):
         return self
 
 
-# --------------------------------------------------------------------------- instruments
-class Instrument(Base):
-    enabled: bool = F(True, label="Enabled", help="Switch the instrument on or off without losing its settings.")
-
-
-class Points(Instrument):
-    earn_rate: float = F(1.0, label="Earn rate", unit="points per currency unit", help="Points earned per unit of money spent.", ge=0, le=1000)
-    activity_bonus_points: float = F(0.0, label="Activity bonus", unit="points/month", help="Bonus points for app use, reviews and other activities in a month.", ge=0)
-    activity_probability: float = F(0.3, label="Activity chance", unit="probability/month", help="Chance that a digital member earns the activity bonus in a month.", ge=0, le=1)
-    redemption_threshold: float = F(500.0, label="Redemption threshold", unit="points", help="Points needed for one reward.", gt=0)
-    reward_value: float = F(5.0, label="Reward value", unit="currency", help="What one reward is worth to the customer.", ge=0)
-    reward_cost: float = F(3.0, label="Reward cost", unit="currency", help="What one reward costs the company to supply (cost of goods or what a partner charges).", ge=0)
-    redemption_replaces_purchase: float = F(0.6, label="Rewards replacing purchases", unit="share", help="Share of rewards that replace a purchase the member would have paid for; each costs the margin given up on it too.", ge=0, le=1)
-    redemption_probability: float = F(0.5, label="Redemption chance", unit="probability/month", help="Chance that an active member who can afford a reward worth one usual basket redeems in a month (a bigger reward is claimed more often, a smaller one less).", ge=0, le=1)
-    expiry_months: int = F(12, label="Expiry", unit="months", help="Months after which points expire (0 = never).", ge=0, le=120)
-    expiry_policy: Literal["inactivity", "fixed"] = F("inactivity", label="Expiry policy", help="'inactivity': the whole balance expires after that many months without earning or redeeming; 'fixed': each month's points expire that many months after they were earned.")
-    purchase_lift: float = F(0.10, label="Purchase lift", unit="share of rate", help="Long-run rise in an active member's purchase rate when the points are worth the most (it grows with the value back per unit spent and how reachable the reward is, with diminishing returns; a worthless card lifts nothing).", ge=0, le=2)
-    novelty_lift: float = F(0.5, label="Novelty", unit="share of the lift", help="Extra lift of a new member, fading to the long-run lift.", ge=0, le=5)
-    novelty_months: float = F(6.0, label="Novelty fades in", unit="months", help="Time constant of the novelty's fade (e-folding time).", gt=0, le=120)
-    goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase timing near a reward: rate x (1 + goal_gradient x value x (progress - 1/2)); faster near the reward, slower just after one, the same on average.", ge=0, le=3)
-    post_redemption_dip: float = F(0.05, label="Post-reward dip", unit="share of rate", help="Lower purchase rate in the month after a redemption.", ge=0, le=1)
-    reward_satisfaction_lift: float = F(0.05, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward worth at least the customer's usual basket (smaller rewards delight proportionally less).", ge=0, le=1)
-    expiry_satisfaction_hurt: float = F(0.10, label="Expiry annoyance", unit="probability", help="Added chance of moving down a level when points expire.", ge=0, le=1)
-
-
-class Tier(Base):
-    name: str = F(label="Tier", help="Name of the tier.", min_length=1)
-    threshold: float = F(0.0, label="Threshold", unit="qualifying metric", help="Qualifying spend, points or visits in the window needed for the tier.", ge=0)
-    discount: float = F(0.0, label="Discount", unit="share of basket", help="Discount on every purchase.", ge=0, le=0.9)
-    earn_multiplier: float = F(1.0, label="Earn multiplier", unit="x", help="Multiplier on points earned.", ge=0, le=20)
-    spend_lift: float = F(0.0, label="Spend lift", unit="share of basket", help="Extra spend per purchase from tier benefits.", ge=0, le=2)
-    free_shipping: bool = F(False, label="Free shipping", help="Orders ship free (costs economics.shipping_cost_per_order).")
-    perk_cost_per_member_month: float = F(0.0, label="Perk cost", unit="currency/member/month", help="Cost of perks (lounge, gifts, service line) per member per month.", ge=0)
-    status_lift: float = F(0.0, label="Status lift", unit="probability/month", help="Monthly added chance of moving up a level from the status itself (x the segment's status sensitivity).", ge=0, le=1)
-
-
-class Tiers(Instrument):
-    qualifying_metric: Literal["spend", "points", "visits"] = F("spend", label="Qualifying metric", help="What counts towards a tier.")
-    qualification_window_months: int = F(12, label="Qualification window", unit="months", help="Rolling window over which the qualifying metric is summed.", ge=1, le=36)
-    review_every_months: int = F(3, label="Review cadence", unit="months", help="How often downgrades are reviewed (upgrades happen as soon as a member qualifies).", ge=1, le=36)
-    downgrade_policy: Literal["one_tier", "to_qualified", "never"] = F("one_tier", label="Downgrade policy", help="At a review: drop one tier, drop to the tier qualified for, or never drop.")
-    downgrade_grace_months: int = F(0, label="Downgrade grace", unit="months", help="Months a member may stay below the threshold before a downgrade.", ge=0, le=36)
-    upgrade_satisfaction_lift: float = F(0.25, label="Upgrade delight", unit="probability", help="Added chance of moving up a level on an upgrade.", ge=0, le=1)
-    downgrade_satisfaction_hurt: float = F(0.5, label="Downgrade hurt", unit="probability", help="Added chance of moving down a level on a downgrade (a loss weighs about twice a gain).", ge=0, le=1)
-    tiers: list[Tier] = F(
-        [
-            Tier(name="Silver", threshold=0.0),
-            Tier(name="Gold", threshold=600.0, discount=0.03, earn_multiplier=1.5, status_lift=0.01),
-            Tier(name="Platinum", threshold=1500.0, discount=0.07, earn_multiplier=2.0, free_shipping=True, perk_cost_per_member_month=2.0, status_lift=0.02),
-        ],
-        label="Tiers",
-        help="Tiers from the entry tier (threshold 0) upwards, thresholds ascending.",
-        min_length=1,
-    )
-
-    @model_validator(mode="after")
-    def _ascending(self) -> Tiers:
-        thresholds = [t.threshold for t in self.tiers]
-        if thresholds[0] != 0:
-            raise ValueError("tiers: the first (entry) tier must have threshold 0")
-        if any(b <= a for a, b in itertools.pairwise(thresholds)):
-            raise ValueError("tiers: thresholds must be strictly ascending")
-        names = [t.name for t in self.tiers]
-        if len(set(names)) != len(names):
-            raise ValueError("tiers: names must be unique")
-        return self
-
-
-class Subscription(Instrument):
-    fee: float = F(5.0, label="Fee", unit="currency per billing period", help="Price of the paid club.", ge=0)
-    billing_period_months: int = F(1, label="Billing period", unit="months", help="Months between charges.", ge=1, le=24)
-    trial_months: int = F(1, label="Free trial", unit="months", help="Free months before the first charge (first-time subscribers only).", ge=0, le=12)
-    uptake_per_month: float = F(0.02, label="Uptake", unit="probability/month", help="Chance that an active member who bought this month starts the club, if the club is worth far more to them than its fee (it falls as the fee nears and passes the value they expect).", ge=0, le=1)
-    fee_sensitivity: float = F(2.0, label="Fee sensitivity", unit="exponent", help="How sharply uptake falls as the fee rises past the value a member expects: uptake x v^e / (v^e + fee^e).", ge=0, le=10)
-    trial_uptake_multiplier: float = F(2.0, label="Trial pull", unit="x uptake", help="Sign-ups with a free trial relative to without.", ge=1, le=10)
-    trial_cancellation: float = F(0.4, label="Trial drop-out", unit="probability", help="Chance that a trial member cancels at the end of the trial whatever the value.", ge=0, le=1)
-    discount: float = F(0.10, label="Discount", unit="share of basket", help="Club discount on every purchase.", ge=0, le=0.9)
-    free_shipping: bool = F(True, label="Free shipping", help="Club orders ship free.")
-    exclusive_access_value: float = F(3.0, label="Access value", unit="currency/month", help="What exclusive access is worth to a subscriber each month.", ge=0)
-    exclusive_access_cost: float = F(0.5, label="Access cost", unit="currency/subscriber/month", help="What exclusive access costs per subscriber per month.", ge=0)
-    purchase_rate_lift: float = F(0.15, label="Purchase lift", unit="share of rate", help="Higher purchase rate of subscribers (sunk-cost and convenience effect).", ge=0, le=3)
-    churn_multiplier: float = F(0.7, label="Churn multiplier", unit="x", help="Subscribers' churn relative to non-subscribers on the same level.", ge=0, le=1)
-    cancel_when_value_below_fee: float = F(0.5, label="Cancel when not worth it", unit="probability", help="Chance of cancelling at a billing date when the value received in the period fell below the fee.", ge=0, le=1)
-    base_cancellation_per_month: float = F(0.02, label="Base cancellation", unit="probability/month", help="Cancellations for other reasons.", ge=0, le=1)
-    satisfaction_lift: float = F(0.01, label="Club delight", unit="probability/month", help="Monthly added chance of moving up a level for a subscriber.", ge=0, le=1)
-
-
-class Referral(Instrument):
-    referral_probability: LevelProbabilities = F(probs(0.0, 0.0, 0.002, 0.01, 0.03, 0.08), label="Referrals by level", unit="probability/month", help="Chance that a customer on this level refers someone in a month with no reward (the reward raises it).")
-    conversion: float = F(0.08, label="Referral conversion", unit="probability", help="Chance that a referred prospect becomes a customer (about 4x a cold prospect).", ge=0, le=1)
-    two_sided: bool = F(True, label="Two-sided", help="Reward the new customer too, not only the referrer.")
-    referrer_reward_cost: float = F(10.0, label="Referrer reward", unit="currency", help="Cost of the referrer's reward per converted referral.", ge=0)
-    referee_reward_cost: float = F(10.0, label="Referee reward", unit="currency", help="Cost of the new customer's welcome reward (two-sided only).", ge=0)
-    referrer_satisfaction_lift: float = F(0.1, label="Referrer delight", unit="probability", help="Added chance of moving up a level when a referral converts.", ge=0, le=1)
-    max_referrals_per_referrer: int = F(5, label="Cap per referrer", unit="referrals", help="Most rewarded referrals per member over the horizon (0 = no cap).", ge=0)
-    referred_churn_multiplier: float = F(0.82, label="Referred churn", unit="x", help="Churn of referred customers relative to others (they retain better).", ge=0, le=2)
-    referred_basket_multiplier: float = F(1.0, label="Referred basket", unit="x", help="Basket of referred customers relative to others.", gt=0, le=3)
-    reward_response: float = F(1.0, label="Reward pull on referrers", unit="x", help="How much a referrer reward raises referrals: x (1 + response x (1 - exp(-reward / basket))).", ge=0, le=10)
-    referee_reward_response: float = F(0.5, label="Reward pull on friends", unit="x", help="How much a two-sided reward raises a referred friend's conversion, the same way.", ge=0, le=10)
-    would_have_come_share: float = F(0.3, label="Would have come anyway", unit="share", help="Share of referred customers who would have come through word of mouth anyway: their reward is paid, their arrival is not extra.", ge=0, le=1)
-
-
 class Membership(Base):
     enrollment_per_purchase: float = F(0.15, label="Sign-up per purchase", unit="probability", help="Chance that a customer willing to join signs up at one purchase (so frequent buyers join sooner and enrolment ramps up after launch).", ge=0, le=1)
     enrollment_effort: float = F(0.01, label="Effort of joining", unit="share of spend", help="The hassle of joining and using the program, as value back per unit spent: a customer is willing with the segment's propensity x value / (value + effort).", ge=0, le=1)
@@ -325,23 +157,25 @@ class Membership(Base):
     abandonment_per_month: float = F(0.03, label="Abandonment", unit="probability/month", help="Chance that a dormant member leaves the program for good in a month.", ge=0, le=1)
 
 
-class Program(Base):
-    membership: Membership = F(Membership(), label="Membership", help="How customers join, use, neglect and leave the program (for every instrument).")
-    points: Points | None = F(None, label="Points", help="Spend-based points and rewards.")
-    tiers: Tiers | None = F(None, label="Tiers", help="Status tiers with benefits.")
-    subscription: Subscription | None = F(None, label="Paid club", help="A paid subscription with benefits.")
-    referral: Referral | None = F(None, label="Referral", help="Rewards for bringing in new customers.")
+class ProgramBase(Base):
+    """The program: membership, then one optional block per registered instrument (added by
+    `_program_model` from `instruments.REGISTRY`)."""
+
+    membership: Membership = F(
+        Membership(),
+        label="Membership",
+        help="How customers join, use, neglect and leave the program (for every instrument).",
+    )
 
     @model_validator(mode="after")
-    def _points_for_tiers(self) -> Program:
-        tiers, points = self.tiers, self.points
-        if tiers is not None and tiers.enabled and tiers.qualifying_metric == "points":
-            if points is None or not points.enabled:
-                raise ValueError("tiers.qualifying_metric: 'points' needs the points instrument switched on")
+    def _across_instruments(self) -> ProgramBase:
+        for key, module in instruments.REGISTRY.items():
+            if key in self.active_instruments():
+                module.check_program(self)  # (a ValueError names the field)
         return self
 
     def active_instruments(self) -> dict[str, Instrument]:
-        """The instrument blocks that are present and enabled, in schema order."""
+        """The instrument blocks that are present and enabled, in registry order."""
         out = {}
         for name in INSTRUMENT_KEYS:
             block = getattr(self, name)
@@ -350,13 +184,18 @@ class Program(Base):
         return out
 
 
-INSTRUMENT_KEYS = ("points", "tiers", "subscription", "referral")
-INSTRUMENT_MODELS: dict[str, type[Instrument]] = {
-    "points": Points,
-    "tiers": Tiers,
-    "subscription": Subscription,
-    "referral": Referral,
-}
+def _program_model() -> type[ProgramBase]:
+    blocks = {
+        key: (module.schema | None, F(None, label=module.label, help=module.help))
+        for key, module in instruments.REGISTRY.items()
+    }
+    return create_model("Program", __base__=ProgramBase, __module__=__name__, **blocks)
+
+
+Program = _program_model()
+INSTRUMENT_KEYS = tuple(instruments.REGISTRY)
+INSTRUMENT_MODELS: dict[str, type[Instrument]] = {key: m.schema for key, m in instruments.REGISTRY.items()}
+globals().update({m.schema.__name__: m.schema for m in instruments.REGISTRY.values()})  # (schema.Points, ...)
 
 
 # --------------------------------------------------------------------------- economics, simulation
@@ -449,6 +288,7 @@ class Scenario(Base):
         if pilot.rollout_month > self.simulation.horizon_months:
             raise ValueError(f"pilot.rollout_month: {pilot.rollout_month} is after the horizon ({self.simulation.horizon_months} months)")
         return self
+
 
     @model_validator(mode="after")
     def _sampled_blocks_exist(self) -> Scenario:

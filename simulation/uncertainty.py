@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
+from . import instruments
+from .instruments.base import Judgement
 from .rng import generator, stable_hash
 from .schema import ParameterRange, Scenario, field_info
 
@@ -35,21 +37,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """A registry range: `low` and `high` multiply the scenario's value (for a `[]` path,
-    the sampled multiplier applies to every item's value); `triangular` has its mode at 1.
-    `needs`: blocks without which the parameter has no effect (sampled only if one is in use)."""
-
-    low: float
-    high: float
-    dist: str = "triangular"
-    source: str = "judgement"
-    needs: tuple[str, ...] = ()
-
-
 J = Judgement
-DISCOUNTS = ("program.tiers", "program.subscription")  # the instruments that give discounts
+# the instruments that give discounts (price sensitivity matters only with one of them)
+DISCOUNTS = tuple(f"program.{key}" for key, cls in instruments.REGISTRY.items() if cls.gives_discounts)
 REGISTRY: dict[str, Judgement] = {
     # the satisfaction ladder (section 5)
     "customers.ladder.positive_experience": J(0.5, 1.5, source="judgement (±50 %): set jointly with the ladder so the default base is near a steady state, not estimated (section 12)"),
@@ -76,38 +66,8 @@ REGISTRY: dict[str, Judgement] = {
     "program.membership.complexity_dormancy": J(0.0, 2.67, source="brief: complicated programs are dropped; 0-0.4 at the default"),
     "program.membership.reactivation_per_month": J(0.5, 2.0, source="judgement: 0.02-0.08 at the default"),
     "program.membership.abandonment_per_month": J(0.33, 2.0, source="judgement: 0.01-0.06 at the default"),
-    # points (section 9.1)
-    "program.points.activity_probability": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.points.redemption_probability": J(0.6, 1.6, source="judgement: 0.3-0.8 at the default"),
-    "program.points.redemption_replaces_purchase": J(0.5, 1.5, source="judgement (brief: costs in full): 0.3-0.9 at the default"),
-    "program.points.purchase_lift": J(0.3, 2.0, source="Taylor & Neslin (2005), Leenheer et al. (2007), Dorotic et al. (2012): 0.03-0.20 at the default"),
-    "program.points.novelty_lift": J(0.0, 2.0, source="judgement after Liu (2007): 0-1 at the default"),
-    "program.points.novelty_months": J(0.5, 2.0, source="judgement: 3-12 months at the default"),
-    "program.points.goal_gradient": J(0.5, 1.5, source="Kivetz et al. (2006) measured about 20 % in one field study; ±50 % for another setting (timing only)"),
-    "program.points.post_redemption_dip": J(0.0, 2.0, source="judgement: the size of the extra dip is not measured (Kivetz et al. 2006), 0 to 2x"),
-    "program.points.reward_satisfaction_lift": J(0.4, 2.0, source="judgement, checked against the coffee example's sales lift: 0.02-0.10 at the default"),
-    "program.points.expiry_satisfaction_hurt": J(0.5, 1.5, source="judgement (±50 %)"),
-    # tiers (section 9.2)
-    "program.tiers.upgrade_satisfaction_lift": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.tiers.downgrade_satisfaction_hurt": J(0.75, 1.25, source="loss aversion about 1.5x to 2.5x a gain (Kahneman & Tversky 1979; Wagner et al. 2009)"),
-    "program.tiers.tiers[].status_lift": J(0.5, 1.5, source="judgement (±50 %)"),
-    # paid club (section 9.3)
-    "program.subscription.uptake_per_month": J(0.5, 2.5, source="judgement: 0.01-0.05 at the default"),
-    "program.subscription.fee_sensitivity": J(0.5, 2.0, source="judgement: 1-4 at the default"),
-    "program.subscription.trial_uptake_multiplier": J(0.65, 2.0, source="judgement: 1.3-4 at the default"),
-    "program.subscription.trial_cancellation": J(0.5, 1.75, source="judgement: 0.2-0.7 at the default"),
-    "program.subscription.purchase_rate_lift": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.subscription.churn_multiplier": J(0.8, 1.2, source="judgement: 30 % less churn, give or take half (0.56 to 0.84 at the default)"),
-    "program.subscription.cancel_when_value_below_fee": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.subscription.base_cancellation_per_month": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.subscription.satisfaction_lift": J(0.5, 1.5, source="judgement (±50 %)"),
-    # referral (section 9.4)
-    "program.referral.conversion": J(0.5, 1.9, source="brief: about 4x a cold prospect; 0.04-0.15 at the default"),
-    "program.referral.reward_response": J(0.3, 2.0, source="judgement after Ryu & Feick (2007): 0.3-2 at the default"),
-    "program.referral.referee_reward_response": J(0.4, 2.0, source="judgement after Ahrens et al. (2013): 0.2-1 at the default"),
-    "program.referral.would_have_come_share": J(0.33, 1.67, source="judgement: 0.1-0.5 at the default"),
-    "program.referral.referrer_satisfaction_lift": J(0.5, 1.5, source="judgement (±50 %)"),
-    "program.referral.referred_churn_multiplier": J(0.85, 1.15, source="Schmitt et al. (2011): about 18 % better retention; 0.70 to 0.94 at the default"),
+    # each instrument's own (its file's `judgements`, docs/model.md section 9), in registry order
+    **instruments.judgements(),
 }  # fmt: skip
 
 RESIDUAL = "simulation noise and interactions"

@@ -26,7 +26,8 @@ from app.fields import join, kind_of
 from app.settings import drafts_dir
 from app.settings import home as home_dir
 from simulation import analysis, metrics
-from simulation.schema import Pilot, Points, Program, Referral, Scenario, Subscription, Tiers, field_info
+from simulation.instruments import REGISTRY
+from simulation.schema import Pilot, Program, Scenario, field_info
 
 RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
     f"screens/{name}.py" for name in ("results", "design", "compare", "library", "export")
@@ -157,10 +158,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
         "About",
         "Customers",
         "Program",
-        "Points",
-        "Tiers",
-        "Paid club",
-        "Referral",
+        "Instruments",
         "Economics",
         "Simulation",
         "Uncertainty",
@@ -306,7 +304,7 @@ def test_library_open_duplicate_save(library_dir):  # noqa: F811
     at = started(library_dir)
     at.switch_page(LIBRARY).run()
     tables = library_tables(at)  # one per industry
-    assert list(tables[0].columns) == ["Name", "Description", "Instrument", "Author", "Last changed", "File"]
+    assert list(tables[0].columns) == ["Name", "Instrument", "Description", "Author", "Last changed", "File"]
     assert sum(len(t) for t in tables) == len(list(library_dir.glob("*.yaml")))
     listed = [row for t in tables for row in t.itertuples(index=False)]  # in the order shown
     assert at.selectbox(key="library.pick").options == [f"{r.Name} ({r.File})" for r in listed]
@@ -552,10 +550,7 @@ def _schema_fields(model, prefix=""):
 
 
 def test_every_field_of_the_schema_has_a_widget(library_dir, monkeypatch):  # noqa: F811
-    everything = Scenario(
-        program=Program(points=Points(), tiers=Tiers(), subscription=Subscription(), referral=Referral()),
-        pilot=Pilot(),
-    )
+    everything = Scenario(program=Program(**{key: m.schema() for key, m in REGISTRY.items()}), pilot=Pilot())
     (library_dir / "0-everything.yaml").write_text(simulation.dumps(everything))
     monkeypatch.setenv("LOJAL_START_SCENARIO", "0-everything.yaml")  # the example the app opens on
     at = started(library_dir)

@@ -13,6 +13,7 @@ from helpers import assert_higher, paired_difference, per_replication, scenario
 
 import simulation
 from simulation.engine import PROGRAM, Sim
+from simulation.instruments import Month
 
 REPS = 6
 
@@ -31,6 +32,13 @@ def monthly_total(res, metric, arm="program"):
 SIGN_UP_AT_ONCE = {"enrollment_per_purchase": 1.0, "enrollment_effort": 0.0, "dormancy_per_month": 0.0}
 
 
+def month(sim: Sim, **arrays) -> Month:
+    """This month's context of a started simulation with the given arrays set (what a hook reads)."""
+    for name, value in arrays.items():
+        setattr(sim.m, name, value)
+    return sim.m
+
+
 def started_sim(program, **kw) -> Sim:
     """A simulation just after launch whose willing customers have all signed up.
 
@@ -43,7 +51,7 @@ def started_sim(program, **kw) -> Sim:
     sim._purchase_rates(sim.view("level").astype(np.intp))  # what the program is worth to each customer
     n = sim.people.n
     sim.membership.enrol(np.ones(n, np.int64))
-    willing = sim.people.u_join[:n] < sim.per_slot("enrollment_propensity") * (sim.program_value > 0)
+    willing = sim.people.u_join[:n] < sim.per_slot("enrollment_propensity") * (sim.m.program_value > 0)
     assert np.array_equal(sim.members, willing) and sim.members.any()
     return sim
 
@@ -76,7 +84,7 @@ def test_goal_gradient_shortens_purchase_gaps_near_the_threshold():
     holding = members[2::3]  # a whole reward's worth unredeemed: on the way to the next one
     points[near], points[after], points[holding] = 90.0, 10.0, 110.0
     rel = np.ones(n)
-    module.purchase_rate(rel)
+    module.purchase_rate(month(sim, rel_rate=rel))
     # rate x (1 + effect x goal_gradient x (progress - 1/2)): faster near the reward, slower after one
     assert np.allclose(rel[near], 1 + effect[near] * 0.4 * 0.4)
     assert np.allclose(rel[after], 1 - effect[after] * 0.4 * 0.4)
@@ -89,7 +97,7 @@ def test_goal_gradient_shortens_purchase_gaps_near_the_threshold():
     for step in range(steps):
         points[members] = 100.0 * (step + 0.5) / steps
         rel = np.ones(n)
-        module.purchase_rate(rel)
+        module.purchase_rate(month(sim, rel_rate=rel))
         cycle += rel / steps
     assert np.allclose(cycle, 1.0)
     # and in a whole run the gradient is timing, not extra sales: purchases move by far less
@@ -164,10 +172,10 @@ def test_members_upgrade_as_soon_as_they_qualify():
     sim = started_sim({"tiers": TIERS})
     module = sim.instruments[0]
     n = sim.people.n
-    sim.k = np.zeros(n, np.int32)
-    sim.net_spend = np.where(sim.members, 400.0, 0.0)
-    sim.list_spend = sim.net_spend
-    module.after_purchases()
+    sim.m.k = np.zeros(n, np.int32)
+    sim.m.net_spend = np.where(sim.members, 400.0, 0.0)
+    sim.m.list_spend = sim.m.net_spend
+    module.after_purchases(sim.m)
     tiers = sim.people.tier[:n]
     assert (tiers[sim.members] == 1).all() and (tiers[~sim.members] == -1).all()
     assert sim.people.nudge_up[:n][sim.members].max() == 0  # joining is not an upgrade

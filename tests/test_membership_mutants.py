@@ -58,7 +58,7 @@ def test_effect_has_diminishing_returns():
 
 def _worth(sim):
     n = sim.people.n
-    sim.program_value = np.resize([0.0, 0.01, 0.02, 0.1, 0.5], n).astype(float)
+    sim.m.program_value = np.resize([0.0, 0.01, 0.02, 0.1, 0.5], n).astype(float)
     return n
 
 
@@ -66,16 +66,16 @@ def test_willing_with_propensity_times_value_over_value_and_effort():
     sim, ms = member_sim()
     n = _worth(sim)
     slots = np.arange(0, n, 2)
-    value = sim.program_value[slots]
+    value = sim.m.program_value[slots]
     appeal = value / (value + 0.02) * sim.per_slot("enrollment_propensity")[slots]
     want = sim.people.u_join[slots] < appeal
     assert want.any() and (~want).any()
     assert np.array_equal(ms.willing(slots), want)
     # no effort and a worthless program: nobody (not 0/0)
     sim, ms = member_sim(enrollment_effort=0.0)
-    sim.program_value = np.zeros(sim.people.n)
+    sim.m.program_value = np.zeros(sim.people.n)
     assert not ms.willing(np.arange(sim.people.n)).any()
-    sim.program_value = np.full(sim.people.n, 1e-9)  # any value at all, no effort: the propensity alone
+    sim.m.program_value = np.full(sim.people.n, 1e-9)  # any value at all, no effort: the propensity alone
     assert np.array_equal(ms.willing(np.arange(n)), sim.people.u_join[:n] < sim.per_slot("enrollment_propensity"))
 
 
@@ -129,12 +129,12 @@ def test_activity_dormancy_reactivation_and_abandonment():
     dormant = sim.view("is_dormant")
     dormant[members[::3]] = True
     sim.membership_changed()
-    sim.value_effect = np.linspace(0.0, 1.0, n)
+    sim.m.value_effect = np.linspace(0.0, 1.0, n)
     enrolled = sim.enrolled.copy()
     was_dormant = dormant.copy()
     ms.activity()
     u = sim.uniform("membership_activity")
-    p_dormant = 0.3 * 1.25 * (1 - 0.5 * sim.value_effect)
+    p_dormant = 0.3 * 1.25 * (1 - 0.5 * sim.m.value_effect)
     asleep = enrolled & ~was_dormant & (u < p_dormant)
     wake = enrolled & was_dormant & (u < 0.2)
     leave = enrolled & was_dormant & (u >= 0.7)
@@ -150,6 +150,6 @@ def test_activity_dormancy_reactivation_and_abandonment():
 
 def test_no_members_no_activity():
     sim, ms = member_sim()
-    sim.value_effect = np.zeros(sim.people.n)
+    sim.m.value_effect = np.zeros(sim.people.n)
     ms.activity()
     assert "members_left" not in sim.ledger and "members_dormant_new" not in sim.ledger

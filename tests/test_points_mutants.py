@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_instruments import started_sim
+from test_instruments import month, started_sim
 
 from simulation.engine import PROGRAM
 
@@ -49,7 +49,7 @@ def test_init_registers_state_and_tables():
     assert np.allclose(m.lift_by_months_in, 0.2 * (1 + 0.5 * np.exp(-months / 4)), rtol=1e-15, atol=0)
     assert m.issued == m.redeemed == m.expired == 0.0
     assert m.fixed_lots
-    assert m.cost_lines == ("cost_rewards", "cost_replaced_purchases")
+    assert tuple(m.cost_lines) == ("cost_rewards", "cost_replaced_purchases")
 
 
 @pytest.mark.parametrize(
@@ -89,12 +89,12 @@ def test_progress_is_the_share_of_the_way_to_the_next_reward():
 def test_value_share_is_value_back_times_reach():
     sim, m = points_sim(earn_rate=2.0, reward_value=10.0, redemption_threshold=500)
     n = sim.people.n
-    sim.rel_earn = np.linspace(0.5, 2.0, n)
-    sim.expected_spend = np.linspace(0.0, 60.0, n)  # some reach the reward in a year, some not
+    sim.m.rel_earn = np.linspace(0.5, 2.0, n)
+    sim.m.expected_spend = np.linspace(0.0, 60.0, n)  # some reach the reward in a year, some not
     share = np.full(n, 0.01)
-    m.value_share(share)
-    earn = sim.rel_earn * 2.0
-    reach = np.minimum(earn * sim.expected_spend * 12 / 500, 1.0)
+    m.value_share(month(sim, program_value=share))
+    earn = sim.m.rel_earn * 2.0
+    reach = np.minimum(earn * sim.m.expected_spend * 12 / 500, 1.0)
     assert 0 < (reach < 1).sum() < n  # both sides of the cap
     back = earn * 10.0 / 500 * reach
     assert np.allclose(share, 0.01 + back, rtol=1e-13, atol=0)
@@ -117,7 +117,7 @@ def test_purchase_rate_is_lift_with_novelty_goal_gradient_and_post_reward_dip():
     redeemed[members[1::4]] = 5  # two months ago: no dip
     m.effect = np.linspace(0.1, 0.9, n)
     rel = np.full(n, 2.0)
-    m.purchase_rate(rel)
+    m.purchase_rate(month(sim, rel_rate=rel))
     progress = points / 100 - np.floor(points / 100)
     lift = 0.3 * (1 + 1.0 * np.exp(-(7 - joined) / 5))
     boost = 1 + m.effect * (0.4 * (progress - 0.5) + lift)
@@ -133,8 +133,8 @@ def test_after_purchases_earns_on_net_spend_and_activity():
                         redemption_threshold=1e9, expiry_months=3, expiry_policy="fixed")  # fmt: skip
     n = sim.people.n
     sim.month = 4
-    sim.net_spend = np.linspace(0.0, 30.0, n)
-    sim.rel_earn = np.where(np.arange(n) % 2, 2.0, 1.0)
+    sim.m.net_spend = np.linspace(0.0, 30.0, n)
+    sim.m.rel_earn = np.where(np.arange(n) % 2, 2.0, 1.0)
     sim.view("points")[:] = 5.0
     activity = sim.view("ti_points_activity")
     activity[:] = 1
@@ -142,13 +142,13 @@ def test_after_purchases_earns_on_net_spend_and_activity():
     sim.view("points_lots")[4 % 3] = 7.0  # this month's lot so far
     contact_before = sim.view("contact").copy()
     m.issued = 100.0
-    m.after_purchases()
+    m.after_purchases(sim.m)
     members = sim.members
     u = sim.uniform("points_activity")
     active = members & sim.people.is_digital[:n] & (u < 0.5)
     assert active.any() and (members & ~active).any()
-    earned = sim.net_spend * 1.5 * sim.rel_earn * members + 40 * active
-    assert np.allclose(m.earned, earned, rtol=1e-13, atol=0)
+    earned = sim.m.net_spend * 1.5 * sim.m.rel_earn * members + 40 * active
+    assert np.allclose(sim.m.points_earned, earned, rtol=1e-13, atol=0)
     assert np.allclose(sim.view("points"), 5.0 + earned, rtol=1e-13, atol=0)
     assert np.array_equal(activity, np.where(earned > 0, 4, 1))
     assert np.array_equal(sim.view("contact"), contact_before | active)
@@ -162,10 +162,10 @@ def test_after_purchases_earns_on_net_spend_and_activity():
 def test_no_activity_bonus_no_contact():
     sim, m = points_sim(activity_bonus_points=0, activity_probability=1.0, redemption_threshold=1e9)
     n = sim.people.n
-    sim.net_spend = np.zeros(n)
-    sim.rel_earn = np.ones(n)
-    m.after_purchases()
-    assert not m.earned.any() and not sim.view("contact").any()
+    sim.m.net_spend = np.zeros(n)
+    sim.m.rel_earn = np.ones(n)
+    m.after_purchases(sim.m)
+    assert not sim.m.points_earned.any() and not sim.view("contact").any()
     assert not sim.view("ti_points_activity").any()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import scenario
+from test_instruments import month
 
 from simulation.engine import PROGRAM, Sim
 from simulation.people import PAID, REFERRAL
@@ -37,8 +38,9 @@ def test_init():
     assert arr.dtype == np.int32 and arr.shape == (sim.people.capacity,) and not arr.any()
     assert m.propensity.tolist() == list(BY_LEVEL)
     assert m.converted == 0 and m.displaced == 0
-    assert m.new_arrivals() == {REFERRAL: 0} and m.displaced_word_of_mouth() == 0
-    assert m.cost_lines == ("cost_referral_rewards",)
+    m.arrivals(sim.m)
+    assert sim.m.arrivals == {REFERRAL: 0} and sim.m.displaced_word_of_mouth == 0
+    assert tuple(m.cost_lines) == ("cost_referral_rewards",)
 
 
 def test_pull_has_diminishing_returns_on_the_basket():
@@ -59,7 +61,7 @@ def test_after_purchases_refers_converts_and_pays(two_sided):
     level[:] = np.resize(np.arange(6, dtype=level.dtype), n)
     before = n_ref.copy()
     value = sim.pview("value").copy()
-    m.after_purchases()
+    m.after_purchases(sim.m)
     basket = sim.people.basket[:n]
     pull = 1 - np.exp(-8.0 / basket)
     p_refer = np.array(BY_LEVEL)[level] * (1 + 0.8 * pull)
@@ -75,8 +77,9 @@ def test_after_purchases_refers_converts_and_pays(two_sided):
     assert np.allclose(sim.people.nudge_up[:n], 0.2 * converted, rtol=1e-15)
     assert m.converted == converted.sum() and isinstance(m.converted, int)
     assert m.displaced == round(0.3 * converted.sum())
-    assert m.new_arrivals() == {REFERRAL: m.converted}
-    assert m.displaced_word_of_mouth() == m.displaced
+    m.arrivals(sim.m)
+    assert sim.m.arrivals == {REFERRAL: m.converted}
+    assert sim.m.displaced_word_of_mouth == m.displaced
 
 
 def test_no_cap_lets_everyone_refer():
@@ -86,7 +89,7 @@ def test_no_cap_lets_everyone_refer():
     n_ref[:] = 50
     level = sim.pview("level")
     level[:] = 5
-    m.after_purchases()
+    m.after_purchases(sim.m)
     basket = sim.people.basket[:n]
     refer = sim.pview("is_alive") & (sim.uniform("referral") < 0.4 * (1 + 0.8 * (1 - np.exp(-8.0 / basket))))
     assert refer.any() and np.array_equal(n_ref, 50 + refer)
@@ -97,17 +100,17 @@ def test_on_arrival_pays_the_friend_and_counts_referrals():
     n = sim.people.n
     sim.month = 2
     value = sim.pview("value").copy()
-    m.on_arrival(slice(10, 14), REFERRAL)
+    m.on_arrival(sim.m, slice(10, 14), REFERRAL)
     assert sim.ledger["referrals"][PROGRAM, 3] == 4.0
     assert sim.ledger["cost_referral_rewards"][PROGRAM, 3] == 24.0
     paid = np.zeros(n)
     paid[10:14] = 6.0
     assert np.allclose(sim.pview("value"), value - paid * sim.discount_factor[2], rtol=1e-13, atol=1e-13)
-    m.on_arrival(slice(20, 25), PAID)  # other arrivals: nothing
+    m.on_arrival(sim.m, slice(20, 25), PAID)  # other arrivals: nothing
     assert sim.ledger["referrals"][PROGRAM, 3] == 4.0 and sim.ledger["cost_referral_rewards"][PROGRAM, 3] == 24.0
     for params in ({"two_sided": False}, {"referee_reward_cost": 0.0}):
         sim, m = referral_sim(**params)
-        m.on_arrival(slice(0, 3), REFERRAL)
+        m.on_arrival(sim.m, slice(0, 3), REFERRAL)
         assert sim.ledger["referrals"][PROGRAM, 1] == 3.0
         assert sim.ledger["cost_referral_rewards"][PROGRAM].sum() == 0.0
 
@@ -120,11 +123,11 @@ def test_referred_customers_basket_and_churn():
         source[::4] = REFERRAL
         referred = source == REFERRAL
         keep, basket, churn = np.ones(n), np.full(n, 2.0), np.full(n, 0.5)
-        m.basket(keep, basket)
-        m.churn(churn)
+        m.basket(month(sim, keep=keep, rel_basket=basket))
+        m.churn(month(sim, rel_churn=churn))
         assert np.allclose(basket, np.where(referred, 2.0 * multiplier, 2.0), rtol=1e-15) and (keep == 1).all()
         assert np.allclose(churn, np.where(referred, 0.4, 0.5), rtol=1e-15)
     sim, m = referral_sim()  # the default basket multiplier, 1: unchanged
     basket = np.full(sim.people.n, 2.0)
-    m.basket(np.ones(sim.people.n), basket)
+    m.basket(month(sim, keep=np.ones(sim.people.n), rel_basket=basket))
     assert (basket == 2.0).all()

@@ -19,6 +19,8 @@ from helpers import ALL_INSTRUMENTS, scenario
 
 from simulation import results, runner, uncertainty
 from simulation.engine import PROGRAM, Sim
+from simulation.instruments.points import PointsModule
+from simulation.instruments.tiers import TiersModule
 from simulation.results import (
     PAYBACK_INTERVAL_MIN_SHARE,
     ReplicationResult,
@@ -257,10 +259,10 @@ def _clv_sim(with_tiers: bool):
     )
     value = np.array([[1.0, 2.0, 4.0, 8.0, 16.0], [10.0, 20.0, 40.0, 80.0, 160.0]])
     segments = [SimpleNamespace(name="light"), SimpleNamespace(name="heavy"), SimpleNamespace(name="none")]
-    instruments = [SimpleNamespace(key="points")]
+    instruments = [PointsModule(None, None)]
     if with_tiers:
-        instruments.append(SimpleNamespace(key="tiers", p=SimpleNamespace(tiers=[SimpleNamespace(name="silver"),
-                                                                              SimpleNamespace(name="gold")])))  # fmt: skip
+        tiers = SimpleNamespace(tiers=[SimpleNamespace(name="silver"), SimpleNamespace(name="gold")])
+        instruments.append(TiersModule(tiers, None))
     sim = SimpleNamespace(people=people, view=lambda name: value, instruments=instruments,
                           sc=SimpleNamespace(customers=SimpleNamespace(segments=segments)))  # fmt: skip
     used = np.array([[True, True, True, True, False], [True] * 5])

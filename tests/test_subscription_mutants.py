@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_instruments import started_sim
+from test_instruments import month, started_sim
 
 from simulation.engine import PROGRAM
 
@@ -48,7 +48,7 @@ def test_init_and_calendar():
     (event,) = m.calendar()
     assert (event.name, event.every_months, event.first_month) == ("club billing", 1, 0)
     assert event.fn == m.bill
-    assert m.cost_lines == ("cost_club_access",)
+    assert tuple(m.cost_lines) == ("cost_club_access",)
 
 
 def test_subscribers_are_enrolled_dormant_or_not_and_get_their_factors():
@@ -62,53 +62,53 @@ def test_subscribers_are_enrolled_dormant_or_not_and_get_their_factors():
     subs = m.subscribers()
     assert np.flatnonzero(subs).tolist() == sorted(members[:10].tolist())
     rel = np.full(n, 2.0)
-    m.purchase_rate(rel)
+    m.purchase_rate(month(sim, rel_rate=rel))
     assert np.allclose(rel, np.where(subs, 2.3, 2.0), rtol=1e-15)
     keep, rel_basket = np.full(n, 0.5), np.ones(n)
-    sim.free_shipping = np.zeros(n, bool)
-    sim.free_shipping[outsider[0]] = True
-    m.basket(keep, rel_basket)
+    sim.m.free_shipping = np.zeros(n, bool)
+    sim.m.free_shipping[outsider[0]] = True
+    m.basket(month(sim, keep=keep, rel_basket=rel_basket))
     assert np.allclose(keep, np.where(subs, 0.45, 0.5), rtol=1e-15) and (rel_basket == 1).all()
-    assert np.array_equal(sim.free_shipping, subs | (np.arange(n) == outsider[0]))
+    assert np.array_equal(sim.m.free_shipping, subs | (np.arange(n) == outsider[0]))
     churn = np.full(n, 3.0)
-    m.churn(churn)
+    m.churn(month(sim, rel_churn=churn))
     assert np.allclose(churn, np.where(subs, 1.8, 3.0), rtol=1e-15)
     # without free shipping the club ships nothing free
     sim2, m2, members2 = club_sim(free_shipping=False)
     _subscribe(sim2, members2[:5])
-    sim2.free_shipping = np.zeros(sim2.people.n, bool)
-    m2.basket(np.ones(sim2.people.n), np.ones(sim2.people.n))
-    assert not sim2.free_shipping.any()
+    sim2.m.free_shipping = np.zeros(sim2.people.n, bool)
+    m2.basket(month(sim2, keep=np.ones(sim2.people.n), rel_basket=np.ones(sim2.people.n)))
+    assert not sim2.m.free_shipping.any()
 
 
 def _worth(sim, m):
     n = sim.people.n
-    sim.expected_orders = np.linspace(0.0, 4.0, n)
+    sim.m.expected_orders = np.linspace(0.0, 4.0, n)
     # a third expect to spend nothing, some less than one unit
-    sim.expected_spend = np.where(np.arange(n) % 3 == 0, 0.0, np.linspace(0.0, 80.0, n))
-    sim.expected_spend[1:30:3] = 0.5
+    sim.m.expected_spend = np.where(np.arange(n) % 3 == 0, 0.0, np.linspace(0.0, 80.0, n))
+    sim.m.expected_spend[1:30:3] = 0.5
     share = np.full(n, 0.02)
-    m.value_share(share)
+    m.value_share(month(sim, program_value=share))
     return share
 
 
 def test_expected_value_and_its_surplus_share():
     sim, m, _ = club_sim()
     share = _worth(sim, m)
-    value = sim.expected_spend * 0.1 + sim.expected_orders * 4.0 + 2.0
-    assert np.allclose(m.expected, value, rtol=1e-14) and np.allclose(m.expected_value(), value, rtol=1e-14)
+    value = sim.m.expected_spend * 0.1 + sim.m.expected_orders * 4.0 + 2.0
+    assert np.allclose(m.expected, value, rtol=1e-14) and np.allclose(m.expected_value(sim.m), value, rtol=1e-14)
     surplus = np.maximum(value - 3.0, 0.0)
     assert (value < 3.0).any() and (value > 3.0).any()
-    want = 0.02 + np.divide(surplus, sim.expected_spend, out=np.zeros_like(surplus), where=sim.expected_spend > 0)
+    want = 0.02 + np.divide(surplus, sim.m.expected_spend, out=np.zeros_like(surplus), where=sim.m.expected_spend > 0)
     assert np.allclose(share, want, rtol=1e-14)
-    none = sim.expected_spend == 0
+    none = sim.m.expected_spend == 0
     assert (share[none] == 0.02).all() and (surplus[none] > 0).any()  # nothing spent: no share (not 0/0)
-    small = sim.expected_spend == 0.5
+    small = sim.m.expected_spend == 0.5
     assert np.allclose(share[small], 0.02 + surplus[small] / 0.5, rtol=1e-14) and (surplus[small] > 0).any()
     # no shipping cost, or a club without free shipping: the discount and the access only
     for sim2, m2 in (club_sim(economics={"shipping_cost_per_order": 0.0})[:2], club_sim(free_shipping=False)[:2]):
         _worth(sim2, m2)
-        assert np.allclose(m2.expected, sim2.expected_spend * 0.1 + 2.0, rtol=1e-14)
+        assert np.allclose(m2.expected, sim2.m.expected_spend * 0.1 + 2.0, rtol=1e-14)
 
 
 def test_uptake_falls_with_the_fee_and_rises_with_a_trial():
@@ -144,14 +144,14 @@ def test_after_purchases_values_the_club_and_starts_it():
     again = members[12:20]
     sim.view("ti_subscribed")[again] = np.resize([0, 1], again.size)  # subscribed before: no second trial
     sim.view("club_value")[:] = 1.0
-    sim.k = np.resize(np.array([0, 1, 2], np.int32), n)
-    sim.list_spend = np.linspace(0.0, 40.0, n)
+    sim.m.k = np.resize(np.array([0, 1, 2], np.int32), n)
+    sim.m.list_spend = np.linspace(0.0, 40.0, n)
     value = sim.pview("value").copy()
     before_ti = sim.view("ti_subscribed").copy()
-    m.after_purchases()
+    m.after_purchases(sim.m)
     subs = np.isin(np.arange(n), subs_slots)
-    saved = (sim.list_spend * 0.1 + sim.k * 4.0 + 2.0) * subs
-    start = sim.members & ~subs & (sim.k > 0)
+    saved = (sim.m.list_spend * 0.1 + sim.m.k * 4.0 + 2.0) * subs
+    start = sim.members & ~subs & (sim.m.k > 0)
     first = before_ti < 0
     u = sim.uniform("club_uptake")
     chance = np.zeros(n)
@@ -172,16 +172,16 @@ def test_after_purchases_values_the_club_and_starts_it():
     sim2, m2, members2 = club_sim(free_shipping=False)
     _worth(sim2, m2)
     _subscribe(sim2, members2[:12])
-    sim2.k = np.full(n, 2, np.int32)
-    sim2.list_spend = np.full(n, 30.0)
-    m2.after_purchases()
+    sim2.m.k = np.full(n, 2, np.int32)
+    sim2.m.list_spend = np.full(n, 30.0)
+    m2.after_purchases(sim2.m)
     assert np.allclose(sim2.view("club_value")[members2[:12]], 30.0 * 0.1 + 2.0, rtol=1e-15)
     # no trial on offer: nobody starts one, everyone is billed at once
     sim, m, members = club_sim(trial_months=0, uptake_per_month=1.0, fee=0.0)
     _worth(sim, m)
-    sim.k = np.ones(sim.people.n, np.int32)
-    sim.list_spend = np.full(sim.people.n, 10.0)
-    m.after_purchases()
+    sim.m.k = np.ones(sim.people.n, np.int32)
+    sim.m.list_spend = np.full(sim.people.n, 10.0)
+    m.after_purchases(sim.m)
     assert sim.view("is_subscriber")[members].all() and not sim.view("is_trial").any()
     assert (sim.view("ti_next_bill")[members] == 0).all()
 

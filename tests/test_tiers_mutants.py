@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_instruments import started_sim
+from test_instruments import month, started_sim
 
 from simulation.engine import PROGRAM
 
@@ -60,7 +60,7 @@ def test_init_tables_state_and_calendar():
     (event,) = m.calendar()
     assert (event.name, event.every_months, event.first_month) == ("tier review", 4, 3)
     assert event.fn == m.review
-    assert m.cost_lines == ("cost_perks",)
+    assert tuple(m.cost_lines) == ("cost_perks",)
 
 
 def _place(sim, members):
@@ -81,16 +81,16 @@ def test_codes_and_basket_factors():
     assert set(code[members]) == {1, 2, 3}
     n = sim.people.n
     keep, rel_basket = np.full(n, 2.0), np.full(n, 3.0)
-    sim.rel_earn = np.full(n, 0.5)
-    sim.free_shipping = np.zeros(n, bool)
-    sim.free_shipping[0] = True
-    m.basket(keep, rel_basket)
+    sim.m.rel_earn = np.full(n, 0.5)
+    sim.m.free_shipping = np.zeros(n, bool)
+    sim.m.free_shipping[0] = True
+    m.basket(month(sim, keep=keep, rel_basket=rel_basket))
     assert np.array_equal(keep, 2.0 * m.keep_by_code[want])
     assert np.array_equal(rel_basket, 3.0 * m.basket_by_code[want])
-    assert np.array_equal(sim.rel_earn, 0.5 * m.earn_by_code[want])
+    assert np.array_equal(sim.m.rel_earn, 0.5 * m.earn_by_code[want])
     ships = want == 2
     ships[0] = True
-    assert np.array_equal(sim.free_shipping, ships)
+    assert np.array_equal(sim.m.free_shipping, ships)
 
 
 def test_value_share_of_the_tier_held_or_expected():
@@ -98,26 +98,28 @@ def test_value_share_of_the_tier_held_or_expected():
     n = sim.people.n
     tier = sim.view("tier")
     tier[members[::2]] = np.resize([0, 1, 2], members[::2].size)  # placed members: the tier held
-    sim.expected_orders = np.linspace(0.0, 3.0, n)
+    sim.m.expected_orders = np.linspace(0.0, 3.0, n)
     # a year of spend on each side of each threshold, and exactly on one
-    sim.expected_spend = np.resize([0.0, 0.5, 24.0, 25.0, 26.0, 74.0, 75.0, 76.0], n)
+    sim.m.expected_spend = np.resize([0.0, 0.5, 24.0, 25.0, 26.0, 74.0, 75.0, 76.0], n)
     share = np.full(n, 0.01)
-    m.value_share(share)
-    year = 12 * sim.expected_spend
+    m.value_share(month(sim, program_value=share))
+    year = 12 * sim.m.expected_spend
     expected = (year >= 300).astype(int) + (year >= 900)
     held = sim.members & (tier >= 0)
     code = np.where(held, tier, expected) + 1
     discount = np.array([0.0, 0.01, 0.05, 0.1])[code]
-    shipping = np.divide(sim.expected_orders * 4.0, sim.expected_spend, out=np.zeros(n), where=sim.expected_spend > 0)
+    shipping = np.divide(
+        sim.m.expected_orders * 4.0, sim.m.expected_spend, out=np.zeros(n), where=sim.m.expected_spend > 0
+    )
     want = 0.01 + discount + shipping * (code == 2)
     assert np.allclose(share, want, rtol=1e-13, atol=1e-15)
-    assert ((code == 2) & (sim.expected_spend > 0)).any() and (code == 3).any() and (code == 1).any()
-    assert ((code == 2) & (sim.expected_spend == 0.5)).any()  # below one unit of spend: still a share
+    assert ((code == 2) & (sim.m.expected_spend > 0)).any() and (code == 3).any() and (code == 1).any()
+    assert ((code == 2) & (sim.m.expected_spend == 0.5)).any()  # below one unit of spend: still a share
     # without a shipping cost the free shipping is worth nothing
     sim2, m2, _ = tiers_sim()
-    sim2.expected_orders, sim2.expected_spend = sim.expected_orders, sim.expected_spend
+    sim2.m.expected_orders, sim2.m.expected_spend = sim.m.expected_orders, sim.m.expected_spend
     share2 = np.zeros(n)
-    m2.value_share(share2)
+    m2.value_share(month(sim2, program_value=share2))
     assert np.allclose(share2, np.array([0.0, 0.01, 0.05, 0.1])[expected + 1], rtol=1e-13)
 
 
@@ -125,16 +127,19 @@ def test_value_share_of_the_tier_held_or_expected():
 def test_expected_year_and_metric_by_qualifying_metric(metric):
     sim, m, _ = tiers_sim(program={"points": {"earn_rate": 3.0}}, qualifying_metric=metric)
     n = sim.people.n
-    sim.expected_orders = np.linspace(0.0, 2.0, n)
-    sim.expected_spend = np.linspace(0.0, 50.0, n)
-    want = {"spend": 12 * sim.expected_spend, "points": 36 * sim.expected_spend, "visits": 12 * sim.expected_orders}
-    assert np.allclose(m._expected_year(), want[metric], rtol=1e-15, atol=0)
-    sim.k = np.arange(n, dtype=np.int32) % 4
-    sim.net_spend = np.linspace(1.0, 9.0, n)
-    points = next(x for x in sim.instruments if x.key == "points")
-    points.earned = np.linspace(5.0, 7.0, n)
-    got = m._metric()
-    wanted = {"spend": sim.net_spend, "points": points.earned, "visits": sim.k}[metric]
+    sim.m.expected_orders = np.linspace(0.0, 2.0, n)
+    sim.m.expected_spend = np.linspace(0.0, 50.0, n)
+    want = {
+        "spend": 12 * sim.m.expected_spend,
+        "points": 36 * sim.m.expected_spend,
+        "visits": 12 * sim.m.expected_orders,
+    }
+    assert np.allclose(m._expected_year(sim.m), want[metric], rtol=1e-15, atol=0)
+    sim.m.k = np.arange(n, dtype=np.int32) % 4
+    sim.m.net_spend = np.linspace(1.0, 9.0, n)
+    sim.m.points_earned = np.linspace(5.0, 7.0, n)
+    got = m._metric(sim.m)
+    wanted = {"spend": sim.m.net_spend, "points": sim.m.points_earned, "visits": sim.m.k}[metric]
     assert got.dtype == np.float64 and np.array_equal(got, wanted)
 
 
@@ -164,10 +169,10 @@ def test_after_purchases_rolls_the_window_upgrades_and_charges_perks():
     since[members[1::5]] = 0  # found below in the first month
     before_since = since.copy()
     before_tier = tier.copy()
-    sim.net_spend = np.resize([0.0, 150.0, 400.0, 750.0], n)
-    m.after_purchases()
+    sim.m.net_spend = np.resize([0.0, 150.0, 400.0, 750.0], n)
+    m.after_purchases(sim.m)
     members_mask = sim.members
-    value = sim.net_spend * members_mask
+    value = sim.m.net_spend * members_mask
     assert np.array_equal(window[slot], value)
     assert np.allclose(qualifying, 200.0 + value, rtol=1e-15)  # the two other months' 100 each
     qualified = (qualifying >= 300).astype(int) + (qualifying >= 900)
@@ -193,10 +198,10 @@ def test_no_perks_no_status_lift_records_a_zero_cost():
     plain = [{"name": "A", "threshold": 0}, {"name": "B", "threshold": 100, "discount": 0.02}]
     sim, m, members = tiers_sim(tiers=plain)
     n = sim.people.n
-    sim.net_spend = np.full(n, 50.0)
+    sim.m.net_spend = np.full(n, 50.0)
     value = sim.pview("value").copy()
     before = set(sim.ledger)
-    m.after_purchases()
+    m.after_purchases(sim.m)
     assert set(sim.ledger) - before == {"cost_perks", "tier_upgrades"}  # a zero cost line, so every run has it
     assert sim.ledger["cost_perks"][PROGRAM].sum() == 0.0
     assert np.array_equal(sim.pview("value"), value)

@@ -40,21 +40,26 @@ for heading, group in library.grouped(shown, by).items():
         [
             {
                 "Name": e.name,
-                "Description": e.description if e.ok else "⚠️ " + "; ".join(e.problems),
                 library.GROUP_BY[other]: ", ".join(library.groups_of(e, other)),
+                "Description": e.description if e.ok else "⚠️ " + "; ".join(e.problems),
                 "Author": e.author,
                 "Last changed": e.changed,
                 "File": e.path.name,
             }
             for e in group
         ],
-        columns=["Name", "Description", library.GROUP_BY[other], "Author", "Last changed", "File"],
+        columns=["Name", library.GROUP_BY[other], "Description", "Author", "Last changed", "File"],
     )
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
-        column_config={"Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+        column_config={
+            "Name": st.column_config.TextColumn(width="medium"),
+            library.GROUP_BY[other]: st.column_config.TextColumn(width="medium"),
+            "Description": st.column_config.TextColumn(width="large"),
+            "Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
         key=f"library.table.{heading}",
     )
 # each file once, in the order shown (by instrument a file can be under two headings)

@@ -10,15 +10,141 @@ A reward that replaces a purchase the member would have paid for costs that marg
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from ..people import PROGRAM, lookup
-from .base import CalendarEvent, InstrumentModule
+from ..schema_base import F, Instrument
+from .base import CalendarEvent, InstrumentModule, Judgement, Lever, MetricSpec, Month
+from .wording import money, months, num, pct, with_currency
+
+
+class Points(Instrument):
+    earn_rate: float = F(1.0, label="Earn rate", unit="points per currency unit", help="Points earned per unit of money spent.", ge=0, le=1000)
+    activity_bonus_points: float = F(0.0, label="Activity bonus", unit="points/month", help="Bonus points for app use, reviews and other activities in a month.", ge=0)
+    activity_probability: float = F(0.3, label="Activity chance", unit="probability/month", help="Chance that a digital member earns the activity bonus in a month.", ge=0, le=1)
+    redemption_threshold: float = F(500.0, label="Redemption threshold", unit="points", help="Points needed for one reward.", gt=0)
+    reward_value: float = F(5.0, label="Reward value", unit="currency", help="What one reward is worth to the customer.", ge=0)
+    reward_cost: float = F(3.0, label="Reward cost", unit="currency", help="What one reward costs the company to supply (cost of goods or what a partner charges).", ge=0)
+    redemption_replaces_purchase: float = F(0.6, label="Rewards replacing purchases", unit="share", help="Share of rewards that replace a purchase the member would have paid for; each costs the margin given up on it too.", ge=0, le=1)
+    redemption_probability: float = F(0.5, label="Redemption chance", unit="probability/month", help="Chance that an active member who can afford a reward worth one usual basket redeems in a month (a bigger reward is claimed more often, a smaller one less).", ge=0, le=1)
+    expiry_months: int = F(12, label="Expiry", unit="months", help="Months after which points expire (0 = never).", ge=0, le=120)
+    expiry_policy: Literal["inactivity", "fixed"] = F("inactivity", label="Expiry policy", help="'inactivity': the whole balance expires after that many months without earning or redeeming; 'fixed': each month's points expire that many months after they were earned.")
+    purchase_lift: float = F(0.10, label="Purchase lift", unit="share of rate", help="Long-run rise in an active member's purchase rate when the points are worth the most (it grows with the value back per unit spent and how reachable the reward is, with diminishing returns; a worthless card lifts nothing).", ge=0, le=2)
+    novelty_lift: float = F(0.5, label="Novelty", unit="share of the lift", help="Extra lift of a new member, fading to the long-run lift.", ge=0, le=5)
+    novelty_months: float = F(6.0, label="Novelty fades in", unit="months", help="Time constant of the novelty's fade (e-folding time).", gt=0, le=120)
+    goal_gradient: float = F(0.2, label="Goal gradient", unit="x rate at the threshold", help="Purchase timing near a reward: rate x (1 + goal_gradient x value x (progress - 1/2)); faster near the reward, slower just after one, the same on average.", ge=0, le=3)
+    post_redemption_dip: float = F(0.05, label="Post-reward dip", unit="share of rate", help="Lower purchase rate in the month after a redemption.", ge=0, le=1)
+    reward_satisfaction_lift: float = F(0.05, label="Reward delight", unit="probability", help="Added chance of moving up a level when redeeming a reward worth at least the customer's usual basket (smaller rewards delight proportionally less).", ge=0, le=1)
+    expiry_satisfaction_hurt: float = F(0.10, label="Expiry annoyance", unit="probability", help="Added chance of moving down a level when points expire.", ge=0, le=1)
+
+
+J = Judgement
 
 
 class PointsModule(InstrumentModule):
     key = "points"
-    cost_lines = ("cost_rewards", "cost_replaced_purchases")
+    schema = Points
+    label = "Points"
+    help = "Spend-based points and rewards."
+    order = 10
+    cost_lines = {"cost_rewards": "Cost: rewards", "cost_replaced_purchases": "Cost: replaced purchases"}
+    metrics = {
+        "points_liability_end": MetricSpec("Points liability at end", "money", -1),
+        "breakage_rate": MetricSpec("Breakage rate", "share", 0),
+        "points_issued": MetricSpec("Points issued", "count", 0),
+        "points_redeemed": MetricSpec("Points redeemed", "count", 0),
+        "points_expired": MetricSpec("Points expired", "count", 0),
+        "points_liability": MetricSpec("Points liability", "money", -1),
+        "points_outstanding": MetricSpec("Points outstanding", "count", 0),
+        "rewards_redeemed": MetricSpec("Rewards redeemed", "count", 0),
+    }
+    summary_order = ("points_liability_end", "breakage_rate")
+    always_reported = ("points_liability",)
+    levers = (
+        Lever("enabled", "=false", "points_issued down 99-100 %, cost_rewards down 99-100 %", "instrument off"),
+        Lever("earn_rate", "x2", "points_issued up 80-130 %, cost_rewards up 60-150 %, purchases up 0.3-5 %", "value back doubles: more lift (Taylor & Neslin 2005) at more cost"),
+        Lever("activity_bonus_points", "=0", "points_issued down 0.5-10 %", "fewer points"),
+        Lever("activity_probability", "x2", "points_issued up 0.5-10 %", "more bonuses"),
+        Lever("redemption_threshold", "x2", "cost_rewards down 30-70 %, breakage_rate up 5-50 %, purchases down 0.3-5 %", "half the value back, rewards harder to reach"),
+        Lever("reward_value", "x2", "cost_replaced_purchases up 100-200 %, purchases up 0.3-5 %, breakage_rate down 10-60 %", "more value; bigger rewards are claimed"),
+        Lever("reward_cost", "x2", "cost_rewards up 99-101 %, purchases same, members_end same", "money only"),
+        Lever("redemption_replaces_purchase", "=0", "cost_replaced_purchases down 99-100 %, revenue up 0.1-3 %, purchases same", "money only: the replaced sales"),
+        Lever("redemption_probability", "x1.5", "cost_rewards up 5-50 %, breakage_rate down 10-60 %", "rewards claimed sooner"),
+        Lever("expiry_months", "=3", "breakage_rate up 3-50 %", "points expire sooner"),
+        Lever("expiry_policy", "=fixed", "breakage_rate up 3-50 %", "every lot expires, active or not"),
+        Lever("purchase_lift", "x2", "purchases up 1-10 %", "Taylor & Neslin (2005), Leenheer et al. (2007)"),
+        Lever("novelty_lift", "=0", "purchases down 0.1-3 %", "Liu (2007): the early extra fades"),
+        Lever("novelty_months", "x2", "purchases up 0.05-2 %", "the early extra lasts longer"),
+        Lever("goal_gradient", "=0", "purchases within 1 %", "Kivetz et al. (2006): timing, not volume"),
+        Lever("post_redemption_dip", "=0", "purchases up 0.05-2 %", "no dip after a reward"),
+        Lever("reward_satisfaction_lift", "x3", "nps_end up 0.5-10 %", "brief: rewards delight"),
+        Lever("expiry_satisfaction_hurt", "=1", "nps_end down 3-30 %", "losing points annoys"),
+    )  # fmt: skip
+    judgements = {
+        "activity_probability": J(0.5, 1.5, source="judgement (±50 %)"),
+        "redemption_probability": J(0.6, 1.6, source="judgement: 0.3-0.8 at the default"),
+        "redemption_replaces_purchase": J(0.5, 1.5, source="judgement (brief: costs in full): 0.3-0.9 at the default"),
+        "purchase_lift": J(0.3, 2.0, source="Taylor & Neslin (2005), Leenheer et al. (2007), Dorotic et al. (2012): 0.03-0.20 at the default"),
+        "novelty_lift": J(0.0, 2.0, source="judgement after Liu (2007): 0-1 at the default"),
+        "novelty_months": J(0.5, 2.0, source="judgement: 3-12 months at the default"),
+        "goal_gradient": J(0.5, 1.5, source="Kivetz et al. (2006) measured about 20 % in one field study; ±50 % for another setting (timing only)"),
+        "post_redemption_dip": J(0.0, 2.0, source="judgement: the size of the extra dip is not measured (Kivetz et al. 2006), 0 to 2x"),
+        "reward_satisfaction_lift": J(0.4, 2.0, source="judgement, checked against the coffee example's sales lift: 0.02-0.10 at the default"),
+        "expiry_satisfaction_hurt": J(0.5, 1.5, source="judgement (±50 %)"),
+    }  # fmt: skip
+
+    @classmethod
+    def describe(cls, p: Points, currency: str) -> str:
+        if p.earn_rate == 0:
+            earn = "members earn no points on purchases"
+        elif p.earn_rate < 1:
+            earn = f"1 point per {money(1 / p.earn_rate, currency)} spent"
+        else:
+            per = with_currency("1", currency) if len(currency) == 1 and not currency.isalpha() else currency
+            earn = f"{num(p.earn_rate)} point{'s' if p.earn_rate != 1 else ''} per {per} spent"  # per kr / per $1
+        reward = f"a {money(p.reward_value, currency)} reward at {num(p.redemption_threshold)} points"
+        if p.expiry_months == 0:
+            expiry = "points never expire"
+        elif p.expiry_policy == "inactivity":
+            expiry = f"the balance expires after {months(p.expiry_months)} without activity"
+        else:
+            expiry = f"points expire {months(p.expiry_months)} after they are earned"
+        text = "; ".join([f"Points: {earn}", reward, expiry]) + "."
+        if p.activity_bonus_points > 0 and p.activity_probability > 0:
+            text += (
+                f" App and web users can earn {num(p.activity_bonus_points)} bonus points a month"
+                " for app use, reviews and other activities."
+            )
+        value_per_spend = p.earn_rate * p.reward_value / p.redemption_threshold
+        cost_per_spend = p.earn_rate * p.reward_cost / p.redemption_threshold
+        if value_per_spend > 0:
+            text += (
+                f" That gives back {pct(value_per_spend)} of spend to the customer"
+                f" at a cost of {pct(cost_per_spend)} of spend to you if every point is redeemed"
+                + (
+                    f", plus the margin given up on the {pct(p.redemption_replaces_purchase)} of rewards"
+                    " that replace a purchase the member would have paid for."
+                    if p.redemption_replaces_purchase > 0
+                    else "."
+                )
+            )
+        return text
+
+    @classmethod
+    def charts(cls, results, block: Points) -> list:
+        from .. import figures
+
+        monthly = results.monthly
+        if not (monthly["metric"] == "points_issued").any():
+            return []
+        return [("points", figures.points_over_time(monthly, currency=results.scenario.economics.currency))]
+
+    @classmethod
+    def summary_defaults(cls, ledger, out) -> None:
+        out["points_liability_end"] = np.zeros(2)
+        out["breakage_rate"] = np.zeros(2)
 
     def init(self) -> None:
         people = self.sim.people
@@ -33,7 +159,9 @@ class PointsModule(InstrumentModule):
         self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12
         # the lift by months since joining, novelty included: read from a table, not exp per slot
         months = np.arange(self.sim.T + 2)
-        self.lift_by_months_in = self.p.purchase_lift * (1.0 + self.p.novelty_lift * np.exp(-months / self.p.novelty_months))
+        self.lift_by_months_in = self.p.purchase_lift * (
+            1.0 + self.p.novelty_lift * np.exp(-months / self.p.novelty_months)
+        )
         self.issued = self.redeemed = self.expired = 0.0
 
     @property
@@ -49,18 +177,18 @@ class PointsModule(InstrumentModule):
         progress = self.sim.view("points") / self.p.redemption_threshold
         return np.subtract(progress, np.floor(progress), out=progress)  # (mod 1: np.mod is ~4x slower)
 
-    def value_share(self, share: np.ndarray) -> None:
+    def value_share(self, m: Month) -> None:
         sim, p = self.sim, self.p
-        earn = sim.rel_earn * p.earn_rate  # points per unit spent, with the tier's multiplier
-        reach = earn * sim.expected_spend
+        earn = m.rel_earn * p.earn_rate  # points per unit spent, with the tier's multiplier
+        reach = earn * m.expected_spend
         reach *= self.horizon / p.redemption_threshold
         np.minimum(reach, 1.0, out=reach)
         back = np.multiply(earn, p.reward_value / p.redemption_threshold)
         back *= reach
-        share += back
+        m.program_value += back
         self.effect = sim.membership.effect(back)  # the points' own worth drives their lift
 
-    def purchase_rate(self, rel_rate: np.ndarray) -> None:
+    def purchase_rate(self, m: Month) -> None:
         """Members only (for the others the factor is 1: worked out for the members alone)."""
         sim, p = self.sim, self.p
         members = sim.member_slots
@@ -75,20 +203,20 @@ class PointsModule(InstrumentModule):
         boost += 1.0
         just_redeemed = sim.view("ti_redeemed")[members] == sim.month - 1  # (few: a masked update is cheap)
         boost[just_redeemed] *= 1.0 - p.post_redemption_dip
-        rel_rate[members] *= boost  # the program row
+        m.rel_rate[members] *= boost  # the program row
 
-    def after_purchases(self) -> None:
+    def after_purchases(self, m: Month) -> None:
         sim, p = self.sim, self.p
         members = sim.members
-        earned = sim.net_spend * p.earn_rate
-        earned *= sim.rel_earn
+        earned = m.net_spend * p.earn_rate
+        earned *= m.rel_earn
         earned *= members  # (x * False = 0: as np.where, in one fast pass)
         if p.activity_bonus_points:  # (members who use the app: worked out for them only)
             digital = sim.member_slots[sim.people.is_digital[sim.member_slots]]
             active = digital[sim.uniform_at("points_activity", digital) < p.activity_probability]
             earned[active] += p.activity_bonus_points
             sim.view("contact")[active] = True
-        self.earned = earned
+        m.points_earned = earned
         points = sim.view("points")
         points += earned
         sim.view("ti_points_activity")[np.flatnonzero(earned)] = sim.month  # (earned >= 0)

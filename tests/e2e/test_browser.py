@@ -89,7 +89,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
 
     # a design change is kept across a refresh, and does not re-run anything by itself
     page.get_by_role("link", name="Design").click()
-    page.get_by_role("tab", name="Points").click()
+    page.get_by_role("tab", name="Instruments").click()
     earn = page.get_by_label("Earn rate (points per kr)", exact=True)
     expect(earn).to_be_visible(timeout=30_000)
     earn.fill("2")
@@ -97,7 +97,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     expect(page.get_by_text("2 points per kr spent")).to_be_visible(timeout=30_000)
     idle(page)
     page.reload()
-    page.get_by_role("tab", name="Points").click(timeout=60_000)
+    page.get_by_role("tab", name="Instruments").click(timeout=60_000)
     expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
 
     # Run from the Design page shows the new results, and the Results page stays put on a click

@@ -43,7 +43,7 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
 
     # an edit, run: Compare opens on it against the design run before
     page.get_by_role("link", name="Design").click()
-    page.get_by_role("tab", name="Points").click()
+    page.get_by_role("tab", name="Instruments").click()
     earn = page.get_by_label("Earn rate (points per kr)", exact=True)
     earn.fill("2")
     earn.press("Enter")
