@@ -626,13 +626,18 @@ class Sim:
         u_wom, u_deter = self.streams.generator("word_of_mouth_counts").random(2)
         paid = c.acquisition.paid_per_month
         self.record("acquisition_cost", np.full(2, paid * self.sc.economics.cost_per_acquisition))
+        if self.m.extra_listeners:  # recommendations the instruments set off (surprises told on)
+            self.recommend_listeners[PROGRAM] += self.m.extra_listeners
         self.record("recommendations", self.recommend_listeners)
         self.record("complaints", self.complaint_listeners)
         self._step("acquisition")  # the arrivals instruments bring (referrals), into self.m
         referred = self.m.arrivals
         displaced = self.m.displaced_word_of_mouth  # referred customers who would have come by word of mouth anyway
         for arm in range(self.rows.start, self.rows.stop):
-            wom = poisson_scalar(self.recommend_listeners[arm] * c.word_of_mouth.conversion_per_listener, u_wom)
+            conversion = c.word_of_mouth.conversion_per_listener
+            if arm == PROGRAM and self.m.rel_conversion != 1.0:  # (social proof: reviews)
+                conversion *= self.m.rel_conversion
+            wom = poisson_scalar(self.recommend_listeners[arm] * conversion, u_wom)
             if arm == PROGRAM:
                 wom = max(0, wom - displaced)
             lost = poisson_scalar(self.complaint_listeners[arm] * c.word_of_mouth.deterrence_per_listener, u_deter)

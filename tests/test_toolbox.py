@@ -59,3 +59,82 @@ def test_a_card_lifts_purchases_by_about_price_sensitivity_times_the_discount():
     # sensitivity 1 x 6 % on the members' share of purchases (section 4.1), give or take the
     # satisfaction and word of mouth that the extra purchases bring
     assert 0.5 * 0.06 * member_share < lift < 1.5 * 0.06 * member_share, (lift, member_share)
+
+
+# ---------------------------------------------------------------- personalised offers (9.6)
+def test_relevant_offers_are_used_more_and_cost_what_the_equations_say():
+    offers = {"offers_per_month": 2, "offer_value": 4.0, "cost_per_offer": 0.1, "response_mass": 0.02, "response_matched": 0.12}
+    mass, matched = (ledger({"personalised_offers": {**offers, "relevance": r}}) for r in (0.0, 1.0))
+    for books, use in ((mass, 0.02), (matched, 0.12)):
+        sent, used = books["offers_sent"][PROGRAM].sum(), books["offers_used"][PROGRAM].sum()
+        assert np.isclose(books["cost_offers_sent"][PROGRAM].sum(), 0.1 * sent)
+        assert np.isclose(books["cost_offers_used"][PROGRAM].sum(), 4.0 * used)
+        # used at a purchase (at most one each): about the chance, a little less for members who did not buy
+        se = np.sqrt(use * (1 - use) / sent)
+        assert 0.6 * use - 3 * se < used / sent < use + 3 * se, (used / sent, use)
+    assert matched["offers_used"][PROGRAM].sum() > 3 * mass["offers_used"][PROGRAM].sum()
+    assert matched["purchases"][PROGRAM].sum() > mass["purchases"][PROGRAM].sum()
+
+
+# ---------------------------------------------------------------- gifts (9.7)
+def test_every_member_is_offered_a_birthday_gift_once_a_year_and_a_draw_gives_its_budget():
+    books = ledger({"gifts": {"collect_share": 1.0, "gift_cost": 5.0, "prize_budget_per_month": 300.0, "prize_value": 100.0}})
+    collected = books["gifts_collected"][PROGRAM, 1:]
+    assert np.allclose(books["cost_gifts"][PROGRAM, 1:], 5.0 * collected)
+    # a twelfth of the active members each month (their birthday month, by id)
+    active = books["members_active"][PROGRAM, 1:]
+    assert 0.75 < collected[3:].sum() / (active[3:].sum() / 12) < 1.25
+    assert (books["prizes_won"][PROGRAM, 2:] == 3).all() and np.allclose(books["cost_prizes"], 100.0 * books["prizes_won"])
+
+
+# ---------------------------------------------------------------- feedback and service recovery (9.8)
+def test_survey_waves_come_on_their_months_and_recovery_keeps_detractors():
+    card = {"member_card": {}}  # members to ask: a survey alone is worth nothing to join for
+    books = ledger({**card, "feedback": {"survey_every_months": 4, "response_rate": 0.5, "recovery_share": 1.0}})
+    waves = np.flatnonzero(books["survey_answers"][PROGRAM])
+    assert waves.tolist() == [4, 8, 12]  # month indices 3, 7, 11: recorded at t + 1
+    assert np.allclose(books["cost_surveys"][PROGRAM], 0.5 * books["survey_answers"][PROGRAM])
+    assert np.allclose(books["cost_recovery"][PROGRAM], 15.0 * books["detractors_contacted"][PROGRAM])
+    assert (books["detractors_contacted"][PROGRAM, waves] > 0).all()
+    assert (-100 <= books["nps_surveyed"][PROGRAM, waves]).all() and (books["nps_surveyed"][PROGRAM, waves] <= 100).all()
+    kept = run({**card, "feedback": {"recovery_share": 1.0, "response_rate": 1.0, "survey_every_months": 1}})
+    none = run({**card, "feedback": {"recovery_share": 0.0, "response_rate": 1.0, "survey_every_months": 1}})
+    assert (per_replication(kept, "churned", "program") < per_replication(none, "churned", "program")).all()
+    assert (per_replication(kept, "nps_end", "program") > per_replication(none, "nps_end", "program")).all()
+
+
+# ---------------------------------------------------------------- surprise and delight (9.9)
+def test_surprises_go_to_whom_the_target_says_within_the_budget():
+    from test_instruments import started_sim
+
+    for target in ("at_risk", "best"):
+        program = {"member_card": {}, "surprise_delight": {"budget_per_month": 200.0, "gift_cost": 10.0, "target": target}}
+        sim = started_sim(program, size=600)  # (the card: members to surprise)
+        module = sim.instruments[1]
+        module.after_purchases(sim.m)
+        chosen = np.flatnonzero(sim.people.nudge_up[: sim.people.n] > 0)
+        assert chosen.size == 20 and np.isin(chosen, sim.member_slots).all()
+        level = sim.pview("level")
+        others = np.setdiff1d(sim.member_slots, chosen)
+        # no member left out is nearer the target end than one chosen
+        if target == "at_risk":
+            assert level[chosen].max() <= level[others].min()
+        else:
+            assert level[chosen].min() >= level[others].max()
+        assert np.isclose(sim.ledger["cost_surprises"][PROGRAM].sum(), 200.0)
+        assert sim.m.extra_listeners == 20 * 0.5
+
+
+# ---------------------------------------------------------------- communication cadence (9.10)
+def test_relevant_messages_lift_and_too_many_drive_opt_outs():
+    card = {"member_card": {}}  # members to write to
+    few = ledger({**card, "communication": {"messages_per_month": 4, "cost_per_message": 0.02}})
+    assert not few["opt_outs"][PROGRAM].any()  # within the tolerated cadence: nobody leaves
+    assert np.allclose(few["cost_messages"][PROGRAM], 0.02 * few["messages_sent"][PROGRAM])
+    many = ledger({**card, "communication": {"messages_per_month": 16, "relevance": 0.0}})
+    # ten extra irrelevant messages: 10 % of those reached opt out a month, and the rest get fewer
+    sent = many["messages_sent"][PROGRAM, 1:] / 16
+    rate = many["opt_outs"][PROGRAM, 1:].sum() / sent.sum()
+    assert 0.07 < rate < 0.13, rate
+    generic, relevant = (run({**card, "communication": {"relevance": r}}) for r in (0.0, 1.0))
+    assert (per_replication(relevant, "purchases", "program") > per_replication(generic, "purchases", "program")).all()

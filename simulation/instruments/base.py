@@ -106,6 +106,21 @@ class Month:
     # have come by word of mouth anyway
     arrivals: dict[int, int] = field(default_factory=dict)
     displaced_word_of_mouth: int = 0
+    # -- word of mouth: extra people who hear a recommendation this month (program arm), and
+    # a multiplier on the chance that a prospect who hears one becomes a customer
+    extra_listeners: float = 0.0
+    rel_conversion: float = 1.0
+
+    def add_purchases(self, slots: np.ndarray, extra: float | np.ndarray) -> None:
+        """These customers buy `extra` more times a month (at step "purchase rates"): their rate
+        factor grows by extra / their expected orders (none for a customer expected to buy nothing)."""
+        orders = self.expected_orders[slots]
+        self.rel_rate[slots] *= 1.0 + np.divide(extra, orders, out=np.zeros_like(orders), where=orders > 0)
+
+    def add_worth(self, per_month: float) -> None:
+        """An amount a member can expect a month, as value back per unit of spend (step "worth")."""
+        spend = self.expected_spend
+        self.program_value += np.divide(per_month, spend, out=np.zeros_like(spend), where=spend > 0)
 
     # costs, income and satisfaction moves of program-arm customers (see `Sim`)
     def charge_at(self, line: str, slots: np.ndarray, amount: np.ndarray | float) -> None:
