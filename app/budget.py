@@ -24,7 +24,7 @@ from simulation import design_space, frontier, sensitivity, uncertainty
 from simulation.design_space import Lever
 from simulation.runner import Runner
 from simulation.schema import Scenario, field_info
-from simulation.sweep import Sweep, run_sweep
+from simulation.sweep import Sweep, sweep_designs
 
 SWEEPS = "budget.sweeps"  # session state: scenario key -> Kept
 MAX_LEVERS = 2
@@ -147,7 +147,15 @@ def runner() -> Runner:
 
 
 def sweep(scenario: Scenario, levers: list[Lever], replications: int, progress, where: Runner) -> Sweep:
-    return run_sweep(scenario, levers, replications, progress=progress, runner=where)
+    """The grid of the levers, with the design on screen added when the grid misses it (so that
+    the frontier chart can mark it)."""
+    designs = design_space.grid(levers)
+    now = {lever.path: current_value(scenario, lever.path) for lever in levers}
+    if not any(all(math.isclose(d[k], v, abs_tol=1e-12) for k, v in now.items()) for d in designs):
+        designs.append(now)
+    scenarios = [design_space.design(scenario, values) for values in designs]
+    seed = scenario.simulation.seed
+    return sweep_designs(scenario, levers, designs, scenarios, replications, seed, progress, runner=where)
 
 
 def tornado(scenario: Scenario, objective: str, replications: int, progress, where: Runner) -> sensitivity.Tornado:

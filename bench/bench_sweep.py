@@ -49,6 +49,14 @@ def _load() -> str:
     return "load average " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def _all_cpu() -> float:
+    """CPU seconds of this process and of its finished children (the worker processes)."""
+    import resource
+
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _cpu(fn, repeat: int = 3) -> float:
     """Best CPU seconds of `fn()` over `repeat` calls."""
     best = float("inf")
@@ -66,7 +74,7 @@ def section_a(designs: int, workers: int | None) -> None:
     total = len(grid)
     n = min(designs, total)
     runner = Runner(workers=workers)
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _all_cpu()
     if n == total:
         sweep = run_sweep(sc, levers, runner=runner)
     else:  # the first n designs of the grid (both levers move within them)
@@ -75,11 +83,15 @@ def section_a(designs: int, workers: int | None) -> None:
         chosen = grid[:: total // n][:n]
         scenarios = [design_space.design(sc, v) for v in chosen]
         sweep = sweep_designs(sc, levers, chosen, scenarios, 10, sc.simulation.seed, runner=runner)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _all_cpu() - cpu0
     full = wall * total / n
+    processes = int(sweep.record.where.split()[0]) if sweep.record.where[0].isdigit() else 1
+    idle = cpu / processes * total / n  # the wall time if each process had a core of its own
     print(f"(a) sweep: {n} of {total} designs x 10 replications x 20,000 customers x 36 months, coffee example")
     print(f"    {sweep.record.where}: {wall:.1f} s wall for {sweep.record.tasks} tasks ({sweep.twins} twins)"
           f"  -> {full:.0f} s = {full / 60:.1f} min for all {total} designs  [{_load()}]")  # fmt: skip
+    print(f"    CPU of all processes {cpu:.1f} s ({cpu / sweep.record.tasks:.2f} s a task) -> {idle:.0f} s ="
+          f" {idle / 60:.1f} min for all {total} designs on {processes} otherwise idle core(s)")  # fmt: skip
 
 
 def section_b() -> None:
@@ -126,7 +138,7 @@ def section_c() -> None:
 
 
 def section_d() -> None:
-    per = PER_TASK or 0.25
+    per = PER_TASK or 0.13  # CPU s of a program arm alone on an idle machine (bench/README.md)
     tasks = 10_000 * 10
     cpu_h = tasks * per / 3600
     print("(d) 10,000 designs x 10 replications on a cluster (20,000 customers x 36 months each)")

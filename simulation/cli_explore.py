@@ -11,6 +11,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from . import design_space, frontier, provenance
@@ -73,6 +74,18 @@ def _load(args):
     return scenario, raw
 
 
+def _note_estimate(runner: Runner, scenario, replications: int | None, designs: int) -> None:
+    """A line on stderr before work that will take long (designs x replications, program arms alone);
+    work that would not fit in memory is refused."""
+    from .runner import tasks_of
+
+    tasks = [replace(t, arm="program") for t in tasks_of(scenario, replications)] * designs
+    estimate = runner.estimate(tasks)
+    estimate.check()
+    if estimate.warning():
+        print(f"note: {designs} designs: {estimate.warning()}", file=sys.stderr)
+
+
 def _record(args, raw: bytes, sweep_or_run) -> provenance.Provenance:
     sim = sweep_or_run.scenario.simulation
     return provenance.Provenance(
@@ -86,7 +99,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     scenario, raw = _load(args)
     levers = [design_space.parse_vary(text, scenario) for text in args.vary]
+    designs = len(design_space.grid(levers))
     with Runner(args.scheduler) as runner, progress_bar("sweeping") as progress:
+        _note_estimate(runner, scenario, args.replications, designs)
         sweep = run_sweep(scenario, levers, args.replications, args.seed, progress, runner=runner)
     metric, arm = frontier.check_objective(sweep, args.objective)
     on = frontier.frontier(sweep, args.objective)
@@ -208,6 +223,7 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         raise ScenarioError([f"--trials: must be >= 1 (got {args.trials})"])
     levers = [design_space.parse_tune(text, scenario) for text in args.tune]
     with Runner(args.scheduler) as runner, progress_bar("searching") as progress:
+        _note_estimate(runner, scenario, args.replications, args.trials)
         found = optimize(scenario, levers, args.objective, args.budget, args.trials, args.replications, args.seed,
                          runner, progress)  # fmt: skip
     prov = _record(args, raw, _Ran(found.scenario, args))

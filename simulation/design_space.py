@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from pydantic import BaseModel
 
 from .scenario_io import ScenarioError, override
 from .schema import Scenario, field_info
+from .uncertainty import _strip_optional
 
 MAX_DESIGNS = 100_000  # a grid larger than this is a typo, not a plan
 
@@ -84,14 +84,6 @@ def _parse(kind: str, text: str, scenario: Scenario, parts: int, form: str) -> L
     if problem:
         raise ScenarioError([f"{_option(kind, text)}: {path}: {problem}"])
     return Lever(path, low, high, steps, integer)
-
-
-def _strip_optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
 
 
 def _fields(model: type[BaseModel]) -> str:

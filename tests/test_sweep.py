@@ -146,6 +146,15 @@ def test_lojal_sweep_writes_a_row_per_design_and_the_best_design(tmp_path, capsy
     data = json.loads(capsys.readouterr().out)
     assert data["objective"] == {"metric": "retention_12m", "arm": "incremental"} and len(data["designs"]) == 3
     assert data["provenance"]["replications"] == 3 and data["run"]["tasks"] == 12
+    from simulation import runner
+
+    runner_pace = runner.SECONDS_PER_CUSTOMER_MONTH
+    try:  # a long sweep is announced (at a pace 1e5 times slower than measured: 3 x 3 x 600 x 13 customer-months)
+        runner.SECONDS_PER_CUSTOMER_MONTH = runner_pace * 1e5
+        assert main(args[:4]) == 0
+    finally:
+        runner.SECONDS_PER_CUSTOMER_MONTH = runner_pace
+    assert "note: 3 designs: this run will take about " in capsys.readouterr().err
     assert main(["sweep", str(path), "--vary", "program.points.earn_rat=0:2:3"]) == 2
     assert (
         "error: --vary program.points.earn_rat=0:2:3: program.points.earn_rat: not a field" in capsys.readouterr().err
