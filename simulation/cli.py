@@ -1,4 +1,4 @@
-"""The `lojal` command line: run, report, diff, validate, show, schema, plan, app."""
+"""The `lojal` command line: run, report, abtest, diff, validate, show, schema, plan, calibrate, retention, app."""
 
 from __future__ import annotations
 
@@ -78,6 +78,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sub.add_parser("plan", help="print the order within a month (the steps and the instruments' hooks)")
 
+    p_cal = sub.add_parser(
+        "calibrate", help="fit the customer base to a transaction log (and check the forecast on a holdout period)"
+    )
+    p_cal.add_argument("transactions", metavar="TRANSACTIONS.csv", help="one row per purchase: customer, date, amount")
+    p_cal.add_argument("--customer-col", required=True, help="the column of customer ids")
+    p_cal.add_argument("--date-col", required=True, help="the column of purchase dates")
+    p_cal.add_argument("--amount-col", required=True, help="the column of amounts")
+    p_cal.add_argument("--calibration-end", help="last day of the calibration period (default: the last date)")
+    p_cal.add_argument("--holdout-end", help="last day of the holdout period: forecast it and compare")
+    p_cal.add_argument("--nps", type=Path, help="NPS answer counts per segment (columns segment, 0..10; share)")
+    p_cal.add_argument("--out", type=Path, default=Path("."), help="folder for calibrated.yaml (default: here)")
+    p_cal.add_argument("--replications", type=int, default=4, help="engine runs of the holdout forecast (default 4)")
+    p_cal.add_argument("--seed", type=int, default=1, help="seed of the holdout forecast (default 1)")
+    p_cal.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+
+    p_ret = sub.add_parser("retention", help="fit yearly renewal cohorts and project their survivors")
+    p_ret.add_argument("cohorts", metavar="COHORTS.csv", help="one row per customer: recency, T, cohort")
+    p_ret.add_argument("--years", type=int, help="years to project, 0..N-1 (default: the years observed)")
+    p_ret.add_argument("--model", choices=("agent", "sbg"), default="agent", help="the projection in the JSON")
+    p_ret.add_argument("--out", type=Path, help="write retention.yaml (one segment per cohort) to this folder")
+    p_ret.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
     cli_explore.add_parsers(sub, _add_set)
 
     p_app = sub.add_parser("app", help="open the workshop app in the browser")
@@ -353,6 +374,47 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import commands
+    from .calibrate.transactions import Columns
+
+    _check_run_options(args)
+    _check_folder(args.out)
+    columns = Columns(args.customer_col, args.date_col, args.amount_col)
+    out = commands.calibrate_file(args.transactions, columns, args.calibration_end, args.holdout_end, args.nps,
+                                  args.replications, args.seed)  # fmt: skip
+    target = args.out / "calibrated.yaml"
+    target.write_text(scenario_io.dumps(out["scenario"]), encoding="utf-8")
+    if args.format == "json":
+        print(json.dumps(commands.calibration_json(out, str(target)), indent=2))
+    else:
+        print(commands.calibration_text(out, str(target)))
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from .calibrate import commands, retention
+
+    if args.out is not None:
+        _check_folder(args.out)
+    fits = commands.retention_fit(args.cohorts, args.years)
+    if args.out is not None:
+        scenario = retention.scenario_with(fits, Scenario())
+        (args.out / "retention.yaml").write_text(scenario_io.dumps(scenario), encoding="utf-8")
+    if args.format == "json":
+        print(json.dumps(commands.retention_json(fits, args.model), indent=2))
+    else:
+        print(commands.retention_text(fits, args.model))
+        if args.out is not None:
+            print(f"wrote {args.out / 'retention.yaml'}")
+    return 0
+
+
+def _check_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ScenarioError([f"--out {folder}: no such folder"])
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from .instruments import REGISTRY, plan_table
 
@@ -493,6 +555,8 @@ COMMANDS = {
     "validate": cmd_validate,
     "show": cmd_show,
     "schema": cmd_schema,
+    "calibrate": cmd_calibrate,
+    "retention": cmd_retention,
     "plan": cmd_plan,
     "app": cmd_app,
     **cli_explore.COMMANDS,

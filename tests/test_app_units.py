@@ -138,12 +138,12 @@ def test_library_groups_and_filters_by_industry_and_instrument(tmp_path):
 
 def test_the_bundled_library_covers_the_field():
     """Every bundled scenario has its industry; the library spans at least six industries,
-    the first instruments and the member card, and a pilot."""
+    the first instruments, the member card and personalised offers, and a pilot."""
     entries = library.list_scenarios(BUNDLED[0].parent)
     assert len(entries) == len(BUNDLED) >= 8 and all(e.ok for e in entries)
     industries = library.choices(entries, "industry")
     assert library.NO_INDUSTRY not in industries and len(industries) >= 6
-    assert set(library.choices(entries, "instrument")) >= {"Points", "Tiers", "Paid club", "Referral", "Member card", "Pilot"}
+    assert set(library.choices(entries, "instrument")) >= {"Points", "Tiers", "Paid club", "Referral", "Member card", "Personalised offers", "Pilot"}
 
 
 def test_drafts_round_trip_and_refuse_bad_ids(tmp_path):

@@ -23,17 +23,23 @@ and so are each segment's rate, rate shape and churn multiplier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import gammaln, logsumexp
+from scipy.special import digamma, gammaln, logsumexp
 
 from ..schema import LEVELS, Scenario
 from .transactions import MONTH_DAYS, Summary
 
 N_LEVELS = len(LEVELS)
+# Starts of the fit: churn multipliers spread over these shares of the cap, from the
+# scenario's starting ladder (True) or a flat one; the first SCOUT_STEPS steps of each decide
+# which one goes on
+START_CHURN = (((0.02, 0.6), True), ((0.02, 0.6), False), ((0.05, 0.5), False))
+SCOUT_STEPS = 25
+MIN_SHARE = 0.0005  # a fitted segment smaller than this is dropped (and the rest rescaled)
 
 
 @dataclass
@@ -88,30 +94,67 @@ class SegmentFit:
     ladder: np.ndarray  # starting shares by level
 
 
-def level_terms(seg: SegmentFit, h: Histories, ladder: Ladder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per pattern and level: log P(history, level) split into leaving before the end (by
-    month, (P, 6, months)) and staying (P, 6); and the staying customers' gamma rate posterior
-    rate parameter (P, 6) (their shape is a + X)."""
-    a, b = seg.purchase_rate_shape, seg.purchase_rate_shape / seg.purchases_per_month
-    mult = ladder.rate[None, :]
-    hazard = np.minimum(ladder.churn * seg.churn_multiplier, 1.0)[None, :, None]
+@dataclass(frozen=True)
+class RateTerms:
+    """The parts of the likelihood that depend on the purchase rate's gamma (shape a, rate b)
+    only, shared by segments that differ in churn: per pattern and level, the log of the
+    rate's integral `head` (P, 6), `-(a+X) log(b + mult E_d)` by month `by_month` (P, 6, months)
+    and over the whole exposure `whole` (P, 6), and the staying customers' posterior rate
+    parameter `posterior_b` (P, 6) (their shape is a + X)."""
+
+    head: np.ndarray
+    by_month: np.ndarray
+    whole: np.ndarray
+    posterior_b: np.ndarray
+
+    @classmethod
+    def of(cls, shape: float, mean: float, h: Histories, ladder: Ladder) -> RateTerms:
+        a, b = shape, shape / mean
+        mult = ladder.rate[None, :]
+        big_a = (a + h.x)[:, None]
+        head = h.x[:, None] * np.log(mult) + (gammaln(big_a) - gammaln(a) + a * np.log(b))
+        cum = np.cumsum(h.exposure, axis=1)  # E_d
+        by_month = -big_a[:, :, None] * np.log(b + mult[:, :, None] * cum[:, None, :])
+        posterior_b = b + mult * cum[:, -1:]
+        return cls(head, by_month, -big_a * np.log(posterior_b), posterior_b)
+
+
+def churn_terms(hazard: np.ndarray, h: Histories) -> tuple[np.ndarray, np.ndarray]:
+    """log P(leaving at the end of month d, staying until then) (6, months), -inf outside the
+    months a customer of each pattern may have left in (P, 1, months) mask applied by the
+    caller; and log P(staying through every observed month's end but the last) (P, 6)."""
+    month = np.arange(h.exposure.shape[1])[None, :]
     with np.errstate(divide="ignore"):
-        log_share = np.log(seg.ladder)[None, :]
-        log_stay, log_leave = np.log1p(-hazard), np.log(hazard)
-    big_a = (a + h.x)[:, None]
-    head = log_share + h.x[:, None] * np.log(mult) + (gammaln(big_a) - gammaln(a) + a * np.log(b))
-    cum = np.cumsum(h.exposure, axis=1)  # E_d
+        log_stay, log_leave = np.log1p(-hazard)[:, None], np.log(hazard)[:, None]
+    return month * log_stay + log_leave, (h.months - 1)[:, None] * log_stay[:, 0][None, :]
+
+
+def leave_window(h: Histories) -> np.ndarray:
+    """(P, 1, months): the months a customer of each pattern may have left at the end of
+    (from the month of the last purchase to the one before the last observed)."""
     month = np.arange(h.exposure.shape[1])[None, None, :]
-    left_in_time = (month >= h.last[:, None, None]) & (month < (h.months - 1)[:, None, None])
-    leave = month * log_stay + log_leave - big_a[:, :, None] * np.log(b + mult[:, :, None] * cum[:, None, :])
-    leave = np.where(left_in_time, head[:, :, None] + leave, -np.inf)
-    posterior_b = b + mult * cum[:, -1:]
-    stay = head + (h.months - 1)[:, None] * log_stay[:, :, 0] - big_a * np.log(posterior_b)
-    return leave, stay, posterior_b
+    return (month >= h.last[:, None, None]) & (month < (h.months - 1)[:, None, None])
 
 
-def segment_ll(seg: SegmentFit, h: Histories, ladder: Ladder) -> np.ndarray:
-    leave, stay, _ = level_terms(seg, h, ladder)
+def level_terms(seg: SegmentFit, h: Histories, ladder: Ladder, rate: RateTerms | None = None):
+    """Per pattern and level: log P(history, level) split into leaving before the end (by
+    month, (P, 6, months)) and staying (P, 6); and the staying customers' gamma posterior
+    rate parameter (P, 6)."""
+    rate = rate or RateTerms.of(seg.purchase_rate_shape, seg.purchases_per_month, h, ladder)
+    leave_by_month, stay_churn = churn_terms(hazard(ladder, seg.churn_multiplier), h)
+    with np.errstate(divide="ignore"):
+        head = rate.head + np.log(seg.ladder)[None, :]
+    leave = np.where(leave_window(h), head[:, :, None] + rate.by_month + leave_by_month[None], -np.inf)
+    return leave, head + stay_churn + rate.whole, rate.posterior_b
+
+
+def hazard(ladder: Ladder, churn_multiplier: float) -> np.ndarray:
+    """Monthly churn by level (the engine's: a hazard above 1 acts as 1)."""
+    return np.minimum(ladder.churn * churn_multiplier, 1.0)
+
+
+def segment_ll(seg: SegmentFit, h: Histories, ladder: Ladder, rate: RateTerms | None = None) -> np.ndarray:
+    leave, stay, _ = level_terms(seg, h, ladder, rate)
     return np.logaddexp(logsumexp(leave, axis=(1, 2)), logsumexp(stay, axis=1))
 
 
@@ -132,40 +175,180 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(full - logsumexp(full))
 
 
-def fit(h: Histories, ladder: Ladder, n_segments: int = 1, ladders: list[np.ndarray] | None = None,
-        shares: list[float] | None = None) -> AgentFit:  # fmt: skip
-    """Segments by maximum likelihood. `ladders` (one per segment, e.g. from an NPS survey)
-    fixes the starting ladders and `shares` the segments' shares; otherwise the segments
-    share one fitted starting ladder and their shares are fitted."""
-    k = len(ladders) if ladders is not None else n_segments
-    fit_ladder, fit_shares = ladders is None, shares is None and k > 1
+class Likelihood:
+    """The mixture's log-likelihood per pattern and its gradient, fast: segments share the
+    purchase rate's gamma, so its terms (the costly logs and exponentials over patterns x
+    levels x months) are worked out once per evaluation, and each segment's churn and
+    starting ladder enter as weights on them (sums over levels and months, in linear space
+    after a shift per pattern). The gradient is exact (analytic), so L-BFGS-B needs one
+    evaluation a step instead of one per parameter."""
+
+    def __init__(self, h: Histories, ladder: Ladder):
+        self.h, self.ladder = h, ladder
+        self.window = np.where(leave_window(h), 0.0, -np.inf)
+        self.cum = np.cumsum(h.exposure, axis=1)  # E_d
+        self.month = np.arange(h.exposure.shape[1])[None, :]
+        self.observed = (h.months - 1)[:, None]  # month ends a staying customer survived
+
+    def per_pattern(self, segs: list[SegmentFit]) -> np.ndarray:
+        return self.evaluate(segs)[0]
+
+    def evaluate(self, segs: list[SegmentFit], gradient: bool = False):
+        """log-likelihood per pattern; with `gradient`, also its derivatives per pattern by
+        log mean rate, log rate shape (2, P), by each segment's churn multiplier (k, P: per
+        unit of log multiplier), by each segment's share (k, P: of the mixture's log) and by
+        the starting ladder's shares (6, P), for `Layout` to chain."""
+        h, seg0 = self.h, segs[0]
+        a, b = seg0.purchase_rate_shape, seg0.purchase_rate_shape / seg0.purchases_per_month
+        mult = self.ladder.rate[None, :, None]
+        big_a = (a + h.x)[:, None, None]
+        base = b + mult * self.cum[:, None, :]  # (P, 6, months)
+        log_base = np.log(base)
+        head = h.x[:, None, None] * np.log(mult) + (gammaln(big_a) - gammaln(a) + a * np.log(b))
+        leave = head - big_a * log_base + self.window
+        stay = head[:, :, 0] - big_a[:, :, 0] * log_base[:, :, -1]
+        shift = np.maximum(leave.max(axis=(1, 2)), stay.max(axis=1))
+        leave = np.exp(leave - shift[:, None, None])
+        stay = np.exp(stay - shift[:, None])
+        terms = [(leave, stay)]
+        if gradient:  # d/d log mean = -b d/db; d/d log shape = a d/da + b d/db
+            d_b = a / b - big_a / base
+            d_a = digamma(big_a) - digamma(a) + np.log(b) - log_base
+            for d in (-b * d_b, a * d_a + b * d_b):
+                terms.append((leave * d, stay * d[:, :, -1]))
+        total, by_level, by_rate, by_churn = [], [], [], []
+        for seg in segs:
+            hz = hazard(self.ladder, seg.churn_multiplier)
+            w_leave = hz[:, None] * (1 - hz[:, None]) ** self.month  # (6, months)
+            w_stay = (1 - hz[None, :]) ** self.observed  # (P, 6)
+            per_level = [np.einsum("plm,lm->pl", lv, w_leave) + st * w_stay for lv, st in terms]
+            total.append(per_level[0] @ seg.ladder)
+            if gradient:
+                by_level.append(per_level[0])
+                by_rate.append([x @ seg.ladder for x in per_level[1:]])
+                dh = hz * (hz < 1)  # dh / d log multiplier (0 where it saturates)
+                stay_pow = np.where(self.observed > 0, (1 - hz[None, :]) ** np.maximum(self.observed - 1, 0), 0.0)
+                dw_leave = np.where(
+                    self.month == 0,
+                    1.0,
+                    (1 - hz[:, None]) ** np.maximum(self.month - 1, 0) * (1 - hz[:, None] * (1 + self.month)),
+                )
+                d_churn = np.einsum("plm,lm->pl", leave, dw_leave * dh[:, None]) - stay * self.observed * stay_pow * dh
+                by_churn.append(d_churn @ seg.ladder)
+        total = np.stack(total, axis=1)  # (P, k)
+        share = np.array([s.share for s in segs])
+        mixture = total @ share
+        with np.errstate(divide="ignore"):
+            ll = np.log(mixture) + shift
+        if not gradient:
+            return ll, None
+        grad = {
+            "rate": np.einsum("j,jrp->rp", share, np.array(by_rate)) / mixture,
+            "churn": share[:, None] * np.array(by_churn) / mixture,
+            "share": total.T / mixture,
+            "level": np.einsum("j,jpl->lp", share, np.array(by_level)) / mixture,
+        }
+        return ll, grad
+
+
+def _logistic(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the fit's parameter vector makes segments: log mean rate, log rate shape (shared),
+    one churn logit per segment (multiplier `cap * logistic(z)`), share logits (when fitted:
+    the first segment's is 0) and starting-ladder logits (when fitted: the bottom level's is 0)."""
+
+    k: int
+    cap: float
+    ladders: tuple[np.ndarray, ...]
+    shares: tuple[float, ...] | None  # fixed shares, or None: fitted
+    fit_ladder: bool
+
+    def segments(self, theta: np.ndarray) -> list[SegmentFit]:
+        mean, shape = np.exp(theta[:2])
+        churns = self.cap * _logistic(theta[2 : 2 + self.k])
+        rest = theta[2 + self.k :]
+        n_share = self.k - 1 if self.shares is None else 0
+        weights = _softmax(rest[:n_share]) if self.shares is None else self.shares
+        common = _softmax(rest[n_share:]) if self.fit_ladder else None
+        return [SegmentFit(float(weights[i]), float(mean), float(shape), float(churns[i]),
+                           common if self.fit_ladder else self.ladders[i]) for i in range(self.k)]  # fmt: skip
+
+    def chain(self, theta: np.ndarray, grad: dict, segs: list[SegmentFit]) -> np.ndarray:
+        """d log-likelihood / d theta, per pattern (len(theta), P)."""
+        z = theta[2 : 2 + self.k]
+        parts = [grad["rate"], grad["churn"] * (1 - _logistic(z))[:, None]]  # (d log c / dz = 1 - logistic)
+        if self.shares is None:
+            w = np.array([s.share for s in segs])
+            parts.append(w[1:, None] * (grad["share"][1:] - 1.0))  # (softmax: dw_i/db_i = w_i (delta - w))
+        if self.fit_ladder:
+            pi = segs[0].ladder
+            parts.append(pi[1:, None] * (grad["level"][1:] - 1.0))
+        return np.concatenate(parts)
+
+
+def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int = 3,
+        shares: list[float] | None = None, fit_ladder: bool = False) -> AgentFit:  # fmt: skip
+    """Segments by maximum likelihood, sharing one purchase-rate gamma (mean, shape) and
+    each with its own churn multiplier, so churn varies independently of the purchase rate
+    (as in Pareto/NBD: a finite mixture of dropout rates stands for its gamma of them).
+    `ladders` gives the starting ladders: one for all (`n_segments` segments, shares fitted)
+    or one per segment (e.g. from an NPS survey, with their `shares`). `fit_ladder` fits one
+    common starting ladder instead. A churn multiplier is `cap * logistic(z)`, the cap
+    putting the bottom level's churn at 1 (the engine's hazards saturate there): smooth, so
+    the gradient method converges (a plain cap has a kink a fit stalls at)."""
+    k = n_segments if len(ladders) == 1 else len(ladders)
+    ladders = tuple(np.asarray(lad, float) for lad in (ladders * k if len(ladders) == 1 else ladders))
+    layout = Layout(k, 1.0 / float(ladder.churn.max()), ladders,
+                    None if shares is None and k > 1 else tuple(shares or [1.0]), fit_ladder)  # fmt: skip
     n = h.weight.sum()
-    rate = float(h.x @ h.weight / (h.exposure.sum(axis=1) @ h.weight))
-    spread = np.geomspace(0.5, 2.0, k) if k > 1 else np.ones(1)
-    x0 = [np.log(rate * spread), np.full(k, np.log(0.5)), np.zeros(k)]
-    x0 += [np.zeros(N_LEVELS - 1)] if fit_ladder else []
-    x0 += [np.zeros(k - 1)] if fit_shares else []
-    x0 = np.concatenate(x0)
+    mean_mult = float(ladders[0] @ ladder.rate)
+    rate = float(h.x @ h.weight / (h.exposure.sum(axis=1) @ h.weight)) / mean_mult
+    starts = [_start(rate, k, churn, layout.shares is None, ladders[0] if fit_ladder and from_base else None,
+                     fit_ladder) for churn, from_base in START_CHURN]  # fmt: skip
+    starts = list({tuple(x0): x0 for x0 in starts}.values())  # (without a fitted ladder, two are the same)
+    likelihood = Likelihood(h, ladder)
 
-    def segments(theta: np.ndarray) -> list[SegmentFit]:
-        rates, shapes, churns = np.exp(theta[:k]), np.exp(theta[k : 2 * k]), np.exp(theta[2 * k : 3 * k])
-        rest = theta[3 * k :]
-        common = _softmax(rest[: N_LEVELS - 1]) if fit_ladder else None
-        weights = _softmax(rest[-(k - 1) :]) if fit_shares else (shares or [1.0])
-        return [SegmentFit(float(weights[i]), float(rates[i]), float(shapes[i]), float(churns[i]),
-                           common if fit_ladder else np.asarray(ladders[i], float)) for i in range(k)]  # fmt: skip
-
-    def objective(theta: np.ndarray) -> float:  # (per customer: gradients of order 1)
-        segs = segments(theta)
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:  # (per customer: gradients of order 1)
+        segs = layout.segments(theta)
         with np.errstate(all="ignore"):
-            per = np.stack([np.log(s.share) + segment_ll(s, h, ladder) for s in segs])
-            value = -float(h.weight @ logsumexp(per, axis=0)) / n
-        return value if np.isfinite(value) else 1e6
+            ll, grad = likelihood.evaluate(segs, gradient=True)
+            value = -float(h.weight @ ll) / n
+            jac = -(layout.chain(theta, grad, segs) @ h.weight) / n
+        if not (np.isfinite(value) and np.all(np.isfinite(jac))):
+            return 1e6, np.zeros_like(theta)
+        return value, jac
 
-    bounds = [(v - 5.0, v + 5.0) for v in x0[:k]] + [(-5.0, 4.0)] * k + [(-6.0, 4.0)] * k
-    bounds += [(-12.0, 12.0)] * (len(x0) - 3 * k)
-    best = minimize(objective, x0, method="L-BFGS-B", bounds=bounds)
-    # (Nelder-Mead from there: the likelihood has a kink where a level's churn reaches 1, at which
-    # L-BFGS-B stalls; on the CDNOW sample it stopped 22 log-likelihood units short)
-    best = minimize(objective, best.x, method="Nelder-Mead", options={"maxiter": 3000, "xatol": 1e-6, "fatol": 1e-10})
-    return AgentFit(segments(best.x), -best.fun * n, len(x0), int(n))
+    bounds = [(np.log(rate) - 6.0, np.log(rate) + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(starts[0]) - 2)
+    # (the likelihood has several local optima: a few short runs from different starts, then
+    # the best of them to convergence)
+    trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": SCOUT_STEPS})
+              for x0 in starts]  # fmt: skip
+    best = min(trials, key=lambda r: r.fun)
+    best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
+
+
+def _start(rate: float, k: int, churn: tuple[float, float], fit_shares: bool, ladder: np.ndarray | None,
+           fit_ladder: bool) -> np.ndarray:  # fmt: skip
+    """A starting point: the mean rate, shape 0.5, churn multipliers spread geometrically over
+    `churn` (shares of the cap), equal shares, the given starting ladder or a flat one."""
+    spread = np.geomspace(*churn, k) if k > 1 else np.array([np.sqrt(churn[0] * churn[1])])
+    x0 = [[np.log(rate), np.log(0.5)], np.log(spread / (1 - spread))]
+    x0 += [np.zeros(k - 1)] if fit_shares else []
+    if fit_ladder:
+        x0 += [
+            np.zeros(N_LEVELS - 1) if ladder is None else np.log(np.maximum(ladder[1:], 1e-4) / max(ladder[0], 1e-4))
+        ]
+    return np.concatenate(x0)
+
+
+def _without_empty(segs: list[SegmentFit]) -> list[SegmentFit]:
+    """The segments without those the fit left (nearly) empty: a scenario's shares have 4
+    decimals, and a segment of no one would be refused."""
+    kept = [s for s in segs if s.share >= MIN_SHARE]
+    total = sum(s.share for s in kept)
+    return [replace(s, share=s.share / total) for s in kept]

@@ -18,7 +18,12 @@ def fit_positive(negative_ll, start, names: tuple[str, ...]) -> dict[str, float]
 
     x0 = np.log(np.asarray(start, float))
     first = minimize(objective, x0, method="L-BFGS-B", bounds=[(-12.0, 12.0)] * len(x0))
-    best = minimize(objective, first.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+    # the tolerance on the value is relative: a big log's likelihood is a sum over many customers,
+    # whose last bits move by more than an absolute 1e-9 (the polish then ran to its limit:
+    # 1,347 s of 1,418 on 100,000 customers)
+    fatol = 1e-11 * max(1.0, abs(first.fun))
+    options = {"xatol": 1e-6, "fatol": fatol, "maxiter": 400 * len(x0)}
+    best = minimize(objective, first.x, method="Nelder-Mead", options=options)
     params = dict(zip(names, np.exp(best.x).tolist(), strict=True))
     params["log_likelihood"] = -float(best.fun)
     return params

@@ -11,6 +11,7 @@ from .retention import _fix_shares, _rounded_shares
 from .transactions import MONTH_DAYS, WEEK_DAYS, DataError, Summary, read_table, summarize, weekly_repeat_curve
 
 STILL_LADDER = {"positive_experience": 0.0, "negative_experience": 0.0, "drift_without_contact": 0.0}
+N_SEGMENTS = 3  # latent churn segments fitted (those the data leave empty are dropped)
 MAX_BY_COUNT = 7  # the by-count table's last row is "7 or more"
 
 
@@ -38,20 +39,22 @@ def read_nps(source, name: str = "nps") -> pd.DataFrame:
 
 def nps_ladder(counts: list[int]) -> np.ndarray:
     levels = np.zeros(len(LEVELS))
-    np.add.at(levels, NPS_ANSWER_LEVEL, counts)
+    np.add.at(levels, np.array(NPS_ANSWER_LEVEL), counts)
     return levels / levels.sum()
 
 
-def fit_all(log: pd.DataFrame, summary: Summary, base: Scenario, nps: pd.DataFrame | None = None) -> dict:
+def fit_all(log: pd.DataFrame, summary: Summary, base: Scenario, nps: pd.DataFrame | None = None,
+            n_segments: int = N_SEGMENTS, fit_ladder: bool = True) -> dict:  # fmt: skip
     c = summary.customers
     x, t_x, T = c.x.to_numpy(float), c.t_x.to_numpy(), c["T"].to_numpy()
     hist = agent_fit.histories(log, summary)
     ladder = agent_fit.Ladder.of(base)
     if nps is None:
-        agent = agent_fit.fit(hist, ladder)
+        ladders = [np.array(base.customers.segments[0].ladder_shares())]
+        agent = agent_fit.fit(hist, ladder, ladders, n_segments, fit_ladder=fit_ladder)
     else:
         ladders = [nps_ladder(row[[str(i) for i in range(11)]].tolist()) for _, row in nps.iterrows()]
-        agent = agent_fit.fit(hist, ladder, ladders=ladders, shares=nps["share"].tolist())
+        agent = agent_fit.fit(hist, ladder, ladders, shares=nps["share"].tolist())
     return {
         "bgnbd": bgnbd.fit(x, t_x, T),
         "pareto_nbd": paretonbd.fit(x, t_x, T),
@@ -73,9 +76,10 @@ def calibrated_scenario(fits: dict, summary: Summary, base: Scenario, nps: pd.Da
     spend = fits["gamma_gamma"]
     upsell = np.array(base.customers.ladder.upsell_share.as_tuple())
     segments = []
-    for i, seg in enumerate(fits["agent"].segments):
+    fitted = fits["agent"].segments
+    for i, seg in enumerate(fitted):
         mean_basket = gammagamma.mean_spend(spend) / float(seg.ladder @ (1 + upsell))
-        item = {**template, "name": template["name"] if len(fits["agent"].segments) == 1 else f"Segment {i + 1}",
+        item = {**template, "name": template["name"] if len(fitted) == 1 else f"Segment {i + 1}",
                 "share": seg.share, "purchases_per_month": round(seg.purchases_per_month, 5),
                 "purchase_rate_shape": round(seg.purchase_rate_shape, 4), "churn_multiplier": round(seg.churn_multiplier, 4),
                 "basket_value": round(mean_basket, 2), "basket_cv": round(1 / np.sqrt(max(spend["q"] - 2, 0.04)), 3)}  # fmt: skip
@@ -134,12 +138,16 @@ def holdout(log: pd.DataFrame, summary: Summary, fits: dict, scenario: Scenario,
 
 
 def calibrate(log: pd.DataFrame, calibration_end, holdout_end=None, base: Scenario | None = None,
-              nps: pd.DataFrame | None = None, replications: int = 4, seed: int = 1) -> dict:  # fmt: skip
+              nps: pd.DataFrame | None = None, replications: int = 4, seed: int = 1,
+              n_segments: int = N_SEGMENTS, fit_ladder: bool = True) -> dict:  # fmt: skip
+    """Everything `lojal calibrate` reports. The agent model's default structure, `n_segments`
+    latent churn segments and a fitted common starting ladder, has the best BIC of those
+    tried on the CDNOW master file (docs/model.md section 12.2)."""
     base = base or Scenario()
     summary = summarize(log, calibration_end, holdout_end)
     if summary.customers.empty:
         raise DataError([f"no customer bought by the calibration end {summary.calibration_end.date()}"])
-    fits = fit_all(log, summary, base, nps)
+    fits = fit_all(log, summary, base, nps, n_segments, fit_ladder)
     scenario = calibrated_scenario(fits, summary, base, nps)
     out = {"summary": summary, "fits": fits, "scenario": scenario}
     if summary.holdout_end is not None:

@@ -63,7 +63,9 @@ def agent_survival(params: tuple[float, float], ladder0: np.ndarray, churn: np.n
     shares = ladder0 * np.exp(tilt * np.arange(len(ladder0)))
     shares = shares / shares.sum()
     stay = (1 - np.minimum(churn * multiplier, 1.0)) ** 12
-    return np.array([shares @ stay**t for t in range(years)])
+    survival = np.array([shares @ stay**t for t in range(years)])
+    survival[0] = 1.0  # (by definition: the shares' sum is 1 only to the last bit)
+    return survival
 
 
 def _survival_ll(survival: np.ndarray, survivors: np.ndarray) -> float:
