@@ -138,3 +138,15 @@ def test_relevant_messages_lift_and_too_many_drive_opt_outs():
     assert 0.07 < rate < 0.13, rate
     generic, relevant = (run({**card, "communication": {"relevance": r}}) for r in (0.0, 1.0))
     assert (per_replication(relevant, "purchases", "program") > per_replication(generic, "purchases", "program")).all()
+
+
+# ---------------------------------------------------------------- reviews from promoters (9.11)
+def test_reviews_come_from_promoters_and_raise_the_conversion_of_recommendations():
+    card = {"member_card": {}}  # members to ask
+    books = ledger({**card, "reviews": {"ask_share": 0.5, "review_rate": 0.2, "reward_per_review": 3.0}})
+    written = books["reviews_written"][PROGRAM]
+    assert written[1:].all() and np.allclose(books["cost_reviews"][PROGRAM], 3.0 * written)
+    counting = books["reviews_published"][PROGRAM, 1:]
+    assert (np.diff(counting) > 0).all() and counting[-1] < written.sum()  # growing, with the oldest ageing out
+    social, none = (run({**card, "reviews": {"conversion_lift": lift}}) for lift in (1.0, 0.0))
+    assert (per_replication(social, "acquisitions", "program") > per_replication(none, "acquisitions", "program")).all()
