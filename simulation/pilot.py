@@ -91,6 +91,7 @@ class PilotGroups:
         names = [s.name for s in sim.sc.customers.segments]
         self.in_pilot_segment = np.array([not p.segments or name in p.segments for name in names])
         self.measured: dict[str, float] = {}
+        self._u = np.empty(0)  # the group stream's uniforms by id (see `_uniforms`)
 
     def init(self) -> None:
         people = self.sim.people
@@ -101,14 +102,20 @@ class PilotGroups:
         stream of its own, and their segment."""
         sim, people = self.sim, self.sim.people
         ids = people.ids[: people.n][slots] if people.removed else np.arange(people.n)[slots]
-        size = int(ids.max()) + 1 if ids.size else 0
-        u = sim.streams.fresh(GROUP_STREAM).random(size)[ids] if size else np.empty(0)
+        u = self._uniforms(int(ids.max()) + 1 if ids.size else 0)[ids]
         eligible = self.in_pilot_segment[people.segment[: people.n][slots]]
         out = np.full(ids.shape, OUTSIDE, np.int8)
         start, control = self.p.offset, self.p.offset + self.p.share
         out[eligible & (u >= start) & (u < control)] = PILOT
         out[eligible & (u >= control) & (u < control + self.p.control_share)] = CONTROL
         return out
+
+    def _uniforms(self, size: int) -> np.ndarray:
+        """The group stream's uniforms of ids 0 .. size - 1, drawn again only when ids pass
+        what was drawn (a longer draw of the same stream starts with the same numbers)."""
+        if self._u.size < size:
+            self._u = self.sim.streams.fresh(GROUP_STREAM).random(max(size, 2 * self._u.size))
+        return self._u[:size]
 
     def may_join(self, slots: np.ndarray) -> np.ndarray:
         """Which of these customers the program is open to this month."""
