@@ -16,6 +16,7 @@ import streamlit as st
 from simulation.calibrate import commands
 from simulation.calibrate.transactions import DataError
 from simulation.metrics import fmt
+from simulation.schema import LEVEL_LABELS
 
 LOG, SURVEY = "calibrate.log_file", "calibrate.survey_file"  # the files (Source) the page works on
 FITTED = "calibrate.fitted"  # the last fit (Fitted)
@@ -157,10 +158,11 @@ def classical_rows(out: dict) -> pd.DataFrame:
 
 
 def segment_rows(out: dict) -> pd.DataFrame:
-    """The calibrated segments; shares as percentages."""
+    """The calibrated segments side by side (a column each; shares as percentages)."""
     table = commands.segment_table(out["scenario"])
-    share_columns = [table.columns[0], *table.columns[len(commands.SEGMENT_FIELDS) :]]
-    return table.apply(lambda col: [fmt(v, "share" if col.name in share_columns else "number") for v in col])
+    shares = {table.columns[0], *LEVEL_LABELS}
+    shown = {c: [fmt(v, "share" if c in shares else "number") for v in table[c]] for c in table.columns}
+    return pd.DataFrame(shown, index=table.index).T
 
 
 def by_count_rows(holdout: dict) -> pd.DataFrame:

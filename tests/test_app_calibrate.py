@@ -76,9 +76,13 @@ def test_a_log_is_fitted_and_opened_in_design(library_dir):  # noqa: F811
     ]
     error = out["holdout"]["errors"]["bgnbd"]
     assert shown["Error against the actual"][2] == ("+" if error > 0 else "") + fmt(error, "share")
-    segments = table_with(at, "Churn multiplier")
-    assert segments.index.tolist() == [s.name for s in out["scenario"].customers.segments]
-    assert {"Purchases per month", "Churn multiplier", "Loyal"} <= set(segments.columns)
+    names = [s.name for s in out["scenario"].customers.segments]
+    segments = table_with(at, names[0])
+    assert segments.columns.tolist() == names
+    assert {"Share", "Purchases per month", "Churn multiplier", "Loyal"} <= set(segments.index)
+    first = out["scenario"].customers.segments[0]
+    assert segments.loc["Churn multiplier", names[0]] == fmt(first.churn_multiplier, "number")
+    assert segments.loc["Share", names[0]] == fmt(first.share, "share")
     classical = table_with(at, "What it is")
     assert set(classical.Model) == {"BG/NBD", "Pareto/NBD", "Gamma-Gamma spend"}
     assert classical.Value[0] == fmt(out["fits"]["bgnbd"]["r"], "number")

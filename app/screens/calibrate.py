@@ -158,12 +158,12 @@ def results(fitted: cal.Fitted, current: tuple | None) -> None:
                           "application/x-yaml", key="calibrate.download", width="stretch")  # fmt: skip
 
     st.markdown("**The agent model's segments** (a month's purchases; the ladder held still, docs/model.md 12.2)")
-    st.dataframe(cal.segment_rows(out), key="calibrate.segments", width="stretch")
+    st.dataframe(cal.segment_rows(out), key="calibrate.segments", width="stretch", height="content")
     agent = out["fits"]["agent"]
     st.caption(f"Log-likelihood {fmt(agent.log_likelihood, 'number')}, BIC {fmt(agent.bic, 'number')}. These are "
                "the customers of the calibrated scenario; the rest of it is the defaults.")  # fmt: skip
     st.markdown("**The classical models** (time in weeks)")
-    st.dataframe(cal.classical_rows(out), hide_index=True, key="calibrate.classical", width="stretch")
+    st.dataframe(cal.classical_rows(out), hide_index=True, key="calibrate.classical", width="stretch", height="content")
     if "holdout" not in out:
         st.caption("Set a holdout end to see the forecast checked against what happened.")
         return
