@@ -74,7 +74,8 @@ class Membership:
         slots = np.flatnonzero(candidates)
         if not slots.size:
             return
-        p_join = 1.0 - (1.0 - self.p.enrollment_per_purchase) ** np.minimum(k[slots], sim.K_MAX)
+        per_purchase = min(1.0, self.p.enrollment_per_purchase * sim.m.rel_enrolment)  # (staff asking at the till)
+        p_join = 1.0 - (1.0 - per_purchase) ** np.minimum(k[slots], sim.K_MAX)
         joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
         if sim.pilot is not None:  # during a pilot, only its group may join
             joins &= sim.pilot.may_join(slots)

@@ -11,9 +11,11 @@ mechanism is exact and use the replication spread where it is not."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import per_replication, scenario
 
 import simulation
+from simulation import ScenarioError
 from simulation.engine import BASELINE, PROGRAM, Sim
 
 SMALL = {"size": 1500, "months": 12, "replications": 3}
@@ -150,3 +152,73 @@ def test_reviews_come_from_promoters_and_raise_the_conversion_of_recommendations
     assert (np.diff(counting) > 0).all() and counting[-1] < written.sum()  # growing, with the oldest ageing out
     social, none = (run({**card, "reviews": {"conversion_lift": lift}}) for lift in (1.0, 0.0))
     assert (per_replication(social, "acquisitions", "program") > per_replication(none, "acquisitions", "program")).all()
+
+
+# ---------------------------------------------------------------- partner benefits (9.12)
+SIMPLE = {"membership": {"complexity_dormancy": 0.0}}  # (another instrument alone changes nothing)
+
+
+def test_partner_points_reach_the_balances_and_the_partners_pay_for_them():
+    from test_instruments import started_sim
+
+    partners = {"use_share": 0.4, "spend_per_use": 30.0, "earn_rate": 2.0, "price_per_point": 0.01}
+    sim = started_sim({"points": {}, "partner_benefits": partners}, size=600)
+    points, partner = sim.instruments
+    before = sim.view("points").copy()
+    partner.purchase_rate(sim.m)
+    sim.m.k = np.zeros(sim.people.n, np.int64)  # (no purchases: only partner points are earned)
+    sim.m.net_spend = np.zeros(sim.people.n)
+    points.after_purchases(sim.m)
+    partner.after_purchases(sim.m)
+    gained = sim.view("points") - before
+    earners = partner.earners
+    assert np.isin(earners, sim.member_slots).all() and 0.3 < earners.size / sim.member_slots.size < 0.5
+    assert np.allclose(gained[earners], 60.0) and not np.delete(gained, earners).any()
+    assert np.isclose(sim.ledger["partner_points"][PROGRAM].sum(), 60.0 * earners.size)
+    assert np.isclose(sim.ledger["cost_partner_points"][PROGRAM].sum(), -0.01 * 60.0 * earners.size)
+    assert np.isclose(sim.ledger["points_issued"][PROGRAM].sum(), 60.0 * earners.size)
+
+
+def test_partners_with_no_one_earning_change_nothing_and_need_the_points():
+    alone = ledger({"points": {}, **SIMPLE})
+    idle = ledger({"points": {}, "partner_benefits": {"use_share": 0.0}, **SIMPLE})
+    for metric, series in alone.items():
+        assert np.array_equal(idle[metric], series), metric
+    assert not idle["partner_points"].any() and not idle["cost_partner_points"].any()
+    with pytest.raises(ScenarioError, match="partner_benefits: .* needs the points instrument"):
+        simulation.validate({"program": {"partner_benefits": {}, "member_card": {}}})
+    # partner points are worth something: more of the willing join, and rewards are claimed sooner
+    rich = run({"points": {}, "partner_benefits": {"use_share": 0.5, "spend_per_use": 100.0}, **SIMPLE})
+    none = run({"points": {}, "partner_benefits": {"use_share": 0.0}, **SIMPLE})
+    for metric in ("members_end", "cost_rewards"):
+        assert (per_replication(rich, metric, "program") > per_replication(none, metric, "program")).all(), metric
+
+
+# ---------------------------------------------------------------- staff training (9.13)
+def test_staff_skill_builds_while_training_runs_and_fades_after():
+    books = ledger({"member_card": {}, "staff_training": {"cost_per_month": 100.0, "training_months": 6, "skill_months": 3.0}})
+    t = np.arange(1, 13)  # months 0-11, recorded at t + 1
+    built = 1.0 - np.exp(-np.minimum(t, 6) / 3.0)
+    skill = built * np.exp(-np.maximum(t - 6, 0) / 3.0)
+    assert np.allclose(books["staff_skill"][PROGRAM, 1:], skill)
+    assert np.array_equal(books["cost_staff_training"][PROGRAM, 1:], np.where(t <= 6, 100.0, 0.0))
+    assert (books["disappointments_avoided"][PROGRAM, 1:] > 0).all()
+
+
+def test_untrained_effects_change_nothing_and_trained_staff_sign_up_and_serve_better():
+    card = {"member_card": {}, **SIMPLE}
+    alone = ledger(card)
+    idle = ledger({**card, "staff_training": {"enrolment_lift": 0.0, "bad_experience_cut": 0.0}})
+    for metric, series in alone.items():
+        if metric != "cost_staff_training":
+            assert np.array_equal(idle[metric], series), metric
+    assert np.array_equal(idle["cost_staff_training"][PROGRAM, 1:], np.full(12, 3000.0))
+    # at the till: more sign-ups, and every month's extra member joined sooner
+    asking = ledger({**card, "staff_training": {"enrolment_lift": 2.0, "bad_experience_cut": 0.0, "skill_months": 1.0}})
+    assert (asking["members"][PROGRAM, 1:] >= alone["members"][PROGRAM, 1:]).all()
+    assert asking["members"][PROGRAM, 3] > 1.05 * alone["members"][PROGRAM, 3]
+    # fewer disappointments: the avoided ones are the chance of a fall, so fewer customers fall
+    serving = run({**card, "staff_training": {"enrolment_lift": 0.0, "bad_experience_cut": 0.5}})
+    plain = run(card)
+    assert (per_replication(serving, "nps_end", "program") > per_replication(plain, "nps_end", "program")).all()
+    assert (per_replication(serving, "churned", "program") < per_replication(plain, "churned", "program")).all()

@@ -100,6 +100,11 @@ class Month:
     list_spend: np.ndarray = None
     net_spend: np.ndarray = None  # after discounts
     points_earned: np.ndarray | None = None  # this month's points per slot (the points instrument)
+    # -- points earned away from the month's purchases (at partners): per slot, set before the
+    # step "reactions" and added to the balances by the points instrument
+    extra_points: np.ndarray | None = None
+    # -- enrolment: x the chance that a willing customer signs up at a purchase (staff at the till)
+    rel_enrolment: float = 1.0
     # -- churn
     rel_churn: np.ndarray = None  # x churn hazard
     # -- acquisition: arrivals brought by instruments, by source, and how many of them would

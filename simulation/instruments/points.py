@@ -211,6 +211,8 @@ class PointsModule(InstrumentModule):
         earned = m.net_spend * p.earn_rate
         earned *= m.rel_earn
         earned *= members  # (x * False = 0: as np.where, in one fast pass)
+        if m.extra_points is not None:  # points earned away from the purchases (partners)
+            earned += m.extra_points
         if p.activity_bonus_points:  # (members who use the app: worked out for them only)
             digital = sim.member_slots[sim.people.is_digital[sim.member_slots]]
             active = digital[sim.uniform_at("points_activity", digital) < p.activity_probability]
