@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 # Under mutation testing (mutmut sets MUTANT_UNDER_TEST), run the fast unit tests of the
 # random streams, the customer arrays, results.py and the instruments first: pytest runs with -x, so a mutant they
 # kill costs a fraction of a second instead of a run of the engine tests.
@@ -21,6 +23,12 @@ _FIRST = (
 
 
 def pytest_collection_modifyitems(config, items):
+    # Under pytest-xdist (`-n 3 --dist loadgroup`, the README's command) the real-browser
+    # tests share one worker, one Streamlit server and one Chromium; they mostly wait on
+    # the browser, so the other workers keep both cores busy with the rest of the suite.
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
     if not os.environ.get("MUTANT_UNDER_TEST"):
         return
 

@@ -6,9 +6,9 @@ an airline) and earn points on that spend. The points go onto the member's balan
 balance from expiring for inactivity and show in the points issued and the liability). The
 partner buys the points at `price_per_point` when they are issued; the program pays for the
 rewards when they are redeemed (`cost_rewards`, section 9.1), so points that expire or are
-stranded are the partner's money kept (breakage: the coalition model, Capizzi & Ferguson
-2005). The partner points are worth something to a member (section 8: sign-up, dormancy):
-the same value back per point as the program's own. Partners need the points instrument:
+stranded are the partner's money kept (breakage is the program's margin on them). The
+partner points are worth something to a member (section 8: sign-up, dormancy): the same
+value back per point as the program's own. Partners need the points instrument:
 without it there is nothing to earn, and the scenario is refused with a message saying so.
 """
 
