@@ -100,20 +100,23 @@ def fit(log_: pd.DataFrame, name: str, settings: tuple, calibration_end, holdout
     with st.status("Fitting", expanded=True) as status:
         st.button("Cancel", key="calibrate.cancel", help="Stop the fit (the last fit, if any, stays)")
         report = _reporter(status, started)
+        # (no `finally`: a Cancel stops the script run with Streamlit's own exception, and the
+        # flag is to stay set then, so that the next run of the page says the fit was stopped)
         try:
             out = commands.calibrate_log(log_, name, calibration_end, holdout_end, survey, replications, seed, report)
             cumulative = commands.cumulative_table(out, log_) if "holdout" in out else None
         except DataError as exc:
+            st.session_state.pop(FITTING, None)
             status.update(label="The fit could not be made", state="error")
             st.error("\n".join(f"- {p}" for p in exc.problems))
             return None
         except Exception as exc:  # noqa: BLE001 - a fit that breaks on odd data: say so, keep the page
+            st.session_state.pop(FITTING, None)
             log.exception("calibration of %s failed", name)
             status.update(label="The fit failed", state="error")
             st.error(f"The fit failed on this log ({type(exc).__name__}: {exc}). Check the columns and the dates.")
             return None
-        finally:
-            st.session_state.pop(FITTING, None)
+        st.session_state.pop(FITTING, None)
         seconds = time.monotonic() - started
         status.update(label=f"Fitted in {seconds:.1f} s", state="complete", expanded=False)
     return Fitted(out, cumulative, name, settings, seconds)

@@ -183,10 +183,31 @@ def test_an_nps_survey_is_read_or_its_problem_said(library_dir):  # noqa: F811
     assert not at.error and not at.button(key="calibrate.fit").disabled
 
 
-def test_a_fit_stopped_midway_is_said(library_dir):  # noqa: F811
-    at = on_page()
-    at.session_state[cal.FITTING] = True  # (what a Cancel or a page left during the fit leaves)
+def test_a_fit_stopped_midway_or_failing_is_said(library_dir, monkeypatch):  # noqa: F811
+    import streamlit as st
+
+    def stopped(
+        *args,
+    ):  # what Cancel does: Streamlit stops the script run at the next progress line (the last argument)
+        args[-1]("Fitting BG/NBD")
+        st.stop()
+
+    _, content = log_file()
+    at = upload(on_page(), content)
+    monkeypatch.setattr(commands, "calibrate_log", stopped)
+    at.button(key="calibrate.fit").click().run()
+    assert_ok(at)
     at.run()
-    assert "The fit was stopped before it finished" in texts(at)
+    assert "The fit was stopped before it finished" in texts(at) and cal.FITTED not in at.session_state
+    at.run()
+    assert "The fit was stopped" not in texts(at)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no convergence")
+
+    monkeypatch.setattr(commands, "calibrate_log", broken)
+    at.button(key="calibrate.fit").click().run()
+    assert_ok(at)
+    assert "The fit failed on this log (ValueError: no convergence)" in errors(at)
     at.run()
     assert "The fit was stopped" not in texts(at)
