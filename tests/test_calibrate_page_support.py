@@ -139,3 +139,14 @@ def test_the_cumulative_curve_joins_the_forecasts_to_the_actual_at_the_calibrati
     assert (models.iloc[0] == at_end).all()
     assert actual.iloc[-1] - at_end == totals["actual"]
     assert models.iloc[-1].tolist() == pytest.approx([at_end + totals[k] for k in ("predicted", "bgnbd", "pareto_nbd")])
+
+
+def test_the_fits_run_openblas_on_one_thread():
+    """(bench/README.md: OpenBLAS's spinning workers doubled the agent model's fit time)"""
+    from threadpoolctl import threadpool_info
+
+    from simulation.calibrate.optimize import one_blas_thread
+
+    with one_blas_thread():
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)

@@ -31,6 +31,7 @@ from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, logsumexp
 
 from ..schema import LEVELS, Scenario
+from .optimize import one_blas_thread
 from .transactions import MONTH_DAYS, Summary
 
 N_LEVELS = len(LEVELS)
@@ -334,11 +335,12 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
         if on_step is not None:
             on_step(steps)
 
-    trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": SCOUT_STEPS},
-                       callback=step) for x0 in starts]  # fmt: skip
-    best = min(trials, key=lambda r: r.fun)
-    best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000},
-                    callback=step)  # fmt: skip
+    with one_blas_thread():
+        trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                           options={"maxiter": SCOUT_STEPS}, callback=step) for x0 in starts]  # fmt: skip
+        best = min(trials, key=lambda r: r.fun)
+        best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000},
+                        callback=step)  # fmt: skip
     return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
 
 

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from scipy.optimize import minimize
 
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # a .venv set up before it was a dependency (rerun .ci/setup.sh): the same fits, slower
+    threadpool_limits = None
+
 BOUNDS = [(-12.0, 12.0)]  # of each log parameter: e^-12 to e^12
+
+
+def one_blas_thread():
+    """A context in which numpy's and scipy's OpenBLAS use one thread. The fits' matrices are
+    small (thousands of rows x a few columns) and their optimisers take many short steps: with
+    more threads, OpenBLAS's workers spin between the calls and take the cores from the fit
+    (bench/README.md: the agent model's fit on the CDNOW master file took 13.6 CPU s, 6.0 with
+    one thread, with the same numbers). One thread also makes the sums' order the same on
+    every machine."""
+    return threadpool_limits(limits=1, user_api="blas") if threadpool_limits else contextlib.nullcontext()
 
 
 def fit_positive(negative_ll, start, names: tuple[str, ...]) -> dict[str, float]:
@@ -19,13 +36,14 @@ def fit_positive(negative_ll, start, names: tuple[str, ...]) -> dict[str, float]
         return float(value) if np.isfinite(value) else 1e300
 
     x0 = np.log(np.asarray(start, float))
-    first = minimize(objective, x0, method="L-BFGS-B", bounds=BOUNDS * len(x0))
-    # the tolerance on the value is relative: a big log's likelihood is a sum over many customers,
-    # whose last bits move by more than an absolute 1e-9 (the polish then ran to its limit:
-    # 1,347 s of 1,418 on 100,000 customers)
-    fatol = 1e-11 * max(1.0, abs(first.fun))
-    options = {"xatol": 1e-6, "fatol": fatol, "maxiter": 400 * len(x0)}
-    best = minimize(objective, first.x, method="Nelder-Mead", bounds=BOUNDS * len(x0), options=options)
+    with one_blas_thread():
+        first = minimize(objective, x0, method="L-BFGS-B", bounds=BOUNDS * len(x0))
+        # the tolerance on the value is relative: a big log's likelihood is a sum over many customers,
+        # whose last bits move by more than an absolute 1e-9 (the polish then ran to its limit:
+        # 1,347 s of 1,418 on 100,000 customers)
+        fatol = 1e-11 * max(1.0, abs(first.fun))
+        options = {"xatol": 1e-6, "fatol": fatol, "maxiter": 400 * len(x0)}
+        best = minimize(objective, first.x, method="Nelder-Mead", bounds=BOUNDS * len(x0), options=options)
     params = dict(zip(names, np.exp(best.x).tolist(), strict=True))
     params["log_likelihood"] = -float(best.fun)
     return params

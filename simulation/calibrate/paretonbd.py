@@ -13,42 +13,53 @@ from .optimize import distinct, fit_positive
 NAMES = ("r", "alpha", "s", "beta")
 
 
-def _log_a0(params, x, t_x, T) -> np.ndarray:
-    """log A0 of the note (the integral over the dropout time before T)."""
-    r, alpha, s, beta = params
-    big, b2 = (alpha, s + 1) if alpha >= beta else (beta, r + x)
-    diff = abs(alpha - beta)
-    c = r + s + x
+def pairs(x, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct (x, t) pairs and each row's pair: the hypergeometric function, the costly
+    part of the likelihood, is worked out once a pair (on CDNOW's 8,685 distinct histories,
+    1,726 pairs at t_x and 979 at T)."""
+    keys, inverse = np.unique(np.column_stack([x, t]), axis=0, return_inverse=True)
+    return keys[:, 0], keys[:, 1], inverse.ravel()
 
-    def term(t):
+
+def _log_a0(params, x, t_x, T, at=None) -> np.ndarray:
+    """log A0 of the note (the integral over the dropout time before T); `at`: the `pairs` of
+    (x, t_x) and (x, T), when they are known."""
+    r, alpha, s, beta = params
+    big, diff = max(alpha, beta), abs(alpha - beta)
+
+    def term(x, t):
+        c = r + s + x
+        b2 = s + 1 if alpha >= beta else r + x
         return np.log(hyp2f1(c, b2, c + 1, diff / (big + t))) - c * np.log(big + t)
 
-    at_tx, at_T = term(t_x), term(T)
+    (x1, t1, i1), (x2, t2, i2) = at or (pairs(x, t_x), pairs(x, T))
+    at_tx, at_T = term(x1, t1)[i1], term(x2, t2)[i2]
     with np.errstate(divide="ignore"):
         return at_tx + np.log1p(-np.exp(np.minimum(at_T - at_tx, 0.0)))
 
 
-def log_likelihood(params, x, t_x, T) -> np.ndarray:
+def log_likelihood(params, x, t_x, T, at=None) -> np.ndarray:
     r, alpha, s, beta = params
     head = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    gone = np.log(s / (r + s + x)) + _log_a0(params, x, t_x, T)
+    gone = np.log(s / (r + s + x)) + _log_a0(params, x, t_x, T, at)
     return head + np.logaddexp(alive, gone)
 
 
 def fit(x, t_x, T, weights=None) -> dict[str, float]:
     x, t_x, T, w = distinct(x, t_x, T, weights)
+    at = pairs(x, t_x), pairs(x, T)
     return fit_positive(
-        lambda p: -np.sum(w * log_likelihood(p, x, t_x, T)),
+        lambda p: -np.sum(w * log_likelihood(p, x, t_x, T, at)),
         (0.5, float(np.mean(T)) / 4, 0.5, float(np.mean(T)) / 4),
         NAMES,
     )
 
 
-def p_alive(params: dict, x, t_x, T) -> np.ndarray:
+def p_alive(params: dict, x, t_x, T, at=None) -> np.ndarray:
     p = tuple(params[n] for n in NAMES)
     r, alpha, s, beta = p
-    log_ratio = np.log(s / (r + s + x)) + (r + x) * np.log(alpha + T) + s * np.log(beta + T) + _log_a0(p, x, t_x, T)
+    log_ratio = np.log(s / (r + s + x)) + (r + x) * np.log(alpha + T) + s * np.log(beta + T) + _log_a0(p, x, t_x, T, at)
     return 1 / (1 + np.exp(log_ratio))
 
 
@@ -58,7 +69,7 @@ def expected_unconditional(params: dict, t) -> np.ndarray:
     return r * beta / (alpha * (s - 1)) * (1 - (beta / (beta + t)) ** (s - 1))
 
 
-def expected_conditional(params: dict, t, x, t_x, T) -> np.ndarray:
+def expected_conditional(params: dict, t, x, t_x, T, at=None) -> np.ndarray:
     r, alpha, s, beta = (params[n] for n in NAMES)
     rate = (r + x) * (beta + T) / ((alpha + T) * (s - 1))
-    return rate * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * p_alive(params, x, t_x, T)
+    return rate * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * p_alive(params, x, t_x, T, at)

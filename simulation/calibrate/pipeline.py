@@ -120,9 +120,10 @@ def holdout(log: pd.DataFrame, summary: Summary, fits: dict, scenario: Scenario,
     cumulative = np.concatenate([[0.0], np.cumsum(monthly)])
     week = np.arange(1, int(np.ceil(weeks)) + 1)
     agent_curve = np.interp(np.minimum(week, weeks) * WEEK_DAYS / MONTH_DAYS, np.arange(months + 1), cumulative)
+    at = paretonbd.pairs(x, t_x), paretonbd.pairs(x, T)  # (once for every week's forecast)
     classical = {
         "bgnbd": lambda t: bgnbd.expected_conditional(fits["bgnbd"], t, x, t_x, T),
-        "pareto_nbd": lambda t: paretonbd.expected_conditional(fits["pareto_nbd"], t, x, t_x, T),
+        "pareto_nbd": lambda t: paretonbd.expected_conditional(fits["pareto_nbd"], t, x, t_x, T, at),
     }
     actual = weekly_repeat_curve(log, summary)
     calib_weeks = len(actual) - len(week)

@@ -240,11 +240,12 @@ def summarize(log: pd.DataFrame, calibration_end, holdout_end=None) -> Summary:
 def weekly_repeat_curve(log: pd.DataFrame, summary: Summary) -> pd.Series:
     """Cumulative repeat transactions by week since the first customer's first purchase,
     of the customers in the summary, through the holdout (or calibration) end."""
-    first = summary.customers["first"]
-    known = log[log.customer.isin(first.index)]
-    is_repeat = known.date.to_numpy() > first.reindex(known.customer).to_numpy()
+    # (a customer not in the summary has no first date, NaT, and no date is after NaT; not
+    # `isin`, which took 0.5 s on the CDNOW master file's string column)
+    first = summary.customers["first"].reindex(log.customer).to_numpy()
     end = summary.holdout_end or summary.calibration_end
-    days = (known.date[is_repeat & (known.date <= end).to_numpy()] - summary.start).dt.days.to_numpy()
+    dates = log.date.to_numpy()
+    days = (log.date[(dates > first) & (dates <= end)] - summary.start).dt.days.to_numpy()
     n_weeks = int(np.ceil(((end - summary.start).days + 1) / WEEK_DAYS))
     counts = np.bincount((days // 7).astype(int), minlength=n_weeks)[:n_weeks]
     return pd.Series(np.cumsum(counts), index=np.arange(1, n_weeks + 1), name="actual")
