@@ -31,17 +31,15 @@ def program_after(program: Program, text: str, where: str) -> Program:
     changes = items(text)
     if not changes:
         raise ValueError(f"{where}: no change given (e.g. `points.earn_rate=0.5`)")
-    active = program.active_instruments()
     data = program.model_dump(mode="json")
     for item in changes:
         path = item.partition("=")[0].strip()
         key, _, field = path.partition(".")
         if key not in instruments.REGISTRY:
             raise ValueError(f"{where}: {item}: `{key}` is not an instrument (instruments: {', '.join(instruments.REGISTRY)})")
-        if key not in active:
-            raise ValueError(f"{where}: {item}: {key} is not on at the start; a phase changes or switches off the instruments the program starts with")
         if field.split(".")[0] in instruments.REGISTRY[key].fixed_in_phases:
             raise ValueError(f"{where}: {item}: {key}.{field} cannot change during a run (it shapes what each member holds)")
+    changes = applied(program, changes)
     try:
         apply_overrides(data, changes)
         return Program.model_validate(data)
@@ -50,6 +48,14 @@ def program_after(program: Program, text: str, where: str) -> Program:
     except ValidationError as exc:
         problems = [p.split(" ", 1)[1] for p in format_validation_error(exc, "")]
         raise ValueError(f"{where}: {'; '.join(problems)}") from None
+
+
+def applied(program: Program, changes: list[str]) -> list[str]:
+    """The changes to instruments on at the start: one switched off there (in the Design page,
+    or in the no-program twin) keeps its phases in the file but they do nothing, and a phase
+    cannot switch an instrument on (its members' state would start mid-run)."""
+    active = program.active_instruments()
+    return [item for item in changes if item.partition(".")[0].strip() in active]
 
 
 def check(scenario: Scenario) -> None:
@@ -98,11 +104,15 @@ def _shown(value) -> str:
 
 def describe(scenario: Scenario) -> str:
     """The phases in plain words: "From month 12 (cut in rewards): Points: earn rate 1 → 0.5."."""
+    from . import instruments
+
     out, before = [], scenario.program.model_dump(mode="json")
     for month, (program, phase) in programs(scenario).items():
         after = program.model_dump(mode="json")
-        changes = []
-        for item in items(phase.set):
+        changes, given = [], items(phase.set)
+        kept = applied(scenario.program, given)
+        off = sorted({item.partition(".")[0].strip() for item in given if item not in kept})
+        for item in kept:
             path = item.partition("=")[0].strip()
             if path.endswith(".enabled") and _value(after, path) is False:
                 changes.append(f"{_label(path).split(':')[0]} closed")
@@ -111,6 +121,9 @@ def describe(scenario: Scenario) -> str:
         name = f" ({phase.name})" if phase.name else ""
         loss = "" if phase.felt_as_loss else " (announced at the start: not taken as a loss)"
         late = " (after the horizon: not simulated)" if month >= scenario.simulation.horizon_months else ""
+        if off:
+            labels = ", ".join(instruments.REGISTRY[key].label for key in off)
+            changes.append(f"not applied to {labels} (off at the start: a phase cannot switch an instrument on)")
         out.append(f"From month {month}{name}{late}: {'; '.join(changes)}{loss}.")
         before = after
     return " ".join(out)

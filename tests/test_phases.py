@@ -112,7 +112,6 @@ def test_a_phase_that_changes_nothing_changes_no_number():
     [
         ("points.earn_rat=1", "x.yaml:7 phases.changes[0].set: points.earn_rat: unknown field"),
         ("points.earn_rate=-1", "x.yaml:7 phases.changes[0].set: points.earn_rate: input should be greater than or equal to 0"),
-        ("tiers.enabled=false", "x.yaml:7 phases.changes[0].set: tiers.enabled=false: tiers is not on at the start"),
         ("points.expiry_months=3", "points.expiry_months cannot change during a run"),
         ("", "x.yaml:7 phases.changes[0].set: no change given"),
         ("coupons.rate=1", "`coupons` is not an instrument"),
@@ -143,3 +142,13 @@ def test_the_describer_says_what_changes_when():
     text = " ".join(describe(design))
     assert "From month 3 (end of the launch offer): Points: earn rate 1 → 2 (announced at the start" in text
     assert f"From month {MONTH}: Points: earn rate 2 → 0.5; Points closed." in text
+
+
+def test_a_phase_of_an_instrument_off_at_the_start_does_nothing_and_says_so():
+    """Switching points off in the Design page (or the no-program twin) keeps the file's
+    phases valid; they do nothing, and a phase cannot switch an instrument on."""
+    on_later = {"month": MONTH, "set": "points.enabled=true, points.earn_rate=2"}
+    off = sc(on_later, program={"points": {"enabled": False}, "member_card": {}})
+    assert "not applied to Points (off at the start: a phase cannot switch an instrument on)" in " ".join(describe(off))
+    plain = scenario(size=3000, months=20, replications=REPS, program={"points": {"enabled": False}, "member_card": {}})
+    assert np.array_equal(Sim(off, 0).run().ledger["nps"], Sim(plain, 0).run().ledger["nps"])
