@@ -20,6 +20,7 @@ pages = [
     st.Page(HERE / "screens/design.py", title="Design", icon=":material/tune:"),
     st.Page(HERE / "screens/compare.py", title="Compare", icon=":material/compare_arrows:"),
     st.Page(HERE / "screens/budget.py", title="Budget", icon=":material/savings:"),
+    st.Page(HERE / "screens/calibrate.py", title="Calibrate", icon=":material/query_stats:"),
     st.Page(HERE / "screens/library.py", title="Scenario library", icon=":material/folder_open:"),
     st.Page(HERE / "screens/export.py", title="Export", icon=":material/download:"),
 ]

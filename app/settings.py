@@ -34,3 +34,6 @@ def backups_dir() -> Path:
 
 MAX_COMPARE = 5
 MAX_UPLOAD_MB = 1  # scenario files are a few kB
+# a transaction log: the CDNOW master file is 2.5 MB, a 100,000-customer log about 20 MB
+MAX_LOG_MB = 50
+SAMPLE_LOG = ROOT / "data" / "cdnow" / "cdnow_sample.csv"  # the Calibrate page's "use the bundled sample"

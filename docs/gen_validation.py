@@ -22,14 +22,13 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 
 from simulation.calibrate import commands, retention  # noqa: E402
-from simulation.calibrate.transactions import Columns  # noqa: E402
 from simulation.schema import Scenario  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "validation.md"
 DATA = ROOT / "data"
 CDNOW = {"sample": "cdnow_sample.csv", "master": "cdnow_master.csv.gz"}
-COLUMNS = Columns("customer_id", "date", "amount")
-CALIBRATION_END, HOLDOUT_END = "1997-09-30", "1998-06-30"
+COLUMNS = commands.CDNOW_COLUMNS
+CALIBRATION_END, HOLDOUT_END = commands.CDNOW_PERIOD
 COHORT_FIT_YEARS = 4  # survivor counts of years 0..3 fitted; years 4..7 compared
 LINES = {"actual": "#000000", "agent model": "#d62728", "BG/NBD": "#1f77b4", "Pareto/NBD": "#2ca02c"}
 

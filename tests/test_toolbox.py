@@ -222,3 +222,101 @@ def test_untrained_effects_change_nothing_and_trained_staff_sign_up_and_serve_be
     plain = run(card)
     assert (per_replication(serving, "nps_end", "program") > per_replication(plain, "nps_end", "program")).all()
     assert (per_replication(serving, "churned", "program") < per_replication(plain, "churned", "program")).all()
+
+
+# ---------------------------------------------------------------- progressive discount scale (9.14)
+def test_the_discount_follows_the_step_of_the_rolling_spend():
+    from test_instruments import started_sim
+
+    scale = {"steps": [{"spend": 100.0, "discount": 0.02}, {"spend": 300.0, "discount": 0.05}], "window_months": 3}
+    sim = started_sim({"progressive_discount": {**scale, "goal_lift": 0.5}}, size=600)
+    (module,) = sim.instruments
+    members = sim.member_slots
+    spend = np.resize([0.0, 99.0, 100.0, 250.0, 300.0, 900.0], members.size)
+    sim.view("scale_spend")[members] = spend
+    sim._purchase_rates(sim.view("level").astype(np.intp))  # (the program's factors, a fresh month)
+    keep = np.select([spend >= 300, spend >= 100], [0.95, 0.98], 1.0)
+    assert np.allclose(sim.m.keep[members], keep)
+    # the pull of the next step: 1 + goal_lift x progress (none on the top step); then the discount's
+    progress = np.select([spend >= 300, spend >= 100], [0.0, (spend - 100) / 200], spend / 100)
+    price = 1.0 + sim.per_slot("price_sensitivity")[members] * (1.0 - keep)
+    assert np.allclose(sim.m.rel_rate[members], (1.0 + 0.5 * progress) * price)
+
+
+def test_the_rolling_window_forgets_old_spend_and_an_empty_scale_costs_nothing():
+    books = ledger({"member_card": {"discount": 0.0}, "progressive_discount": {"window_months": 2}, **SIMPLE})
+    assert books["scale_members_discounted"][PROGRAM, -1] > 0
+    free = {"steps": [{"spend": 1.0, "discount": 0.0}], "goal_lift": 0.0}
+    alone = ledger({"member_card": {"discount": 0.0}, **SIMPLE})
+    idle = ledger({"member_card": {"discount": 0.0}, "progressive_discount": free, **SIMPLE})
+    for metric in ("purchases", "revenue", "cost_discounts", "members", "nps", "churned"):
+        assert np.array_equal(idle[metric], alone[metric]), metric
+    sim = Sim(scenario(program={"member_card": {}, "progressive_discount": {"window_months": 2}}, **SMALL), 0).run()
+    alive = sim.pview("is_alive")  # (the window is working state: not kept for those gone)
+    window = sim.view("scale_months")[:, alive]  # the sum is the last two months' member spend
+    assert np.allclose(sim.view("scale_spend")[alive], window.sum(axis=0)) and window.any()
+
+
+# ---------------------------------------------------------------- cumulative bonus (9.15)
+def test_the_bonus_is_paid_at_the_end_of_each_year_to_those_above_the_minimum():
+    bonus = {"bonus_share": 0.03, "minimum_spend": 200.0, "payout_delight": 0.0}
+    books = ledger({"cumulative_bonus": bonus}, months=24)
+    paid = np.flatnonzero(books["cost_bonuses"][PROGRAM])
+    assert paid.tolist() == [12, 24]  # months 11 and 23, recorded at t + 1
+    # what is paid is what was owed at the end of the month before, plus the last month's accrual
+    owed = books["bonus_liability"][PROGRAM]
+    assert owed[11] <= books["cost_bonuses"][PROGRAM, 12] and owed[12] == 0.0
+    assert 0 < books["bonuses_paid"][PROGRAM, 12] <= books["members"][PROGRAM, 12]
+    none = ledger({"cumulative_bonus": {**bonus, "minimum_spend": 1e9}}, months=24)
+    assert not none["cost_bonuses"].any() and not none["bonus_liability"].any()
+
+
+def test_the_settlement_pulls_spend_forward_and_a_zero_bonus_changes_nothing():
+    alone = ledger({"member_card": {"discount": 0.0}, **SIMPLE})
+    zero = {"bonus_share": 0.0, "concentration_lift": 0.0, "payout_delight": 0.0}
+    idle = ledger({"member_card": {"discount": 0.0}, "cumulative_bonus": zero, **SIMPLE})
+    for metric in ("purchases", "revenue", "members", "nps", "churned"):
+        assert np.array_equal(idle[metric], alone[metric]), metric
+    assert not idle["cost_bonuses"].any()
+    pulled = run({"member_card": {"discount": 0.0}, "cumulative_bonus": {"concentration_lift": 0.3}, **SIMPLE})
+    flat = run({"member_card": {"discount": 0.0}, "cumulative_bonus": {"concentration_lift": 0.0}, **SIMPLE})
+    assert (per_replication(pulled, "purchases", "program") > per_replication(flat, "purchases", "program")).all()
+
+
+# ---------------------------------------------------------------- members-only events (9.16)
+def test_events_come_on_their_months_and_cost_per_event_and_attendee():
+    events = {"events_per_year": 3, "attendance_share": 0.2, "cost_per_attendee": 10.0, "cost_per_event": 500.0}
+    books = ledger({"member_card": {}, "member_events": events})
+    held = np.flatnonzero(books["events_held"][PROGRAM])
+    assert held.tolist() == [4, 8, 12]  # one every four months (months 3, 7, 11)
+    attendees = books["event_attendees"][PROGRAM]
+    assert np.allclose(books["cost_events"][PROGRAM], 500.0 * books["events_held"][PROGRAM] + 10.0 * attendees)
+    share = attendees[held] / books["members_active"][PROGRAM, held - 1]
+    assert (0.12 < share).all() and (share < 0.3).all(), share
+    dull = run({"member_card": {}, "member_events": {**events, "attendee_delight": 0.0}})
+    lively = run({"member_card": {}, "member_events": {**events, "attendee_delight": 0.6}})
+    assert (per_replication(lively, "nps_end", "program") > per_replication(dull, "nps_end", "program")).all()
+
+
+# ---------------------------------------------------------------- value-based giving (9.17)
+def test_donations_are_the_share_of_member_spend_and_only_the_caring_are_moved():
+    from test_instruments import started_sim
+
+    sim = started_sim({"giving": {"donation_share": 0.02, "caring_share": 0.25, "satisfaction_lift": 0.01}}, size=600)
+    (module,) = sim.instruments
+    n = sim.people.n
+    sim.m.k = np.arange(n) % 3  # a third buy nothing
+    sim.m.net_spend = 10.0 * sim.m.k
+    module.after_purchases(sim.m)
+    buyers = sim.member_slots[sim.m.k[sim.member_slots] > 0]
+    assert np.isclose(sim.ledger["cost_donations"][PROGRAM].sum(), 0.02 * sim.m.net_spend[buyers].sum())
+    cares = module._cares()
+    assert 0.2 < cares.mean() < 0.3  # a fixed trait of a quarter of the customers
+    nudged = np.flatnonzero(sim.people.nudge_up[:n])
+    assert np.array_equal(nudged, buyers[cares[buyers]])
+    plain = {"member_card": {"discount": 0.0}, **SIMPLE}
+    nobody = ledger({**plain, "giving": {"caring_share": 0.0, "donation_share": 0.01}})
+    alone = ledger(plain)
+    for metric in ("purchases", "revenue", "members", "nps", "churned"):
+        assert np.array_equal(nobody[metric], alone[metric]), metric
+    assert (nobody["cost_donations"][PROGRAM] <= 0.01 * nobody["revenue"][PROGRAM] + 1e-9).all()

@@ -291,7 +291,7 @@ class Layout:
 
 
 def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int = 3,
-        shares: list[float] | None = None, fit_ladder: bool = False) -> AgentFit:  # fmt: skip
+        shares: list[float] | None = None, fit_ladder: bool = False, on_step=None) -> AgentFit:  # fmt: skip
     """Segments by maximum likelihood, sharing one purchase-rate gamma (mean, shape) and
     each with its own churn multiplier, so churn varies independently of the purchase rate
     (as in Pareto/NBD: a finite mixture of dropout rates stands for its gamma of them).
@@ -299,7 +299,8 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
     or one per segment (e.g. from an NPS survey, with their `shares`). `fit_ladder` fits one
     common starting ladder instead. A churn multiplier is `cap * logistic(z)`, the cap
     putting the bottom level's churn at 1 (the engine's hazards saturate there): smooth, so
-    the gradient method converges (a plain cap has a kink a fit stalls at)."""
+    the gradient method converges (a plain cap has a kink a fit stalls at). `on_step(n)` is
+    called after each step of the optimiser, `n` the steps so far (for a progress display)."""
     k = n_segments if len(ladders) == 1 else len(ladders)
     ladders = tuple(np.asarray(lad, float) for lad in (ladders * k if len(ladders) == 1 else ladders))
     layout = Layout(k, 1.0 / float(ladder.churn.max()), ladders,
@@ -325,10 +326,19 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
     bounds = [(np.log(rate) - 6.0, np.log(rate) + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(starts[0]) - 2)
     # (the likelihood has several local optima: a few short runs from different starts, then
     # the best of them to convergence)
-    trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": SCOUT_STEPS})
-              for x0 in starts]  # fmt: skip
+    steps = 0
+
+    def step(_x) -> None:
+        nonlocal steps
+        steps += 1
+        if on_step is not None:
+            on_step(steps)
+
+    trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": SCOUT_STEPS},
+                       callback=step) for x0 in starts]  # fmt: skip
     best = min(trials, key=lambda r: r.fun)
-    best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000})
+    best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000},
+                    callback=step)  # fmt: skip
     return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
 
 

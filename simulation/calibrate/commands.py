@@ -8,11 +8,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..schema import Scenario
-from . import pipeline, retention
-from .transactions import Columns, DataError, check_period, read_transactions
+from ..schema import LEVEL_LABELS, Scenario, Segment, field_info
+from . import gammagamma, pipeline, retention
+from .transactions import Columns, DataError, check_period, read_transactions, weekly_repeat_curve
 
 MODEL_NAMES = {"predicted": "agent model", "bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD", "actual": "actual"}
+# the CDNOW files' columns and the literature's split of them (39 weeks calibrate, 39 weeks hold out)
+CDNOW_COLUMNS = Columns("customer_id", "date", "amount")
+CDNOW_PERIOD = ("1997-09-30", "1998-06-30")
+# what each classical model's parameters are (Fader, Hardie & Lee 2005; docs/model.md 12.2)
+PARAMETERS = {
+    "bgnbd": ("BG/NBD", {"r": "shape of the purchase rates' gamma", "alpha": "scale of the purchase rates' gamma (weeks)",
+                         "a": "dropout after a purchase: beta a", "b": "dropout after a purchase: beta b"}),
+    "pareto_nbd": ("Pareto/NBD", {"r": "shape of the purchase rates' gamma",
+                                  "alpha": "scale of the purchase rates' gamma (weeks)",
+                                  "s": "shape of the dropout rates' gamma", "beta": "scale of the dropout rates' gamma (weeks)"}),
+    "gamma_gamma": ("Gamma-Gamma spend", {"p": "shape of a purchase's amount", "q": "shape of the mean amounts' gamma",
+                                          "gamma": "scale of the mean amounts' gamma"}),
+}  # fmt: skip
 
 
 def parse_date(value: str | None, option: str) -> pd.Timestamp | None:
@@ -34,8 +47,14 @@ def calibrate_file(path, columns: Columns, calibration_end: str | None = None, h
     hold_end = parse_date(holdout_end, "--holdout-end")
     check_period(log, cal_end, hold_end, name)
     nps = pipeline.read_nps(nps_path, str(nps_path)) if nps_path is not None else None
+    return calibrate_log(log, name, cal_end, hold_end, nps, replications, seed)
+
+
+def calibrate_log(log: pd.DataFrame, name: str, calibration_end, holdout_end=None, nps: pd.DataFrame | None = None,
+                  replications: int = 4, seed: int = 1, progress=pipeline._quiet) -> dict:  # fmt: skip
+    """Calibrate a log already read and checked (`name`: its file's, which names the scenario)."""
     base = Scenario.model_validate({"meta": {"name": f"Calibrated on {Path(name).name}"}})
-    return pipeline.calibrate(log, cal_end, hold_end, base, nps, replications, seed)
+    return pipeline.calibrate(log, calibration_end, holdout_end, base, nps, replications, seed, progress=progress)
 
 
 def fit_record(out: dict) -> dict:
@@ -89,6 +108,56 @@ def by_count_table(holdout: dict) -> pd.DataFrame:
 def curve_table(holdout: dict) -> pd.DataFrame:
     curves = pd.DataFrame(holdout["weekly_cumulative"]).set_index("week")
     return curves.rename(columns={"agent": "agent model", "bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"})
+
+
+def classical_table(out: dict) -> pd.DataFrame:
+    """The classical models' fitted parameters, each with what it is, and each model's log-likelihood."""
+    rows = []
+    for key, (model, meaning) in PARAMETERS.items():
+        params = out["fits"][key]
+        rows += [{"model": model, "parameter": p, "value": params[p], "meaning": m} for p, m in meaning.items()]
+        rows.append({"model": model, "parameter": "log-likelihood", "value": params["log_likelihood"],
+                     "meaning": "of the fit (higher is better)"})  # fmt: skip
+    mean = gammagamma.mean_spend(out["fits"]["gamma_gamma"])
+    rows.append({"model": "Gamma-Gamma spend", "parameter": "mean amount", "value": mean,
+                 "meaning": "a customer's expected mean amount per transaction"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+SEGMENT_FIELDS = ("share", "purchases_per_month", "purchase_rate_shape", "churn_multiplier", "basket_value", "basket_cv")  # fmt: skip
+
+
+def segment_table(scenario: Scenario) -> pd.DataFrame:
+    """The calibrated scenario's segments: one row each, the fitted fields and the starting
+    ladder's shares, under the schema's labels."""
+    rows = []
+    for seg in scenario.customers.segments:
+        row = {field_info(Segment, f)["label"]: getattr(seg, f) for f in SEGMENT_FIELDS}
+        rows.append({**row, **dict(zip(LEVEL_LABELS, seg.ladder_shares(), strict=True))})
+    return pd.DataFrame(rows, index=pd.Index([s.name for s in scenario.customers.segments], name="Segment"))
+
+
+def cumulative_table(out: dict, log: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative repeat transactions of the calibrated customers by weeks since the log's first
+    purchase: the actual at the end of each week through the holdout end, and each model's
+    forecast from the calibration end on (at its weeks since then, starting from the actual
+    count at the calibration end). A column is empty where it has no value."""
+    summary = out["summary"]
+    actual = weekly_repeat_curve(log, summary).astype(float)
+    end = calibration_week(summary)
+    curves = curve_table(out["holdout"]).drop(columns="actual")
+    weeks = np.minimum(curves.index.to_numpy() - curves.index[0] + 1, summary.weeks_holdout)  # (the last one partly)
+    base = float(summary.customers.x.sum())  # the repeat transactions by the calibration end
+    models = pd.concat([pd.DataFrame(base, index=[0.0], columns=curves.columns),
+                        (curves + base).set_axis(weeks)]).set_axis(end + np.concatenate([[0.0], weeks]))  # fmt: skip
+    table = pd.concat([actual.rename("actual").set_axis(actual.index.astype(float)), models], axis=1).sort_index()
+    table.index.name = "week"
+    return table
+
+
+def calibration_week(summary) -> float:
+    """Where the calibration end is in weeks since the log's first purchase (the end of its day)."""
+    return ((summary.calibration_end - summary.start).days + 1) / 7
 
 
 def calibration_text(out: dict, scenario_file: str | None) -> str:

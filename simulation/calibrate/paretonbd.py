@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, hyp2f1
 
-from .optimize import fit_positive
+from .optimize import distinct, fit_positive
 
 NAMES = ("r", "alpha", "s", "beta")
 
@@ -37,7 +37,7 @@ def log_likelihood(params, x, t_x, T) -> np.ndarray:
 
 
 def fit(x, t_x, T, weights=None) -> dict[str, float]:
-    w = np.ones_like(x, float) if weights is None else weights
+    x, t_x, T, w = distinct(x, t_x, T, weights)
     return fit_positive(
         lambda p: -np.sum(w * log_likelihood(p, x, t_x, T)),
         (0.5, float(np.mean(T)) / 4, 0.5, float(np.mean(T)) / 4),

@@ -43,26 +43,35 @@ def nps_ladder(counts: list[int]) -> np.ndarray:
     return levels / levels.sum()
 
 
+def _quiet(_text: str) -> None:
+    """The default progress report: none."""
+
+
 def fit_all(log: pd.DataFrame, summary: Summary, base: Scenario, nps: pd.DataFrame | None = None,
-            n_segments: int = N_SEGMENTS, fit_ladder: bool = True) -> dict:  # fmt: skip
+            n_segments: int = N_SEGMENTS, fit_ladder: bool = True, progress=_quiet) -> dict:  # fmt: skip
+    """Every model's fit; `progress(text)` hears what is being fitted (and the agent model's steps)."""
     c = summary.customers
     x, t_x, T = c.x.to_numpy(float), c.t_x.to_numpy(), c["T"].to_numpy()
+    out = {}
+    for key, label, model in (("bgnbd", "BG/NBD", bgnbd), ("pareto_nbd", "Pareto/NBD", paretonbd)):
+        progress(f"Fitting {label} ({len(c):,} customers)")
+        out[key] = model.fit(x, t_x, T)
+    progress("Fitting Gamma-Gamma spend")
+    out["gamma_gamma"] = gammagamma.fit(x, c.monetary.to_numpy())
+    progress("Fitting the agent model")
     hist = agent_fit.histories(log, summary)
     ladder = agent_fit.Ladder.of(base)
+
+    def step(n: int) -> None:
+        progress(f"Fitting the agent model: step {n} ({len(hist.weight):,} distinct purchase histories)")
+
     if nps is None:
         ladders = [np.array(base.customers.segments[0].ladder_shares())]
-        agent = agent_fit.fit(hist, ladder, ladders, n_segments, fit_ladder=fit_ladder)
+        agent = agent_fit.fit(hist, ladder, ladders, n_segments, fit_ladder=fit_ladder, on_step=step)
     else:
         ladders = [nps_ladder(row[[str(i) for i in range(11)]].tolist()) for _, row in nps.iterrows()]
-        agent = agent_fit.fit(hist, ladder, ladders, shares=nps["share"].tolist())
-    return {
-        "bgnbd": bgnbd.fit(x, t_x, T),
-        "pareto_nbd": paretonbd.fit(x, t_x, T),
-        "gamma_gamma": gammagamma.fit(x, c.monetary.to_numpy()),
-        "agent": agent,
-        "histories": hist,
-        "ladder": ladder,
-    }
+        agent = agent_fit.fit(hist, ladder, ladders, shares=nps["share"].tolist(), on_step=step)
+    return {**out, "agent": agent, "histories": hist, "ladder": ladder}
 
 
 def calibrated_scenario(fits: dict, summary: Summary, base: Scenario, nps: pd.DataFrame | None) -> Scenario:
@@ -139,17 +148,20 @@ def holdout(log: pd.DataFrame, summary: Summary, fits: dict, scenario: Scenario,
 
 def calibrate(log: pd.DataFrame, calibration_end, holdout_end=None, base: Scenario | None = None,
               nps: pd.DataFrame | None = None, replications: int = 4, seed: int = 1,
-              n_segments: int = N_SEGMENTS, fit_ladder: bool = True) -> dict:  # fmt: skip
+              n_segments: int = N_SEGMENTS, fit_ladder: bool = True, progress=_quiet) -> dict:  # fmt: skip
     """Everything `lojal calibrate` reports. The agent model's default structure, `n_segments`
     latent churn segments and a fitted common starting ladder, has the best BIC of those
-    tried on the CDNOW master file (docs/model.md section 12.2)."""
+    tried on the CDNOW master file (docs/model.md section 12.2). `progress(text)` hears what
+    is being done, often (the app shows it)."""
     base = base or Scenario()
+    progress("Summarising each customer's purchases")
     summary = summarize(log, calibration_end, holdout_end)
     if summary.customers.empty:
         raise DataError([f"no customer bought by the calibration end {summary.calibration_end.date()}"])
-    fits = fit_all(log, summary, base, nps, n_segments, fit_ladder)
+    fits = fit_all(log, summary, base, nps, n_segments, fit_ladder, progress)
     scenario = calibrated_scenario(fits, summary, base, nps)
     out = {"summary": summary, "fits": fits, "scenario": scenario}
     if summary.holdout_end is not None:
+        progress(f"Forecasting the holdout ({replications} replications of the agent model)")
         out["holdout"] = holdout(log, summary, fits, scenario, replications, seed)
     return out

@@ -22,6 +22,13 @@ MAX_PROBLEMS = 5  # problems listed per bad column; the rest are counted
 WEEK_DAYS = 7.0
 MONTH_DAYS = 365.25 / 12  # the agent model's month, in days
 DATE_FORMATS = ("ISO8601", "%Y%m%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y")
+# words in a header that name each column of a log, the most telling first (the app's guesses)
+COLUMN_WORDS = {
+    "customer": ("customer", "cust", "client", "member", "user", "account", "id"),
+    "date": ("date", "day", "time", "when"),
+    "amount": ("amount", "value", "spend", "revenue", "sales", "total", "price", "sum", "net"),
+}
+CALIBRATION_SHARE = 2 / 3  # the default calibration period: the first two thirds of the log's days
 
 
 class DataError(ScenarioError):
@@ -35,6 +42,10 @@ class Columns:
     amount: str
 
 
+def _mb(size: float) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
 def _source_bytes(source, name: str, max_bytes: int) -> bytes:
     """The raw bytes of a path, bytes or file-like object, refused when too big."""
     if isinstance(source, (str, Path)):
@@ -45,13 +56,13 @@ def _source_bytes(source, name: str, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise DataError(
                 [
-                    f"{name}: the file is {size / 1e6:,.0f} MB; the limit is {max_bytes / 1e6:,.0f} MB (split it or aggregate it by customer and day)"
+                    f"{name}: the file is {_mb(size)}; the limit is {_mb(max_bytes)} (split it or aggregate it by customer and day)"
                 ]
             )
         return path.read_bytes()
     raw = source if isinstance(source, bytes) else source.read()
     if len(raw) > max_bytes:
-        raise DataError([f"{name}: the file is {len(raw) / 1e6:,.0f} MB; the limit is {max_bytes / 1e6:,.0f} MB"])
+        raise DataError([f"{name}: the file is {_mb(len(raw))}; the limit is {_mb(max_bytes)}"])
     return raw
 
 
@@ -115,10 +126,33 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return best.dt.normalize()
 
 
+def guess_columns(names: list[str]) -> Columns:
+    """The likeliest customer, date and amount columns of a header (each column once): the first
+    whose name holds one of COLUMN_WORDS, else the first column left."""
+    left, picked = list(names), {}
+    for role, words in COLUMN_WORDS.items():
+        match = next((n for word in words for n in left if word in n.lower()), left[0] if left else "")
+        picked[role] = match
+        if match in left:
+            left.remove(match)
+    return Columns(**picked)
+
+
 def read_transactions(source, columns: Columns, name: str = "transactions", max_bytes: int = MAX_BYTES) -> pd.DataFrame:
     """The log as one row per customer and day: `customer`, `date`, `amount`, sorted."""
-    table = read_table(source, name, max_bytes)
-    missing = [c for c in (columns.customer, columns.date, columns.amount) if c not in table.columns]
+    return transactions_of(read_table(source, name, max_bytes), columns, name)
+
+
+def transactions_of(table: pd.DataFrame, columns: Columns, name: str = "transactions") -> pd.DataFrame:
+    """`read_transactions` of a table already read (`read_table`)."""
+    chosen = (columns.customer, columns.date, columns.amount)
+    if len(table.columns) < len(chosen):
+        raise DataError([f"{name}: a log needs three columns (customer, date, amount); the header has "
+                         f"{len(table.columns)}: {', '.join(table.columns)}"])  # fmt: skip
+    if len(set(chosen)) < len(chosen):
+        got = ", ".join(map(repr, chosen))
+        raise DataError([f"{name}: the customer, date and amount must be three different columns (got {got})"])
+    missing = [c for c in chosen if c not in table.columns]
     if missing:
         raise DataError(
             [f"{name}: no column {', '.join(repr(c) for c in missing)} (the columns are: {', '.join(table.columns)})"]
@@ -142,19 +176,25 @@ def read_transactions(source, columns: Columns, name: str = "transactions", max_
     return log.groupby(["customer", "date"], as_index=False, sort=True)["amount"].sum()
 
 
-def check_period(log: pd.DataFrame, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp | None, name: str) -> None:
+def check_period(log: pd.DataFrame, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp | None, name: str,
+                 labels: tuple[str, str] = ("--calibration-end", "--holdout-end")) -> None:  # fmt: skip
+    """The period's ends against the log (`labels`: what the user calls them, the CLI's options)."""
     first = log.date.min()
+    cal, hold = labels
     problems = []
     if calibration_end < first:
-        problems.append(
-            f"--calibration-end {calibration_end.date()}: before the first transaction in {name} ({first.date()})"
-        )
+        problems.append(f"{cal} {calibration_end.date()}: before the first transaction in {name} ({first.date()})")
     if holdout_end is not None and holdout_end <= calibration_end:
-        problems.append(
-            f"--holdout-end {holdout_end.date()}: must be after --calibration-end ({calibration_end.date()})"
-        )
+        problems.append(f"{hold} {holdout_end.date()}: must be after {cal} ({calibration_end.date()})")
     if problems:
         raise DataError(problems)
+
+
+def default_period(log: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Calibration end and holdout end when none is given: the first CALIBRATION_SHARE of the
+    log's days calibrate, the rest is the holdout."""
+    first, last = log.date.min(), log.date.max()
+    return first + pd.Timedelta(days=round((last - first).days * CALIBRATION_SHARE)), last
 
 
 @dataclass

@@ -3,12 +3,13 @@
 Each month a share of the active members buy at a partner (a petrol station, a bank card,
 an airline) and earn points on that spend. The points go onto the member's balance through
 `Month.extra_points` (the points instrument adds them: they count towards rewards, keep the
-balance from expiring for inactivity and show in the points issued and the liability). The
+balance from expiring for inactivity and show in the points issued and the liability), and
+the member hears from the program when they arrive (a contact: no drift that month). The
 partner buys the points at `price_per_point` when they are issued; the program pays for the
 rewards when they are redeemed (`cost_rewards`, section 9.1), so points that expire or are
-stranded are the partner's money kept (breakage: the coalition model, Capizzi & Ferguson
-2005). The partner points are worth something to a member (section 8: sign-up, dormancy):
-the same value back per point as the program's own. Partners need the points instrument:
+stranded are the partner's money kept (breakage is the program's margin on them). The
+partner points are worth something to a member (section 8: sign-up, dormancy): the same
+value back per point as the program's own. Partners need the points instrument:
 without it there is nothing to earn, and the scenario is refused with a message saying so.
 """
 
@@ -84,6 +85,7 @@ class PartnerBenefitsModule(InstrumentModule):
         m.extra_points[self.earners] = self._points_per_use()
 
     def after_purchases(self, m: Month) -> None:
+        m.contact_at(self.earners)  # (the points arrive: the member hears from the program)
         issued = self.earners.size * self._points_per_use()
         m.charge_at("cost_partner_points", self.earners, -self.p.price_per_point * self._points_per_use())
         m.record("partner_points", issued)

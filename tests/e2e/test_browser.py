@@ -161,3 +161,30 @@ def test_results_stream_in_provisional_then_final(page: Page, app_url: str):
     charts_drawn(page)
     expect(provisional).to_have_count(0)
     expect(page.get_by_text("Results are up to date.")).to_be_visible()
+
+
+@pytest.mark.e2e
+def test_calibrate_the_bundled_sample_and_open_it_in_design(page: Page, app_url: str):
+    """The Calibrate page on the bundled CDNOW sample: the fit says what it is doing while it
+    runs, its tables and charts come, and the calibrated scenario opens in Design."""
+    page.goto(app_url)
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_enabled(timeout=60_000)
+    page.get_by_role("link", name="Calibrate").click()
+    page.get_by_role("button", name="Use the bundled CDNOW sample").click()
+    expect(page.get_by_text("2,357 customers bought by the calibration end (39 weeks)")).to_be_visible(timeout=30_000)
+    idle(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Fit", exact=True).click()
+    expect(page.get_by_text(re.compile(r"Fitting (BG/NBD|Pareto/NBD|Gamma|the agent model)")).first).to_be_visible(
+        timeout=30_000
+    )
+    expect(page.get_by_text("Calibrated on cdnow_sample.csv")).to_be_visible(timeout=120_000)
+    charts_drawn(page, 2)
+    print(f"\nCalibrate: Fit -> charts in the browser {time.perf_counter() - started:.1f} s (CDNOW sample)")
+    idle(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "calibrate.png"))
+    page.get_by_role("button", name="Open in Design").click()
+    expect(page.get_by_role("heading", name="Design")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Opened “Calibrated on cdnow_sample.csv”")).to_be_visible()
+    expect(page.get_by_role("heading", name="Calibrated on cdnow_sample.csv")).to_be_visible()
