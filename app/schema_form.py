@@ -80,8 +80,9 @@ def _decimals(x: float) -> int:
 def number_spec(info: dict, value: Any, is_int: bool) -> dict[str, Any]:
     """min, max, step and format for a number widget, from the field's bounds and default."""
     lo, hi = bounds(info)
-    default = info["default"] if isinstance(info["default"], (int, float)) else 0
-    ref = abs(default) or abs(value or 0)
+    default = info["default"] if isinstance(info["default"], (int, float)) else 0  # (none: a required field)
+    value = value if isinstance(value, (int, float)) else 0
+    ref = abs(default) or abs(value)
     if is_int:
         step = 10 ** (int(math.log10(ref)) - 1) if ref >= 100 else 1
         lo = None if lo is None else max(int(lo), -JS_MAX_INT)

@@ -64,6 +64,10 @@ def describe(scenario: Scenario) -> list[str]:
         from .pilot import caption
 
         lines.append(caption(scenario))
+    if scenario.phases.changes and active:
+        from .phases import describe as phases
+
+        lines.append(phases(scenario))
     lines.append(describe_costs(scenario))
     sim = scenario.simulation
     lines.append(

@@ -22,6 +22,7 @@ import simpy
 from .helper import Helper
 from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
+from . import phases as phases_of
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
 from .pilot import PilotGroups
 from .rng import Streams, poisson_from_uniform, poisson_scalar
@@ -62,18 +63,16 @@ class Sim:
         expected_arrivals = self.T * (c.acquisition.paid_per_month + 0.03 * c.size)
         self.people = People(scenario, self.streams, int(c.size + expected_arrivals) + 1024)
         self.helper = self.people.helper = Helper(c.size)
+        self.program = scenario.program  # the program in force (a phase replaces it: section 8.2)
+        self.phases = phases_of.programs(scenario) if scenario.phases.changes else {}
+        self._program_before = self.program
         self.instruments = build_instruments(scenario.program, self)
         self.has_program = bool(self.instruments)
         self.membership = Membership(self)
         # a pilot: the program opens to a pilot group first (section 8.1 of docs/model.md)
         self.pilot = PilotGroups(self, scenario.pilot) if scenario.pilot is not None and self.has_program else None
         self.cost_lines = BASE_COST_LINES + tuple(line for m in self.instruments for line in m.cost_lines)
-        # each step's hook, bound for the instruments that have it (the rest would do nothing)
-        self.hooks = {
-            step.hook: [getattr(m, step.hook) for m in self.instruments if _overrides(m, step.hook)]
-            for step in PLAN
-            if step.hook
-        }
+        self._wire()
         self.m = Month(self, 0)  # this month's context (a fresh one at every month's first step)
         self.ledger: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((2, self.T + 1)))
         self.month = 0
@@ -81,6 +80,19 @@ class Sim:
         self._enrolled: np.ndarray | None = None
         self._member_slots: np.ndarray | None = None
         self._arrays()
+
+    def _wire(self) -> None:
+        """Each step's hook, bound for the instruments on that have it (the rest would do
+        nothing). Bookkeeping reads every instrument's stocks, on or switched off by a phase."""
+        self.hooks = {
+            step.hook: [
+                getattr(m, step.hook)
+                for m in self.instruments
+                if _overrides(m, step.hook) and (m.on or step.hook == "record")
+            ]
+            for step in PLAN
+            if step.hook
+        }
 
     def _arrays(self) -> None:
         sc = self.sc
@@ -338,6 +350,8 @@ class Sim:
     # ------------------------------------------------------------------ the month
     def _market(self) -> None:
         self._draw_ahead()
+        if self.month in self.phases:
+            self._enter_phase(self.phases[self.month][0])
         # Tables by level are read with `lookup` on an intp copy of the levels: fancy indexing
         # by the int8 levels converts them on every lookup and is ~2x slower.
         level = self.view("level").astype(np.intp)
@@ -452,10 +466,50 @@ class Sim:
         m.expected_spend *= expected_orders
         m.program_value = self.scratch("program_value", 0.0)  # value back per unit of list spend
         self._step("worth")
+        if self.phases:
+            self._compare_worth(m)
         m.value_effect = self.membership.effect(m.program_value)
         self._step("purchase rates")
         # discounts raise the purchase rate of price-sensitive customers
         m.rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - m.keep)
+
+    # ------------------------------------------------------------------ phases (section 8.2)
+    def _enter_phase(self, program) -> None:
+        """From this month on, the phase's program: new settings, instruments switched off."""
+        self._program_before, self.program = self.program, program
+        for module in self.instruments:
+            block = getattr(program, module.key)
+            module.on = block is not None and block.enabled
+            if module.on:
+                module.change(block)
+        self._wire()
+        self.membership.rewire()
+
+    def _compare_worth(self, m: Month) -> None:
+        """In a phase's month, members whose program is now worth less than it would have been
+        under the settings before may fall a level: the chance is `takeaway_sensitivity` x the
+        share of its worth they lost (the same month's worth both ways, so that a customer's
+        own ups and downs are not taken for the phase's)."""
+        phase = self.phases.get(self.month)
+        if phase is None or not phase[1].felt_as_loss:
+            return
+        now = m.program_value.copy()
+        m.program_value[:] = 0.0
+        for module in self.instruments:  # the worth under the settings before, on this month's purchases
+            block = getattr(self._program_before, module.key)
+            if block is not None and block.enabled:
+                module.change(block)
+                module.value_share(m)
+        was = m.program_value.copy()
+        for module in self.instruments:  # back to the phase's settings (and what value_share keeps)
+            if module.on:
+                module.change(getattr(self.program, module.key))
+        m.program_value[:] = 0.0
+        self._step("worth")
+        lost = np.divide(was - now, was, out=np.zeros_like(was), where=was > 0)
+        slots = np.flatnonzero(self.enrolled & (lost > 0))
+        self.nudge_at(slots, down=self.sc.phases.takeaway_sensitivity * np.minimum(lost[slots], 1.0))
+        self.record("members_losing_value", float(slots.size))
 
     def _step(self, name: str) -> None:
         """The instruments' hook of one step of the plan, each in registry order."""
@@ -709,7 +763,8 @@ class Sim:
         for i, module in enumerate(self.instruments):
             for event in module.calendar():
                 offset = STEPS["calendar"].at + 0.01 * i
-                env.process(self._every(env, offset, event.fn, event.every_months, event.first_month))
+                fn = event.fn if not self.phases else _while_on(module, event.fn)
+                env.process(self._every(env, offset, fn, event.every_months, event.first_month))
         env.process(self._every(env, STEPS["acquisition"].at, self._acquisition))
         env.process(self._every(env, STEPS["bookkeeping"].at, self._bookkeeping))
         if on_month is not None:
@@ -742,6 +797,11 @@ class Sim:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
         self.membership_changed()
+
+
+def _while_on(module: InstrumentModule, fn):
+    """A calendar event that does nothing once a phase has switched its instrument off."""
+    return lambda: fn() if module.on else None
 
 
 def _overrides(module, hook: str) -> bool:

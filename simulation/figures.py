@@ -112,8 +112,10 @@ def over_time(
     arms: Sequence[str] = ("baseline", "program"),
     currency: str = "kr",
     title: str | None = None,
+    marks: Sequence[tuple[int, str]] = (),
 ) -> go.Figure:
-    """One monthly metric for the program and the baseline, each with its interval band."""
+    """One monthly metric for the program and the baseline, each with its interval band;
+    `marks`: (month, label) lines, such as the months a phase changes the design."""
     traces = []
     for arm in arms:
         frame = series(monthly, name, arm)
@@ -121,7 +123,15 @@ def over_time(
             dash = "dot" if arm == "baseline" else None
             traces += band(frame, ARM_NAMES.get(arm, arm), ARM_COLORS.get(arm, PROGRAM), dash)
     m = metric(name)
-    return _figure(traces, title or f"{m.label} (mean and 5-95 % interval)", _axis(m.kind, currency), MONTHS)
+    fig = _figure(traces, title or f"{m.label} (mean and 5-95 % interval)", _axis(m.kind, currency), MONTHS)
+    for month, label in marks:  # (month t's figures are plotted at t + 1: the change holds from there)
+        fig.add_vline(x=month + 0.5, line_dash="dash", line_color="#888", annotation_text=label, annotation_position="top left")
+    return fig
+
+
+def phase_marks(scenario: Any) -> list[tuple[int, str]]:
+    """The months a phase changes the design, with its name (docs/model.md section 8.2)."""
+    return [(p.month, p.name or f"phase {i + 1}") for i, p in enumerate(scenario.phases.changes)]
 
 
 def cohort_retention(cohorts: pd.DataFrame) -> go.Figure:

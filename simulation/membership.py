@@ -41,7 +41,11 @@ class Membership:
     def __init__(self, sim: Sim):
         self.sim = sim
         self.p = sim.sc.program.membership
-        n_instruments = len(sim.instruments)
+        self.rewire()
+
+    def rewire(self) -> None:
+        """(Again when a phase switches instruments off.)"""
+        n_instruments = sum(module.on for module in self.sim.instruments)
         # a complicated program is dropped sooner: extra dormancy per instrument beyond the first
         self.complexity = 1.0 + self.p.complexity_dormancy * max(0, n_instruments - 1)
 

@@ -57,6 +57,7 @@ _SPECIAL = {
     "members_active": ("Members not dormant", "count", 1),
     "members_dormant_new": ("Members gone dormant", "count", -1),
     "members_left": ("Members who left the program", "count", -1),
+    "members_losing_value": ("Members taking a phase as a loss", "count", -1),
     "moved_up": ("Customers moving up a level", "count", 1),
     "moved_down": ("Customers moving down a level", "count", -1),
     "recommendations": ("Recommendations", "count", 1),

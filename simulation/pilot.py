@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .people import BASELINE, PROGRAM
+from .rng import poisson_from_uniform
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 OUTSIDE, PILOT, CONTROL = 0, 1, 2  # the rest of the base waits for the rollout
 GROUP_STREAM = "pilot_group"
+PRE_PERIOD_STREAM = "pilot_pre_period"
+ADJUSTED = ("spend", "value")  # the measures a customer's spend before the pilot predicts
 _NORMAL = NormalDist()
 
 # what a pilot measures, per customer over the window: (key, label, kind of number)
@@ -68,6 +71,18 @@ def difference_of(a: tuple[float, float, int], b: tuple[float, float, int], alph
     z = _NORMAL.inv_cdf(1 - alpha / 2)
     p = 2 * (1 - _NORMAL.cdf(abs(diff) / se)) if se > 0 else float(diff == 0) or 0.0
     return {"lift": diff, "low": diff - z * se, "high": diff + z * se, "p_value": p, "se": se}
+
+
+def adjusted(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """CUPED (Deng et al. 2013): `y` less what the pre-period covariate `x` predicts of it,
+    y - theta (x - mean x) with theta = cov(x, y) / var(x) pooled over both groups (the
+    program cannot move spend from before it started, so the difference of means keeps its
+    expectation while its variance falls by the share rho^2 that `x` explains); and rho."""
+    if y.size < 3 or not np.var(x) > 0 or not np.var(y) > 0:
+        return y, 0.0
+    cov = np.cov(x, y)
+    theta, rho = cov[0, 1] / cov[0, 0], cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])
+    return y - theta * (x - x.mean()), float(rho)
 
 
 def pilot_size(effect: float, sd: float, alpha: float, power: float) -> float:
@@ -142,6 +157,8 @@ class PilotGroups:
         }
         pilot, control = group == PILOT, group == CONTROL
         out: dict[str, float] = {"pilot_customers": float(pilot.sum()), "control_customers": float(control.sum())}
+        tested = pilot | control
+        before = self.pre_period_spend(launch[tested])
         for key, _, _ in MEASURES:
             values = per_customer[key]
             measured = difference(values[PROGRAM, pilot], values[PROGRAM, control], self.p.alpha)
@@ -152,7 +169,27 @@ class PilotGroups:
             out[f"{key}_control_mean"] = float(values[PROGRAM, control].mean()) if control.any() else math.nan
             out[f"{key}_needed"] = float(pilot_size(true, sd, self.p.alpha, self.p.power))
             out[f"{key}_pilot_mean"], out[f"{key}_pilot_var"], _ = _moments(values[PROGRAM, pilot]) if pilot.any() else (math.nan,) * 3
+            if key in ADJUSTED:  # the same test on values adjusted by the spend before the pilot
+                y, rho = adjusted(values[PROGRAM, tested], before)
+                in_pilot = pilot[tested]
+                better = difference(y[in_pilot], y[~in_pilot], self.p.alpha)
+                out.update({f"{key}_adjusted_{name}": v for name, v in better.items()})
+                out[f"{key}_adjusted_rho"] = rho
+                out[f"{key}_adjusted_needed"] = float(pilot_size(true, sd * math.sqrt(1 - rho**2), self.p.alpha, self.p.power))
         self.measured = out
+
+    def pre_period_spend(self, slots: np.ndarray) -> np.ndarray:
+        """What these customers (there at launch) spent in as many months before the launch as
+        the pilot runs, as a client's transaction history would show: purchases at their
+        starting level's rate (a Poisson count from a stream of its own, so no other draw
+        moves) times their basket. (The months before are at the starting level: the ladder's
+        moves before the launch are not simulated.)"""
+        sim, people = self.sim, self.sim.people
+        level = people.start_level[slots].astype(np.intp)
+        rate = people.base_rate[slots] * sim.rate_by_level[level] * self.window
+        ids = people.ids[slots] if people.removed else slots
+        u = sim.streams.fresh(PRE_PERIOD_STREAM).random(int(people.n_initial))[ids]
+        return poisson_from_uniform(rate, u) * people.basket[slots] * sim.basket_by_level[level]
 
 
 def table(measured: list[dict[str, float]], alpha: float):
@@ -179,8 +216,24 @@ def table(measured: list[dict[str, float]], alpha: float):
             "measured_p95": float(np.quantile(lift, 0.95)), "interval_half_width": float(half.mean()),
             "p_value_median": float(np.median(p)), "detected_share": float(detected.mean()),
             "true_effect": float(true.mean()), "customers_needed": float(np.median(needed)),
+            **_adjusted_columns(measured, key, alpha, true),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _adjusted_columns(measured: list[dict[str, float]], key: str, alpha: float, true: np.ndarray) -> dict[str, float]:
+    """The test adjusted by the spend before the pilot: its interval, detection and size."""
+    if f"{key}_adjusted_lift" not in measured[0]:
+        return dict.fromkeys(("adjusted_half_width", "adjusted_detected_share", "adjusted_rho", "adjusted_needed"), math.nan)
+    lift = np.array([m[f"{key}_adjusted_lift"] for m in measured])
+    p = np.array([m[f"{key}_adjusted_p_value"] for m in measured])
+    detected = (p < alpha) & (np.sign(lift) == np.sign(true)) & (true != 0)
+    return {
+        "adjusted_half_width": float(np.mean([(m[f"{key}_adjusted_high"] - m[f"{key}_adjusted_low"]) / 2 for m in measured])),
+        "adjusted_detected_share": float(detected.mean()),
+        "adjusted_rho": float(np.mean([m[f"{key}_adjusted_rho"] for m in measured])),
+        "adjusted_needed": float(np.median([m[f"{key}_adjusted_needed"] for m in measured])),
+    }
 
 
 def caption(scenario: Scenario) -> str:
@@ -216,8 +269,30 @@ def display(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
             "Pilots that detect it": f"{r.detected_share:.0%}",
             "True effect": fmt(r.true_effect, kind, currency, signed=True),
             "Customers per group needed": _needed(r.customers_needed),
+            **_adjusted_display(r, kind, currency),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+_ADJUSTED_COLUMNS = (
+    "With spend before the pilot: interval",
+    "With spend before: pilots that detect it",
+    "With spend before: customers per group needed",
+)
+
+
+def _adjusted_display(r, kind: str, currency: str) -> dict[str, str]:
+    """The adjusted test's columns (an A/B test of two designs has none: "–")."""
+    if not hasattr(r, "adjusted_half_width"):
+        return {}
+    half = r.adjusted_half_width
+    if math.isnan(half):  # (a measure the spend before does not predict: still a customer)
+        return dict.fromkeys(_ADJUSTED_COLUMNS, "–")
+    return {
+        "With spend before the pilot: interval": _plus_minus(half, kind, currency),
+        "With spend before: pilots that detect it": f"{r.adjusted_detected_share:.0%}",
+        "With spend before: customers per group needed": _needed(r.adjusted_needed),
+    }
 
 
 def _needed(n: float) -> str:

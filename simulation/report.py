@@ -217,8 +217,8 @@ def report_figures(results: Any) -> list[Any]:
     """The charts of a run, in the order of the app's Results page."""
     monthly, currency = results.monthly, results.scenario.economics.currency
     out = [
-        figures.over_time(monthly, "active_customers", currency=currency),
-        figures.over_time(monthly, "retention", currency=currency),
+        figures.over_time(monthly, "active_customers", currency=currency, marks=figures.phase_marks(results.scenario)),
+        figures.over_time(monthly, "retention", currency=currency, marks=figures.phase_marks(results.scenario)),
         figures.ladder_over_time(monthly, "program"),
         figures.ladder_flows(results.flows, "program"),
         figures.profit_waterfall(results.summary, currency),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import re
 import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -152,6 +153,8 @@ def format_validation_error(
     for err in exc.errors():
         # pydantic appends the union member's name to the path of `X | None` fields; drop it
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+        if not loc:  # a check across sections names its field first: `pilot.segments: ...`
+            loc, err = _named_in_message(err)
         line, in_file = _locate(root, loc)
         override = _override_of(_dotted(loc), overrides or {}, in_file)
         if override is not None:
@@ -160,6 +163,18 @@ def format_validation_error(
             where = f"{source}:{line}" if line else source
         problems.append(f"{where} {_dotted(loc)}: {_message(err, loc)}")
     return problems
+
+
+_NAMED = re.compile(r"^(?:Value error, )?([a-z_]+(?:\[\d+\]|\.[a-z_]+)*): (.*)$", re.S)
+
+
+def _named_in_message(err: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The field path a model-level check's message starts with, and the message without it."""
+    found = _NAMED.match(err["msg"])
+    if not found:
+        return [], err
+    loc = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", found.group(1)) if p]
+    return loc, {**err, "msg": found.group(2)}
 
 
 def _override_of(path: str, overrides: dict[str, str], in_file: bool) -> str | None:

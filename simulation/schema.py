@@ -267,6 +267,18 @@ class Pilot(Base):
         return self
 
 
+class Phase(Base):
+    month: int = F(12, label="From month", unit="month", help="Month from which the changes hold (0 is the launch; the first phase can start at month 1).", ge=1, le=120)
+    name: str = F("", label="Name", help="What the change is, as the client calls it (\"end of the launch offer\", \"cut in rewards\").")
+    set: str = F("", label="Changes", help="The program fields that change, as `instrument.field=value`, separated by commas (e.g. `points.earn_rate=0.5, gifts.enabled=false`).")
+    felt_as_loss: bool = F(True, label="Felt as benefits taken away", help="Members whose program is now worth less may fall a level (section 8.2). Off for a change they were told about at the start (the announced end of a launch offer).")
+
+
+class Phases(Base):
+    changes: list[Phase] = F([], label="Phases", help="Changes of the design at a month, in order of month.")
+    takeaway_sensitivity: float = F(0.5, label="Reaction to benefits taken away", unit="probability", help="Chance that an enrolled member falls one level when a phase takes away all of the program's value (a share of it: that share of the chance).", ge=0, le=1)
+
+
 class Scenario(Base):
     meta: Meta = F(Meta(), label="About", help="Name and description of the scenario.")
     customers: Customers = F(Customers(), label="Customers", help="The customer base and how customers behave.")
@@ -275,6 +287,7 @@ class Scenario(Base):
     simulation: Simulation = F(Simulation(), label="Simulation", help="Horizon, replications and seed.")
     uncertainty: Uncertainty = F(Uncertainty(), label="Uncertainty", help="Which behavioural assumptions to vary across replications, so that the intervals include what we do not know.")
     pilot: Pilot | None = F(None, label="Pilot", help="Start the program as a pilot in part of the base, measured against a held-out control group, and roll it out at a later month.")
+    phases: Phases = F(Phases(), label="Phases", help="Change the design at a month: a richer launch offer that ends, a cut in rewards, an instrument closed.")
 
     @model_validator(mode="after")
     def _pilot_fits(self) -> Scenario:
@@ -289,6 +302,14 @@ class Scenario(Base):
             raise ValueError(f"pilot.rollout_month: {pilot.rollout_month} is after the horizon ({self.simulation.horizon_months} months)")
         return self
 
+
+    @model_validator(mode="after")
+    def _phases_fit(self) -> Scenario:
+        if self.phases.changes:
+            from . import phases
+
+            phases.check(self)
+        return self
 
     @model_validator(mode="after")
     def _sampled_blocks_exist(self) -> Scenario:

@@ -163,6 +163,7 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
         "Simulation",
         "Uncertainty",
         "Pilot",
+        "Phases",
     ]
     calls = []
     monkeypatch.setattr(simulation, "run", lambda *a, **k: calls.append(1))
@@ -681,3 +682,22 @@ def test_library_shows_what_differs_between_two_scenarios(library_dir):  # noqa:
     assert "meta.name" in set(table["Path"]) and "About › Name" in set(table["Field"])
     b.set_value(a.value).run()
     assert any("same scenario" in s.value for s in at.success)
+
+
+# --------------------------------------------------------------------------- phases
+def test_a_design_with_phases_shows_them_on_the_design_page_and_runs(library_dir, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("LOJAL_START_SCENARIO", "coffee-launch-offer-and-cut.yaml")
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    assert_ok(at)
+    assert "Phases" in [t.label for t in at.tabs]
+    summary = " ".join(m.value for m in at.markdown)
+    assert "From month 3 (end of the launch offer): Points: earn rate 2 → 1" in summary
+    phases = next(e.value for e in at.data_editor if e.key.startswith("phases.changes"))
+    assert list(phases.columns) == ["month", "name", "set", "felt_as_loss"] and len(phases) == 2  # one row a phase
+    assert phases["set"].tolist() == ["points.earn_rate=1.0", "points.redemption_threshold=530"]
+    sensitivity = at.slider(key="phases.takeaway_sensitivity")
+    assert sensitivity.value == 0.5 and sensitivity.label.startswith("Reaction to benefits taken away")
+    sensitivity.set_value(0.9).run()
+    assert_ok(at)
+    assert workspace(at).data["phases"]["takeaway_sensitivity"] == 0.9

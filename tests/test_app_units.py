@@ -566,3 +566,15 @@ def test_a_run_that_waits_for_the_tabs_streamed_run_of_the_same_design_does_not_
     assert seen[-1] == 1.0 and len(seen) == scenario.simulation.replications
     _same(shared, simulation.run(scenario))
     runs.clear()
+
+
+def test_a_required_number_gets_a_widget_spec():
+    """A number field without a default (a table column of a plug-in's list) has no default to
+    size its step from: the Design page must still draw it, not fail."""
+    from pydantic_core import PydanticUndefined
+
+    from app.schema_form import number_spec
+
+    spec = number_spec({"default": PydanticUndefined, "gt": 0}, PydanticUndefined, False)
+    assert spec["min_value"] == 0.0 and spec["step"] == 1.0 and spec["format"] == "%.0f"
+    assert number_spec({"default": PydanticUndefined}, None, True)["step"] == 1

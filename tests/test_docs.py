@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from simulation import Scenario
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SECTIONS = ("meta", "customers", "program", "economics", "simulation", "uncertainty", "pilot")
+SECTIONS = tuple(Scenario.model_fields)  # every top-level section of the schema
 
 
 def _load_generator():

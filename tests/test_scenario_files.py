@@ -167,7 +167,7 @@ def test_dump_round_trip_keeps_everything():
 
 def test_json_schema_describes_every_section_and_forbids_extras():
     schema = json_schema()
-    assert set(schema["properties"]) == {"meta", "customers", "program", "economics", "simulation", "uncertainty", "pilot"}
+    assert set(schema["properties"]) == {"meta", "customers", "program", "economics", "simulation", "uncertainty", "pilot", "phases"}
     points = schema["$defs"]["Points"]
     assert points["additionalProperties"] is False
     earn = points["properties"]["earn_rate"]

@@ -208,10 +208,13 @@ class InstrumentModule:
     gives_discounts: ClassVar[bool] = False  # (price sensitivity matters: uncertainty `needs`)
     levers: ClassVar[tuple[Lever, ...]] = ()
     judgements: ClassVar[dict[str, Judgement]] = {}  # field (of the block) -> its sampled range
+    # fields a phase may not change mid-run (they shape per-customer state or the calendar)
+    fixed_in_phases: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Instrument, sim: Sim):
         self.p = params
         self.sim = sim
+        self.on = True  # off from a phase that switches it off (docs/model.md section 8.2)
 
     # -- plain words, checks, charts (class-level: no simulation needed)
     @classmethod
@@ -241,7 +244,17 @@ class InstrumentModule:
 
     # -- life cycle
     def init(self) -> None:
-        """Register per-customer state (`self.sim.people.add_state`)."""
+        """Register per-customer state (`self.sim.people.add_state`), then `derive()`."""
+        self.derive()
+
+    def derive(self) -> None:
+        """Work out what the hooks read from the block's settings (tables, rates): at the
+        start, and again when a phase changes the settings."""
+
+    def change(self, block: Instrument) -> None:
+        """A phase's new settings from this month on (never a field of `fixed_in_phases`)."""
+        self.p = block
+        self.derive()
 
     def calendar(self) -> list[CalendarEvent]:
         """Events on the program calendar (run after the month's market step)."""

@@ -28,7 +28,7 @@ class CumulativeBonus(Instrument):
     bonus_share: float = F(0.02, label="Bonus", unit="share of the year's spend", help="Share of a member's spend over the bonus year paid back at its end.", ge=0, le=0.3)
     minimum_spend: float = F(500.0, label="Minimum spend", unit="currency a year", help="Spend over the bonus year below which no bonus is paid.", ge=0)
     concentration_lift: float = F(0.05, label="Pull of the settlement", unit="share of rate", help="Extra purchase rate of a member who can reach the minimum in the month before the settlement; it grows through the year from a twelfth of that (spend concentrated here before the settlement date).", ge=0, le=1)
-    payout_delight: float = F(0.1, label="Payout delight", unit="probability", help="Added chance of moving up a level for a member paid a bonus.", ge=0, le=1)
+    payout_delight: float = F(0.05, label="Payout delight", unit="probability", help="Added chance of moving up a level for a member paid a bonus.", ge=0, le=1)
 
 
 class CumulativeBonusModule(InstrumentModule):
@@ -53,7 +53,7 @@ class CumulativeBonusModule(InstrumentModule):
     )  # fmt: skip
     judgements = {
         "concentration_lift": Judgement(0.3, 2.0, source="judgement after Meyer-Waarden (2007), Kivetz et al. (2006): 0.015-0.1 at the default"),
-        "payout_delight": Judgement(0.5, 1.5, source="judgement (as a reward's delight, 9.1): 0.05-0.15 at the default"),
+        "payout_delight": Judgement(0.5, 2.0, source="judgement (as a reward's delight, 9.1; an expected payment delights less than a surprise, Oliver et al. 1997): 0.025-0.1 at the default"),
     }  # fmt: skip
 
     @classmethod

@@ -25,7 +25,7 @@ class Giving(Instrument):
     donation_share: float = F(0.01, label="Donation", unit="share of member spend", help="Share of each member purchase given to the cause the member chose.", ge=0, le=0.2)
     caring_share: float = F(0.3, label="Customers who care", unit="share of customers", help="Share of the customers to whom giving to a cause matters.", ge=0, le=1)
     warm_glow: float = F(0.5, label="Worth of a donation", unit="x a discount", help="What a donation is worth to a customer who cares, as a share of the same amount off their basket.", ge=0, le=2)
-    satisfaction_lift: float = F(0.01, label="Identification", unit="probability/month", help="Added chance of moving up a level for a member who cares and bought in the month.", ge=0, le=1)
+    satisfaction_lift: float = F(0.003, label="Identification", unit="probability/month", help="Added chance of moving up a level for a member who cares and bought in the month.", ge=0, le=1)
 
 
 class GivingModule(InstrumentModule):
@@ -41,12 +41,12 @@ class GivingModule(InstrumentModule):
         Lever("donation_share", "x2", "cost_donations up 95-115 %, members_end up 0.1-5 %", "twice the donation: worth more to those who care"),
         Lever("caring_share", "x2", "members_end up 0.2-8 %, purchases up 0.1-3 %", "twice the customers who care"),
         Lever("warm_glow", "=0", "members_end down 0.1-5 %", "a donation worth nothing to anyone"),
-        Lever("satisfaction_lift", "x3", "nps_end up 0.5-10 %", "Koschate-Fischer et al. (2012): identification with the cause; modest"),
+        Lever("satisfaction_lift", "x3", "nps_end up 0.2-5 %", "Koschate-Fischer et al. (2012): identification with the cause; modest"),
     )  # fmt: skip
     judgements = {
         "caring_share": Judgement(0.5, 1.5, source="judgement: 0.15-0.45 at the default"),
         "warm_glow": Judgement(0.0, 2.0, source="judgement after Koschate-Fischer et al. (2012): 0-1 at the default"),
-        "satisfaction_lift": Judgement(0.0, 2.0, source="judgement: 0-0.02 at the default"),
+        "satisfaction_lift": Judgement(0.0, 2.0, source="judgement: 0-0.006 at the default (modest: about 3.5 % a year for a caring member who buys every month)"),
     }  # fmt: skip
 
     @classmethod

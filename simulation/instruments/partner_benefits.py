@@ -64,8 +64,8 @@ class PartnerBenefitsModule(InstrumentModule):
             f" per unit spent there; the partners pay {with_currency(num(p.price_per_point, 4), currency)} a point."
         )
 
-    def init(self) -> None:
-        self.points = self.sim.sc.program.points  # (the reward a point buys: validated on)
+    def derive(self) -> None:
+        self.points = self.sim.program.points  # (the reward a point buys: validated on; a phase may change it)
 
     def _points_per_use(self) -> float:
         return self.p.spend_per_use * self.p.earn_rate

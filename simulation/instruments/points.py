@@ -154,6 +154,12 @@ class PointsModule(InstrumentModule):
         if self.fixed_lots:
             lots = (self.p.expiry_months,)  # (working state: not kept for customers who left)
             people.add_state("points_lots", np.float64, 0.0, leading=lots, program_only=True, final=False)
+        self.issued = self.redeemed = self.expired = 0.0
+        self.derive()
+
+    fixed_in_phases = ("expiry_policy", "expiry_months")  # (the lots' shape)
+
+    def derive(self) -> None:
         self.cost_per_point = self.p.reward_cost / self.p.redemption_threshold
         # customers weigh what they can collect within a year, or before fixed-lot expiry
         self.horizon = min(12, self.p.expiry_months) if self.fixed_lots else 12
@@ -162,7 +168,6 @@ class PointsModule(InstrumentModule):
         self.lift_by_months_in = self.p.purchase_lift * (
             1.0 + self.p.novelty_lift * np.exp(-months / self.p.novelty_months)
         )
-        self.issued = self.redeemed = self.expired = 0.0
 
     @property
     def fixed_lots(self) -> bool:

@@ -76,14 +76,20 @@ class ProgressiveDiscountModule(InstrumentModule):
         steps = join([f"{pct(s.discount)} from {money(s.spend, currency)}" for s in p.steps])
         return f"A progressive discount scale on members' spend over the last {months(p.window_months)}: {steps}."
 
+    fixed_in_phases = ("window_months",)  # (the rolling window's shape)
+
     def init(self) -> None:
         p, people = self.p, self.sim.people
-        self.spend = np.array([s.spend for s in p.steps])
-        self.keep_by_step = 1.0 - np.array([0.0] + [s.discount for s in p.steps])  # step 0: below the scale
-        self.floor_by_step = np.array([0.0, *self.spend])  # spend where each step starts
+        self.derive()
         people.add_state("scale_spend", np.float64, 0.0, program_only=True)  # the rolling sum
         window = (p.window_months,)
         people.add_state("scale_months", np.float64, 0.0, leading=window, program_only=True, final=False)
+
+    def derive(self) -> None:
+        p = self.p
+        self.spend = np.array([s.spend for s in p.steps])
+        self.keep_by_step = 1.0 - np.array([0.0] + [s.discount for s in p.steps])  # step 0: below the scale
+        self.floor_by_step = np.array([0.0, *self.spend])  # spend where each step starts
 
     def _step(self, spend: np.ndarray) -> np.ndarray:
         """The step a spend reaches: 0 below the scale, 1 + i from step i (an intp index)."""

@@ -88,9 +88,12 @@ class ReferralModule(InstrumentModule):
 
     def init(self) -> None:
         self.sim.people.add_state("n_referrals", np.int32, 0, program_only=True)
-        self.propensity = np.array(self.p.referral_probability.as_tuple())
         self.converted = 0
         self.displaced = 0
+        self.derive()
+
+    def derive(self) -> None:
+        self.propensity = np.array(self.p.referral_probability.as_tuple())
 
     def after_purchases(self, m: Month) -> None:
         sim, p = self.sim, self.p

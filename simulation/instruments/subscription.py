@@ -126,6 +126,11 @@ class SubscriptionModule(InstrumentModule):
         people.add_state("ti_next_bill", np.int32, -1, program_only=True)
         people.add_state("club_value", np.float64, 0.0, program_only=True)  # value received since the last bill
         people.add_state("is_trial", bool, False, program_only=True)  # in a free trial not yet billed
+        self.derive()
+
+    fixed_in_phases = ("billing_period_months",)  # (bills already scheduled)
+
+    def derive(self) -> None:
         self.fee_per_month = self.p.fee / self.p.billing_period_months
 
     def calendar(self) -> list[CalendarEvent]:

@@ -150,8 +150,19 @@ class TiersModule(InstrumentModule):
         tier = sim.people.tier[:n].astype(np.int64) + 1 if arm == PROGRAM else np.zeros(n, np.int64)
         return [("tier", tier, ["not a member"] + [t.name for t in block.tiers])]
 
+    fixed_in_phases = ("qualification_window_months", "review_every_months")  # (state shape, calendar)
+
     def init(self) -> None:
         p, people = self.p, self.sim.people
+        self.derive()
+        people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
+        people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
+        window = (p.qualification_window_months,)
+        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True, final=False)
+        people.add_state("ti_below_tier", np.int32, -1, program_only=True)  # first month found below
+
+    def derive(self) -> None:
+        p = self.p
         self.thresholds = np.array([t.threshold for t in p.tiers])
         self.discount = np.array([t.discount for t in p.tiers])
         self.earn_multiplier = np.array([t.earn_multiplier for t in p.tiers])
@@ -160,11 +171,6 @@ class TiersModule(InstrumentModule):
         self.perk_cost = np.array([t.perk_cost_per_member_month for t in p.tiers])
         self.status_lift = np.array([t.status_lift for t in p.tiers])
         self._benefit_tables()
-        people.add_state("tier", np.int8, -1, program_only=True)  # -1: not a member
-        people.add_state("qualifying", np.float64, 0.0, program_only=True)  # rolling-window sum
-        window = (p.qualification_window_months,)
-        people.add_state("qualifying_months", np.float64, 0.0, leading=window, program_only=True, final=False)
-        people.add_state("ti_below_tier", np.int32, -1, program_only=True)  # first month found below
 
     def calendar(self) -> list[CalendarEvent]:
         every = self.p.review_every_months
