@@ -141,6 +141,21 @@ def test_the_cumulative_curve_joins_the_forecasts_to_the_actual_at_the_calibrati
     assert models.iloc[-1].tolist() == pytest.approx([at_end + totals[k] for k in ("predicted", "bgnbd", "pareto_nbd")])
 
 
+def test_the_holdout_curve_counts_weeks_from_the_calibration_end(fitted):
+    """(Here the calibration end is not at the end of a week since the log's start: counted
+    from the start, the holdout's first week took in calibration days.)"""
+    log, out, _ = fitted
+    summary, weekly = out["summary"], out["holdout"]["weekly_cumulative"]
+    assert ((CAL_END - log.date.min()).days + 1) % 7 != 0
+    assert weekly["actual"][-1] == out["holdout"]["holdout_repeat_transactions"]["actual"]
+    repeat = log.merge(summary.customers["first"], left_on="customer", right_index=True)
+    after = (repeat.date - CAL_END).dt.days
+    assert weekly["actual"][0] == ((after >= 1) & (after <= 7)).sum()
+    assert weekly["actual"][2] == ((after >= 1) & (after <= 21)).sum()
+    assert len(weekly["actual"]) == len(weekly["week"]) == int(np.ceil((HOLD_END - CAL_END).days / 7))
+    assert weekly["week"][0] == int(np.ceil(((CAL_END - log.date.min()).days + 1) / 7)) + 1
+
+
 def test_the_fits_run_openblas_on_one_thread():
     """(bench/README.md: OpenBLAS's spinning workers doubled the agent model's fit time)"""
     from threadpoolctl import threadpool_info

@@ -201,4 +201,4 @@ fitted = st.session_state.get(cal.FITTED)
 if fitted is not None:
     results(fitted, current)
 elif found is not None:
-    st.caption("Press **Fit**: a few seconds on the sample, about twenty on a log of 25,000 customers.")
+    st.caption("Press **Fit**: a few seconds on the sample, about ten on a log of 25,000 customers.")

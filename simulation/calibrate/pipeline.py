@@ -8,7 +8,7 @@ import pandas as pd
 from ..schema import LEVELS, NPS_ANSWER_LEVEL, Scenario
 from . import agent_fit, bgnbd, conditional, gammagamma, paretonbd
 from .retention import _fix_shares, _rounded_shares
-from .transactions import MONTH_DAYS, WEEK_DAYS, DataError, Summary, read_table, summarize, weekly_repeat_curve
+from .transactions import MONTH_DAYS, WEEK_DAYS, DataError, Summary, holdout_curve, read_table, summarize
 
 STILL_LADDER = {"positive_experience": 0.0, "negative_experience": 0.0, "drift_without_contact": 0.0}
 N_SEGMENTS = 3  # latent churn segments fitted (those the data leave empty are dropped)
@@ -125,10 +125,11 @@ def holdout(log: pd.DataFrame, summary: Summary, fits: dict, scenario: Scenario,
         "bgnbd": lambda t: bgnbd.expected_conditional(fits["bgnbd"], t, x, t_x, T),
         "pareto_nbd": lambda t: paretonbd.expected_conditional(fits["pareto_nbd"], t, x, t_x, T, at),
     }
-    actual = weekly_repeat_curve(log, summary)
-    calib_weeks = len(actual) - len(week)
-    base_count = float(actual.iloc[calib_weeks - 1]) if calib_weeks else 0.0
-    curves = {"week": (calib_weeks + week).tolist(), "actual": (actual.iloc[calib_weeks:] - base_count).tolist(),
+    # (weeks counted from the calibration end, labelled by the week since the log's start they
+    # end in: when the calibration end is not on a week's end since the start, the weeks since
+    # the start would mix calibration days into the holdout's first week)
+    calib_weeks = int(np.ceil(((summary.calibration_end - summary.start).days + 1) / WEEK_DAYS))
+    curves = {"week": (calib_weeks + week).tolist(), "actual": holdout_curve(log, summary).tolist(),
               "agent": agent_curve.tolist()}  # fmt: skip
     totals = {"predicted": float(agent_curve[-1]), "actual": int(c.x_holdout.sum())}
     by_count = pd.DataFrame({"calibration": np.minimum(c.x.to_numpy(), MAX_BY_COUNT), "actual": c.x_holdout.to_numpy(),

@@ -249,3 +249,13 @@ def weekly_repeat_curve(log: pd.DataFrame, summary: Summary) -> pd.Series:
     n_weeks = int(np.ceil(((end - summary.start).days + 1) / WEEK_DAYS))
     counts = np.bincount((days // 7).astype(int), minlength=n_weeks)[:n_weeks]
     return pd.Series(np.cumsum(counts), index=np.arange(1, n_weeks + 1), name="actual")
+
+
+def holdout_curve(log: pd.DataFrame, summary: Summary) -> np.ndarray:
+    """Cumulative holdout transactions of the customers in the summary by week since the
+    calibration end (days 1-7 after it are week 1; the last week ends at the holdout end)."""
+    known = summary.customers["first"].reindex(log.customer).notna().to_numpy()
+    days = (log.date - summary.calibration_end).dt.days.to_numpy()
+    in_holdout = known & (days > 0) & (days <= (summary.holdout_end - summary.calibration_end).days)
+    n_weeks = int(np.ceil(summary.weeks_holdout))
+    return np.cumsum(np.bincount((days[in_holdout] - 1) // 7, minlength=n_weeks)[:n_weeks])
