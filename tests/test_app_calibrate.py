@@ -148,6 +148,15 @@ def test_a_bad_log_is_said_in_words_naming_row_and_column(library_dir, content, 
     assert "calibrate.fit" not in [b.key for b in at.button]  # nothing to fit
 
 
+def test_a_log_the_models_cannot_learn_from_is_said_when_fitting(library_dir):  # noqa: F811
+    rows = "".join(f"c{i},2020-01-{i + 1:02d},10\n" for i in range(20))  # (nobody buys twice)
+    at = upload(on_page(), ("customer,date,amount\n" + rows).encode())
+    at.button(key="calibrate.fit").click().run()
+    assert_ok(at)
+    assert "no customer bought twice by the calibration end 2020-01-14" in errors(at)
+    assert cal.FITTED not in at.session_state
+
+
 def test_an_oversized_log_is_refused_with_its_size(library_dir, monkeypatch):  # noqa: F811
     monkeypatch.setattr(settings, "MAX_LOG_MB", 1)
     at = upload(on_page(), b"customer,date,amount\n" + b"c1,2020-01-01,10\n" * 80_000)

@@ -165,3 +165,14 @@ def test_the_fits_run_openblas_on_one_thread():
     with one_blas_thread():
         blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
         assert blas and all(p["num_threads"] == 1 for p in blas)
+
+
+def test_a_log_without_repeat_purchases_is_refused_in_words():
+    once = pd.DataFrame({"customer": [f"c{i}" for i in range(20)], "amount": 10.0,
+                         "date": pd.Timestamp("2020-01-01") + pd.to_timedelta(np.arange(20), "D")})  # fmt: skip
+    with pytest.raises(tx.DataError) as caught:
+        commands.calibrate_log(once, "shop.csv", pd.Timestamp("2020-01-15"), pd.Timestamp("2020-01-20"))
+    assert caught.value.problems == [
+        "no customer bought twice by the calibration end 2020-01-15: the models learn from repeat purchases "
+        "(choose a later calibration end, or a longer log)"
+    ]

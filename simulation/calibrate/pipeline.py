@@ -160,6 +160,9 @@ def calibrate(log: pd.DataFrame, calibration_end, holdout_end=None, base: Scenar
     summary = summarize(log, calibration_end, holdout_end)
     if summary.customers.empty:
         raise DataError([f"no customer bought by the calibration end {summary.calibration_end.date()}"])
+    if summary.customers.x.sum() == 0:  # (the rates' and the spend's fits have nothing to go on)
+        raise DataError([f"no customer bought twice by the calibration end {summary.calibration_end.date()}: the models "
+                         "learn from repeat purchases (choose a later calibration end, or a longer log)"])  # fmt: skip
     fits = fit_all(log, summary, base, nps, n_segments, fit_ladder, progress)
     scenario = calibrated_scenario(fits, summary, base, nps)
     out = {"summary": summary, "fits": fits, "scenario": scenario}
