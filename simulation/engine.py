@@ -19,10 +19,10 @@ from collections import defaultdict
 import numpy as np
 import simpy
 
+from . import phases as phases_of
 from .helper import Helper
 from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
-from . import phases as phases_of
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
 from .pilot import PilotGroups
 from .rng import Streams, poisson_from_uniform, poisson_scalar

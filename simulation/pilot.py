@@ -115,7 +115,7 @@ class PilotGroups:
     def group(self, slots: np.ndarray | slice) -> np.ndarray:
         """The group of customers in these slots: from a uniform of their permanent id, in a
         stream of its own, and their segment."""
-        sim, people = self.sim, self.sim.people
+        people = self.sim.people
         ids = people.ids[: people.n][slots] if people.removed else np.arange(people.n)[slots]
         u = self._uniforms(int(ids.max()) + 1 if ids.size else 0)[ids]
         eligible = self.in_pilot_segment[people.segment[: people.n][slots]]

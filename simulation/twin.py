@@ -28,7 +28,7 @@ from .schema import Scenario
 def without_program(scenario: Scenario) -> Scenario:
     """The scenario with no instrument, no name and nothing sampled: what the twin simulates
     (the sampled values come with the task)."""
-    empty = {name: type(getattr(scenario, name))() for name in ("meta", "program", "uncertainty")}
+    empty = {name: type(getattr(scenario, name))() for name in ("meta", "program", "uncertainty", "phases")}
     return scenario.model_copy(update={**empty, "pilot": None})
 
 

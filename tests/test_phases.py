@@ -152,3 +152,12 @@ def test_a_phase_of_an_instrument_off_at_the_start_does_nothing_and_says_so():
     assert "not applied to Points (off at the start: a phase cannot switch an instrument on)" in " ".join(describe(off))
     plain = scenario(size=3000, months=20, replications=REPS, program={"points": {"enabled": False}, "member_card": {}})
     assert np.array_equal(Sim(off, 0).run().ledger["nps"], Sim(plain, 0).run().ledger["nps"])
+
+
+def test_designs_that_differ_in_their_phases_share_their_no_program_twin():
+    from simulation import twin
+    from simulation.runner import Task
+
+    designs = [sc({"month": MONTH, "set": f"points.earn_rate={rate}"}) for rate in (0.5, 2.0)]
+    shared = twin.share([Task(d, r, 7, 2) for d in designs for r in range(2)])
+    assert shared.twins == 2  # one per replication, not per design
