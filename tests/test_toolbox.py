@@ -194,6 +194,36 @@ def test_partners_with_no_one_earning_change_nothing_and_need_the_points():
         assert (per_replication(rich, metric, "program") > per_replication(none, metric, "program")).all(), metric
 
 
+def test_rewards_taken_at_partners_use_points_the_program_pays_for():
+    """Burning at partners: each member asking who still holds a partner reward's points after
+    the month's own redemptions takes one; the program pays the partner for it, the points
+    count as redeemed (less breakage), and nobody's balance goes below zero."""
+    from test_instruments import started_sim
+
+    burn = {"burn_probability": 0.5, "partner_reward_points": 300.0, "partner_reward_cost": 7.0}
+    sim = started_sim({"points": {"redemption_probability": 0.0}, "partner_benefits": burn}, size=600)
+    points, partner = sim.instruments
+    sim.view("points")[sim.member_slots] = 650.0  # two partner rewards' worth each
+    before = sim.view("points").copy()
+    partner.purchase_rate(sim.m)
+    asking = sim.m.partner_rewards[0]
+    sim.m.k = np.zeros(sim.people.n, np.int64)
+    sim.m.net_spend = np.zeros(sim.people.n)
+    sim.m.extra_points = None  # (no partner points earned in this check)
+    points.after_purchases(sim.m)
+    taken = before - sim.view("points")
+    assert 0.4 < asking.size / sim.member_slots.size < 0.6
+    assert np.allclose(taken[asking], 300.0) and not np.delete(taken, asking).any()  # one reward each
+    assert sim.ledger["partner_rewards"][PROGRAM].sum() == asking.size
+    assert np.isclose(sim.ledger["cost_partner_rewards"][PROGRAM].sum(), 7.0 * asking.size)
+    assert np.isclose(points.redeemed, 300.0 * asking.size)
+    over = run({"points": {}, "partner_benefits": {"burn_probability": 0.3}, **SIMPLE})
+    none = run({"points": {}, "partner_benefits": {}, **SIMPLE})
+    assert (per_replication(over, "breakage_rate", "program") < per_replication(none, "breakage_rate", "program")).all()
+    assert (per_replication(over, "partner_rewards", "program") > 0).all()
+    assert not per_replication(none, "partner_rewards", "program").any()
+
+
 # ---------------------------------------------------------------- staff training (9.13)
 def test_staff_skill_builds_while_training_runs_and_fades_after():
     books = ledger({"member_card": {}, "staff_training": {"cost_per_month": 100.0, "training_months": 6, "skill_months": 3.0}})

@@ -103,6 +103,10 @@ class Month:
     # -- points earned away from the month's purchases (at partners): per slot, set before the
     # step "reactions" and added to the balances by the points instrument
     extra_points: np.ndarray | None = None
+    # -- rewards members take at partners this month (partner benefits): the members asking,
+    # and (points a reward uses, its value to them, its cost to the program, the cost line);
+    # the points instrument takes them from the balances after its own redemptions
+    partner_rewards: tuple[np.ndarray, float, float, float, str] | None = None
     # -- enrolment: x the chance that a willing customer signs up at a purchase (staff at the till)
     rel_enrolment: float = 1.0
     # -- churn

@@ -233,6 +233,8 @@ class PointsModule(InstrumentModule):
         sim.record("points_issued", issued)
         self.issued += issued
         self._redeem(members)
+        if m.partner_rewards is not None:
+            self._partner_rewards(*m.partner_rewards)
 
     def _redeem(self, members: np.ndarray) -> None:
         """Members holding a reward's worth may claim them (all they hold). Worked out for
@@ -265,6 +267,26 @@ class PointsModule(InstrumentModule):
         # a reward worth a whole basket or more delights fully, a smaller one proportionally
         worth = np.minimum(rewards * p.reward_value / basket, 1.0)
         sim.nudge_at(slot, up=p.reward_satisfaction_lift * worth)
+
+    def _partner_rewards(self, asking: np.ndarray, cost_points: float, value: float, cost: float, line: str) -> None:
+        """Rewards taken at partners (section 9.12): one each for the members asking who
+        still hold its points after this month's own redemptions; the program pays the
+        partner, and the points count as redeemed (less breakage)."""
+        sim = self.sim
+        points = sim.view("points")
+        slot = asking[points[asking] >= cost_points]
+        points[slot] -= cost_points
+        if self.fixed_lots:
+            self._take_from_lots(slot, np.full(slot.size, cost_points))
+        sim.view("ti_redeemed")[slot] = sim.month
+        sim.view("ti_points_activity")[slot] = sim.month
+        sim.charge_at(line, slot, cost)
+        sim.record("partner_rewards", float(slot.size))
+        used = float(slot.size * cost_points)
+        sim.record("points_redeemed", used)
+        self.redeemed += used
+        worth = np.minimum(value / sim.people.basket[slot], 1.0)  # (as the program's own rewards)
+        sim.nudge_at(slot, up=self.p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
         """Redemptions (points used, per slot) use the oldest lots first (first in, first out)."""
