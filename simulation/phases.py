@@ -58,23 +58,17 @@ def applied(program: Program, changes: list[str]) -> list[str]:
     return [item for item in changes if item.partition(".")[0].strip() in active]
 
 
-def check(scenario: Scenario) -> None:
-    """Months in order; every phase's program valid (a phase at or after the horizon is
-    checked too, and simply not reached: shortening the horizon must not break the file)."""
-    program, last = scenario.program, 0
+def programs(scenario: Scenario) -> dict[int, tuple[Program, object]]:
+    """month -> (the program from that month on, the phase), checking that the months come in
+    order and every phase's program is valid (a phase at or after the horizon is checked too,
+    and simply not reached: shortening the horizon must not break the file)."""
+    out, program, last = {}, scenario.program, 0
     for i, phase in enumerate(scenario.phases.changes):
         where = f"phases.changes[{i}]"
         if phase.month <= last:
             raise ValueError(f"{where}.month: phases must come in order of month, each after the one before (got {phase.month} after {last})")
         last = phase.month
         program = program_after(program, phase.set, f"{where}.set")
-
-
-def programs(scenario: Scenario) -> dict[int, tuple[Program, object]]:
-    """month -> (the program from that month on, the phase)."""
-    out, program = {}, scenario.program
-    for i, phase in enumerate(scenario.phases.changes):
-        program = program_after(program, phase.set, f"phases.changes[{i}].set")
         out[phase.month] = (program, phase)
     return out
 

@@ -308,7 +308,7 @@ class Scenario(Base):
         if self.phases.changes:
             from . import phases
 
-            phases.check(self)
+            phases.programs(self)
         return self
 
     @model_validator(mode="after")

@@ -249,44 +249,38 @@ class PointsModule(InstrumentModule):
         slot, basket = can[chosen], basket[chosen]
         rewards = points[slot] / p.redemption_threshold
         np.floor(rewards, out=rewards)
-        used = rewards * p.redemption_threshold
-        points[slot] -= used
-        if self.fixed_lots:
-            self._take_from_lots(slot, used)
-        sim.view("ti_redeemed")[slot] = sim.month
-        sim.view("ti_points_activity")[slot] = sim.month
+        self._use(slot, rewards * p.redemption_threshold, rewards * p.reward_value / basket)
         sim.charge_at("cost_rewards", slot, rewards * p.reward_cost)
         # rewards that replace a purchase the member would have paid for: sales and margin given up
         replaced = rewards * (p.redemption_replaces_purchase * p.reward_value)
         sim.record("revenue", -float(replaced.sum()))
         sim.charge_at("cost_replaced_purchases", slot, replaced * sim.per_slot("margin")[slot])
         sim.record("rewards_redeemed", float(rewards.sum()))
+
+    def _use(self, slot: np.ndarray, used: np.ndarray, worth: np.ndarray) -> None:
+        """Points these members redeem (`used` each, oldest lots first) and the delight of what
+        they get: a reward worth a whole basket or more (`worth` >= 1) delights fully, a
+        smaller one proportionally."""
+        sim = self.sim
+        sim.view("points")[slot] -= used
+        if self.fixed_lots:
+            self._take_from_lots(slot, used)
+        sim.view("ti_redeemed")[slot] = sim.month
+        sim.view("ti_points_activity")[slot] = sim.month
         redeemed = float(used.sum())
         sim.record("points_redeemed", redeemed)
         self.redeemed += redeemed
-        # a reward worth a whole basket or more delights fully, a smaller one proportionally
-        worth = np.minimum(rewards * p.reward_value / basket, 1.0)
-        sim.nudge_at(slot, up=p.reward_satisfaction_lift * worth)
+        sim.nudge_at(slot, up=self.p.reward_satisfaction_lift * np.minimum(worth, 1.0))
 
     def _partner_rewards(self, asking: np.ndarray, cost_points: float, value: float, cost: float, line: str) -> None:
         """Rewards taken at partners (section 9.12): one each for the members asking who
         still hold its points after this month's own redemptions; the program pays the
         partner, and the points count as redeemed (less breakage)."""
         sim = self.sim
-        points = sim.view("points")
-        slot = asking[points[asking] >= cost_points]
-        points[slot] -= cost_points
-        if self.fixed_lots:
-            self._take_from_lots(slot, np.full(slot.size, cost_points))
-        sim.view("ti_redeemed")[slot] = sim.month
-        sim.view("ti_points_activity")[slot] = sim.month
+        slot = asking[sim.view("points")[asking] >= cost_points]
+        self._use(slot, np.full(slot.size, cost_points), value / sim.people.basket[slot])
         sim.charge_at(line, slot, cost)
         sim.record("partner_rewards", float(slot.size))
-        used = float(slot.size * cost_points)
-        sim.record("points_redeemed", used)
-        self.redeemed += used
-        worth = np.minimum(value / sim.people.basket[slot], 1.0)  # (as the program's own rewards)
-        sim.nudge_at(slot, up=self.p.reward_satisfaction_lift * worth)
 
     def _consume_oldest(self, used: np.ndarray) -> None:
         """Redemptions (points used, per slot) use the oldest lots first (first in, first out)."""
