@@ -449,7 +449,12 @@ def picks(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     current = fields.get_in(form.data, path, info["default"]) or []
     _seed(path, [name for name in current if name in options])
     st.multiselect(
-        label_of(info, form.currency), options, key=path, help=help_of(info, path), on_change=_store, args=(path, path, list)
+        label_of(info, form.currency),
+        options,
+        key=path,
+        help=help_of(info, path),
+        on_change=_store,
+        args=(path, path, list),
     )
     show_problems(fields.under(form.problems, path), path)
 

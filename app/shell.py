@@ -129,10 +129,13 @@ def _follow(owner: str, page: st.Page) -> None:
     if job is not None and st.session_state.get(CANCEL):  # first: a redraw below would swallow the click
         _cancel(owner, job, page)
     left = job.seconds_left() if job is not None else None
-    if left is not None and left < POLL_SECONDS:  # the end is nearer than the next look: wait for it here
+    shown = st.session_state.get(state.SHOWN)
+    # the end is nearer than the next look: wait for it here, but only in a look of its own while
+    # the Results page shows the run; in the run of the whole page that Run starts (`shown` is
+    # cleared then) a wait here held back the page's first figures by up to POLL_SECONDS
+    if shown is not None and left is not None and left < POLL_SECONDS:
         job.wait_all(timeout=POLL_SECONDS)
         left = job.seconds_left()
-    shown = st.session_state.get(state.SHOWN)
     if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown, left)):
         _rerun(page)
     estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""

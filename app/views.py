@@ -169,7 +169,12 @@ def results_charts(results: simulation.Results, key: str = "res", brief: bool = 
     st.subheader("Customers over time")
     left, right = st.columns(2)
     with left:
-        chart(figures.over_time(monthly, "active_customers", currency=currency, marks=figures.phase_marks(results.scenario)), f"{key}.active")
+        chart(
+            figures.over_time(
+                monthly, "active_customers", currency=currency, marks=figures.phase_marks(results.scenario)
+            ),
+            f"{key}.active",
+        )
     with right:
         place = st.container()  # the chart above its switch, level with the chart on the left
         by = "starting base"
@@ -182,7 +187,12 @@ def results_charts(results: simulation.Results, key: str = "res", brief: bool = 
             if by == "cohorts":
                 chart(figures.cohort_retention(results.cohorts), f"{key}.cohorts")
             else:
-                chart(figures.over_time(monthly, "retention", currency=currency, marks=figures.phase_marks(results.scenario)), f"{key}.retention")
+                chart(
+                    figures.over_time(
+                        monthly, "retention", currency=currency, marks=figures.phase_marks(results.scenario)
+                    ),
+                    f"{key}.retention",
+                )
     if brief:
         st.caption("The satisfaction ladder, the money and the instruments' charts follow with the final figures.")
         return
