@@ -1,7 +1,7 @@
 """What every page shares: the sidebar with the scenario's status and the Run button.
 
-A run in the worker pool streams in (app/runs.py): Run starts it, waits a moment for the first
-replication and shows the Results page; the sidebar then polls (a fragment that reruns on its
+A run in the worker pool streams in (app/runs.py): Run starts it and shows the Results page, which
+waits a moment for the first replication; the sidebar then polls (a fragment that reruns on its
 own) with the progress, a time estimate and Cancel, and reruns the whole page when the Results
 page has more replications to show or the run is over.
 """
@@ -23,8 +23,8 @@ UNHANDLED = "This page hit a problem it could not handle"
 # a redraw in the browser (bench/bench_polling.py: every 0.5 s cost 0.39 of a core, every 1 s 0.21,
 # taken from the replications); near the end of a run it waits for the last ones instead
 POLL_SECONDS = 1.0
-# Run waits this long at most for the first replication (~0.5 s on the examples), so that the
-# Results page opens on figures rather than on a wait
+# the Results page waits this long at most for the first replication of a run it is to show
+# (~0.5 s on the examples), so that it opens on figures rather than on a wait
 FIRST_FIGURES_WAIT = 2.0
 CANCEL = "run.cancel"  # the Cancel button's key
 REDRAW_SECONDS = 2.0  # provisional results are drawn again at most this often
@@ -53,7 +53,7 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
         streamed = clicked and scenario is not None and runs.streams(scenario)
         if streamed:
             _keep_edits(ws, scenario)
-            runs.start(ws.id, scenario).wait_first(FIRST_FIGURES_WAIT)
+            runs.start(ws.id, scenario)  # (the Results page waits for its first replication: meanwhile it opens)
         job = runs.job(ws.id)
         status = st.empty()
         if job is not None and job.running:

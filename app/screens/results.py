@@ -7,7 +7,7 @@ import time
 
 import streamlit as st
 
-from app import runs, state, views
+from app import runs, shell, state, views
 from simulation import analysis, figures
 from simulation.describe import describe
 
@@ -17,6 +17,7 @@ st.title("Results")
 
 job = runs.job(ws.id)
 if job is not None and job.running:
+    job.wait_first(shell.FIRST_FIGURES_WAIT)
     st.session_state[state.SHOWN] = (job.done, time.monotonic())  # the sidebar draws it again as more come in
 if job is not None and (job.running or job.done):
     results = job.results()
