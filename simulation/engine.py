@@ -158,6 +158,9 @@ class Sim:
             every = ahead.result()
             if every.size >= n_ids:
                 return every[:n_ids]
+        kept = self.streams.kept(name, self.month, n_ids)  # (a sweep's: read-only)
+        if kept is not None:
+            return kept
         if self.helper.on:  # (either thread may be here: a buffer of its own)
             every = np.empty(n_ids)
             self.streams.fresh(name, self.month).random(out=every)

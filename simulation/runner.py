@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import asdict, dataclass, field
 
-from . import uncertainty
+from . import rng, uncertainty
 from .engine import Sim
 from .people import BASELINE, PROGRAM
 from .provenance import version
@@ -72,6 +72,7 @@ class Task:
     arm: str = "both"
     values: tuple[tuple[str, float], ...] | None = None
     light: bool = False
+    keep_draws: bool = False  # keep the replication's uniforms for the next task (a sweep's: rng._Kept)
 
     def work(self) -> float:
         """Customer-months (both arms = 1)."""
@@ -96,6 +97,7 @@ def run_task(task: Task, on_month: Callable[[int], None] | None = None) -> Repli
         values = uncertainty.point(task.scenario, task.seed, task.replications, task.replication)
     else:
         values = dict(task.values)
+    rng.KEPT.keep(task.keep_draws, task.seed, task.replication)
     sim = Sim(uncertainty.apply(task.scenario, values), task.replication, task.seed, only=ARMS[task.arm])
     rep = summarise_replication(sim.run(on_month))
     rep.parameters = values

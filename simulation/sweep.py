@@ -110,7 +110,9 @@ def sweep_designs(
     twins for the next call (an optimiser's trials)."""
     if n_reps < 1:
         raise ValueError("replications must be >= 1")
-    tasks = [Task(sc, r, seed, n_reps, light=True) for sc in scenarios for r in range(n_reps)]
+    # replication by replication, so that a process runs one replication's designs in a row and
+    # draws its uniforms once (Task.keep_draws); each design's replications are put back together
+    tasks = [Task(sc, r, seed, n_reps, light=True, keep_draws=True) for r in range(n_reps) for sc in scenarios]
     runner = runner or Runner()
     if share_twin:
         cache = twins_cache if twins_cache is not None else twin.TwinCache()
@@ -119,7 +121,7 @@ def sweep_designs(
         twins = len(cache.reps) - before
     else:
         reps, twins = runner.map(tasks, progress, cancel), len(tasks)
-    by_design = [reps[i * n_reps : (i + 1) * n_reps] for i in range(len(designs))]
+    by_design = [reps[i :: len(scenarios)] for i in range(len(designs))]
     columns, values, stats = summarise(by_design)
     from .results import as_run
 

@@ -46,7 +46,7 @@ def twin_task(task: Task) -> Task:
     values = uncertainty.point(task.scenario, task.seed, task.replications, task.replication)
     kept = tuple(sorted((path, v) for path, v in values.items() if not path.startswith("program.")))
     return Task(without_program(task.scenario), task.replication, task.seed, task.replications, "baseline",
-                kept, task.light)  # fmt: skip
+                kept, task.light, task.keep_draws)  # fmt: skip
 
 
 def _key(task: Task) -> tuple:

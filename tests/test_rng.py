@@ -47,6 +47,32 @@ def test_streams_are_named_and_independent_of_order():
     assert not (Streams(2, 0).uniform("purchase", 5, month=3) == x).all()
 
 
+
+def test_a_sweeps_kept_uniforms_are_the_streams_own(monkeypatch):
+    """The uniforms kept between a sweep's tasks (rng.KEPT) are the very numbers of the stream,
+    for more slots too; read-only; dropped for another replication or a task that does not keep."""
+    from simulation import rng
+
+    kept = rng._Kept()
+    monkeypatch.setattr(rng, "KEPT", kept)
+    fresh, fresh3 = Streams(7, 2).uniform("churn", 40, month=5), Streams(7, 3).uniform("churn", 40, month=5)
+    kept.keep(True, 7, 2)
+    s = Streams(7, 2)
+    first = s.kept("churn", 5, 30)
+    assert (first == fresh[:30]).all() and not first.flags.writeable
+    assert (s.kept("churn", 5, 40) == fresh).all() and (s.uniform("churn", 40, month=5) == fresh).all()
+    assert s.uniform("churn", 40, month=5).flags.writeable  # (a copy: callers may write)
+    assert not (s.kept("churn", 6, 30) == first).all() and not (s.kept("ladder", 5, 30) == first).all()
+    assert Streams(7, 3).kept("churn", 5, 30) is None  # another replication: not these
+    assert ("churn", 5) in kept.draws
+    kept.keep(True, 7, 3)
+    assert not kept.draws and (Streams(7, 3).kept("churn", 5, 40) == fresh3).all()
+    kept.keep(False, 7, 3)
+    assert not kept.draws and Streams(7, 3).kept("churn", 5, 40) is None
+    monkeypatch.setattr(rng, "KEEP_BYTES", 100)  # over the budget: drawn, not kept
+    kept.keep(True, 7, 3)
+    assert (Streams(7, 3).kept("churn", 5, 40) == fresh3).all() and not kept.draws
+
 # ---------------------------------------------------------------- exact against scipy
 # The count is the smallest k with u <= F(k), which is what scipy's `poisson.ppf(u, rate)`
 # returns; the two differ only where u is within round-off of a CDF step F(k). Ours sums the
