@@ -110,18 +110,11 @@ def workers() -> int:
     return wanted or max(1, os.cpu_count() or 1)
 
 
-# replication workers run at a lower priority than the server and the browser on the same cores:
-# the page's figures come first (bench_app, coffee opened: first figures 1.6 s -> 0.5 s), and the
-# replications take the CPU left over (the same CPU in all)
-WORKER_NICENESS = 10
-
-
 @st.cache_resource(show_spinner=False)
 def _pool(n: int) -> ProcessPoolExecutor:
     """One pool per server. Workers are spawned, not forked: a forked child would inherit the
     server's open sockets and keep connections from closing."""
-    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"), initializer=getattr(os, "nice", None),
-                               initargs=(WORKER_NICENESS,))  # fmt: skip
+    pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
     tiny = Scenario.model_validate({"customers": {"size": 10}, "simulation": {"horizon_months": 1, "replications": 1}})
     with _plain_main():  # every worker starts here; import the engine in each now, not at the first Run
         for _ in range(n):
