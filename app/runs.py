@@ -47,8 +47,11 @@ from simulation.runner import run_task, tasks_of, workers_setting
 from simulation.scenario_io import ScenarioError
 from simulation.schema import Scenario
 
-# below this much work (customers x months x replications) starting processes is not worth it
-PARALLEL_MIN_WORK = 2_000_000
+# below this much work (customers x months x replications) a run stays in the server process:
+# the pool is started with the app, so only the smallest runs (~0.1 s) are not worth sending.
+# (At 2,000,000 the 5,000-customer b2b example ran in the server, without a head start or
+# streaming: its first figures came after 2.6-3.4 s, bench_app, against ~0.5 s for the others.)
+PARALLEL_MIN_WORK = 500_000
 # above this much work (about 5 s on 2 cores) a design waits for Run: a head start would keep
 # the cores busy with a design the user may not want to run at all
 HEAD_START_MAX_WORK = 40_000_000
