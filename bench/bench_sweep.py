@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import simulation  # noqa: E402
 from simulation import design_space, twin  # noqa: E402
-from simulation.runner import Runner, Task, run_task  # noqa: E402
+from simulation.runner import Runner, Task, run_task, tasks_of  # noqa: E402
 from simulation.sweep import run_sweep, summarise  # noqa: E402
 
 COFFEE = ROOT / "scenarios" / "coffee-points-card.yaml"
@@ -85,6 +85,9 @@ def section_a(designs: int, workers: int | None) -> None:
         sweep = sweep_designs(sc, levers, chosen, scenarios, 10, sc.simulation.seed, runner=runner)
     wall, cpu = time.perf_counter() - start, _all_cpu() - cpu0
     full = wall * total / n
+    from dataclasses import replace
+
+    said = runner.estimate([replace(t, arm="program") for t in tasks_of(sc)] * total).seconds
     processes = int(sweep.record.where.split()[0]) if sweep.record.where[0].isdigit() else 1
     idle = cpu / processes * total / n  # the wall time if each process had a core of its own
     print(f"(a) sweep: {n} of {total} designs x 10 replications x 20,000 customers x 36 months, coffee example")
@@ -92,6 +95,8 @@ def section_a(designs: int, workers: int | None) -> None:
           f"  -> {full:.0f} s = {full / 60:.1f} min for all {total} designs  [{_load()}]")  # fmt: skip
     print(f"    CPU of all processes {cpu:.1f} s ({cpu / sweep.record.tasks:.2f} s a task) -> {idle:.0f} s ="
           f" {idle / 60:.1f} min for all {total} designs on {processes} otherwise idle core(s)")  # fmt: skip
+    print(f"    the runner's estimate before a sweep of all {total} designs (`lojal sweep` warns from it):"
+          f" {said:.0f} s, {said / full:.2f}x the time measured")  # fmt: skip
 
 
 def section_b() -> None:

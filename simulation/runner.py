@@ -36,11 +36,15 @@ from .schema import Scenario
 # Below this much work (customers x months x replications) starting worker processes does
 # not pay (they take ~0.5 s to start and import the engine); LOJAL_WORKERS=1 keeps every run here.
 PARALLEL_MIN_WORK = 2_000_000
-# What one customer-month of one replication (both arms) costs on one core, and the memory of
-# one replication per slot of its arrays (measured: bench/README.md (b) and (d); an estimate
-# only: instruments and the state of the machine move both by a factor of 2).
-SECONDS_PER_CUSTOMER_MONTH = 2.1e-7
-ONE_ARM_SHARE = 0.6  # of a task's time when it simulates one arm alone
+# What one customer-month of one replication (both arms) costs on a core shared with another
+# worker, and the memory of one replication per slot of its arrays (measured, 2026-12-03:
+# coffee example 0.49 CPU s a replication of 720,000 customer-months alone, the examples
+# 0.21-0.49 s a replication on 2 workers in bench_engine (b); an estimate only: instruments and
+# the state of the machine move both by a factor of 2). (Was 2.1e-7: runs took ~3x longer than said.)
+SECONDS_PER_CUSTOMER_MONTH = 7e-7
+# of a task's time when it simulates one arm alone (bench_sweep (b): program arm 0.40 s, twin
+# 0.17 s, both 0.49 s)
+ARM_SHARE = {"both": 1.0, "program": 0.8, "baseline": 0.35}
 MEMORY_OVERHEAD = 2.5  # peak / the state arrays: a month's temporaries, scratch, the archive
 PROCESS_BYTES = 150e6  # an interpreter with numpy, pandas and the engine imported
 LONG_RUN_SECONDS = 600.0  # warn above this
@@ -77,7 +81,7 @@ class Task:
     def work(self) -> float:
         """Customer-months (both arms = 1)."""
         one = self.scenario.customers.size * self.scenario.simulation.horizon_months
-        return one * (1.0 if self.arm == "both" else ONE_ARM_SHARE)
+        return one * ARM_SHARE[self.arm]
 
 
 def tasks_of(scenario: Scenario, replications: int | None = None, seed: int | None = None) -> list[Task]:
