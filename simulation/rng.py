@@ -36,7 +36,10 @@ class _Kept:
     """The per-slot uniforms of one (seed, replication) drawn in this process, kept for the
     next task of the same replication: the designs of a sweep draw the very same numbers (common
     random numbers), ~15 % of a program arm's time. Only while `keep` is on (a sweep's tasks,
-    run_task); another replication, or a task that does not keep draws, empties it."""
+    run_task); another replication, or a task that does not keep draws, empties it. The draws
+    are keyed by their whole stream, (seed, replication, decision, month): tasks that run in
+    threads of one process (a Dask worker's) may empty it or fill it for their own replication
+    at any time, and a task gets the numbers of its own streams or draws them afresh."""
 
     def __init__(self) -> None:
         self.on, self.owner, self.draws, self.bytes = False, None, {}, 0
@@ -50,14 +53,15 @@ class _Kept:
         """The first n uniforms of the (decision, month) stream, read-only; None unless kept."""
         if not self.on or self.owner != (streams.seed, streams.replication):
             return None
-        every = self.draws.get((name, month))
+        key = (streams.seed, streams.replication, name, month)
+        every = self.draws.get(key)
         if every is None or every.size < n:
             every = streams.fresh(name, month).random(n + n // 4)  # (room for designs that bring more customers)
             every.flags.writeable = False
-            before = self.draws.pop((name, month), None)
+            before = self.draws.pop(key, None)
             self.bytes -= 0 if before is None else before.nbytes
             if self.bytes + every.nbytes <= KEEP_BYTES:
-                self.draws[(name, month)] = every
+                self.draws[key] = every
                 self.bytes += every.nbytes
         return every[:n]
 

@@ -64,9 +64,14 @@ def test_a_sweeps_kept_uniforms_are_the_streams_own(monkeypatch):
     assert s.uniform("churn", 40, month=5).flags.writeable  # (a copy: callers may write)
     assert not (s.kept("churn", 6, 30) == first).all() and not (s.kept("ladder", 5, 30) == first).all()
     assert Streams(7, 3).kept("churn", 5, 30) is None  # another replication: not these
-    assert ("churn", 5) in kept.draws
+    assert (7, 2, "churn", 5) in kept.draws
     kept.keep(True, 7, 3)
     assert not kept.draws and (Streams(7, 3).kept("churn", 5, 40) == fresh3).all()
+    # another thread's task (a Dask worker's) switched to its replication while these are held:
+    # it gets its own numbers, not these
+    kept.owner = (7, 2)
+    assert (Streams(7, 2).kept("churn", 5, 40) == fresh).all()
+    kept.keep(True, 7, 3)
     kept.keep(False, 7, 3)
     assert not kept.draws and Streams(7, 3).kept("churn", 5, 40) is None
     monkeypatch.setattr(rng, "KEEP_BYTES", 100)  # over the budget: drawn, not kept
