@@ -43,7 +43,7 @@ import streamlit as st
 
 import simulation
 from simulation.results import ReplicationResult, combine
-from simulation.runner import run_task, tasks_of, workers_setting
+from simulation.runner import SECONDS_PER_CUSTOMER_MONTH, run_task, tasks_of, workers_setting
 from simulation.scenario_io import ScenarioError
 from simulation.schema import Scenario
 
@@ -279,6 +279,8 @@ class Job:
         self.stopped = False
         self.error: Exception | None = None  # the engine failed: the run is over
         self._pace_from = (time.perf_counter(), 0)  # (when, replications done then) for the estimate
+        # before the first replication is in: the runner's estimate from the scenario's size
+        self._expected = work(scenario) * SECONDS_PER_CUSTOMER_MONTH / max(1, min(workers(), self.planned))
         self._partial: simulation.Results | None = None
         self._guard = threading.Lock()  # two tabs of one draft may look at the same time
         self._retried = False  # the replications left were submitted again after a worker died
@@ -350,11 +352,16 @@ class Job:
         return self._partial
 
     def seconds_left(self) -> float | None:
-        """Wall time still needed at the pace of the replications finished since (re)start."""
+        """Wall time still needed at the pace of the replications finished since (re)start; before
+        the first, what the runner estimates from the scenario's size less the time gone (None
+        once that is over: the run is slower than estimated, and no figure is better than a wrong one)."""
         since, done_then = self._pace_from
         finished_since = self.done - done_then
-        if not self.running or finished_since < 1:
+        if not self.running:
             return None
+        if finished_since < 1:
+            left = self._expected * (self.planned - self.done) / self.planned - (time.perf_counter() - since)
+            return left if left > 0 else None
         return (time.perf_counter() - since) / finished_since * (self.planned - self.done)
 
     def stop(self) -> None:

@@ -475,11 +475,20 @@ def _same(a: simulation.Results, b: simulation.Results) -> None:
 def test_a_streamed_run_shows_the_replications_done_then_the_numbers_of_run(monkeypatch):
     from concurrent.futures import Future
 
+    from simulation.runner import SECONDS_PER_CUSTOMER_MONTH
+
     scenario = small(BUNDLED[0])
     reps = [simulation.run_replication(scenario, r) for r in range(3)]
     futures = [Future() for _ in reps]
+    monkeypatch.setattr(runs, "workers", lambda: 2)
+    # before the first replication: the runner's estimate from the scenario's size, less the time gone
+    big = simulation.load(BUNDLED[0])  # (as shipped: 20,000 customers x 36 months x 10 replications)
+    expected = runs.work(big) * SECONDS_PER_CUSTOMER_MONTH / 2
+    assert 0 < expected - 1.0 < runs.Job(big, [Future() for _ in range(10)]).seconds_left() <= expected
     job = runs.Job(scenario, futures)
-    assert job.results() is None and job.seconds_left() is None and job.running
+    assert job.results() is None and job.running
+    monkeypatch.setattr(job, "_expected", 1e-9)  # slower than estimated: no figure rather than a wrong one
+    assert job.seconds_left() is None
     futures[1].set_result(reps[1])  # replications finish in any order
     job.collect()
     first = job.results()
