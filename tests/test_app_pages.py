@@ -116,6 +116,23 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
     runs.clear()
 
 
+def test_run_draws_the_first_figures_without_waiting_for_the_end(library_dir, monkeypatch):  # noqa: F811
+    """The page run that Run starts does not wait for the run's end however near it looks (the
+    sidebar's polling did, inline in that run: the first figures came a second late)."""
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)
+    runs.clear()
+    waits = []
+    monkeypatch.setattr(runs.Job, "seconds_left", lambda self: 0.1 if self.running else None)  # the end looks near
+    monkeypatch.setattr(runs.Job, "wait_all", lambda self, progress=None, timeout=None: waits.append(timeout))
+    at = started(library_dir)
+    at.button(key="run").click().run()
+    assert_ok(at)
+    job = runs.job(workspace(at).id)
+    assert job is not None and job.running and waits == []  # the page run Run started did not wait
+    runs.clear()
+
+
 def until_final(at, seconds: float = 60) -> list[str]:
     """Rerun the page (as the sidebar's polling does in a browser) until a streamed run is over;
     the badge of each page run that showed results."""
