@@ -43,7 +43,7 @@ import streamlit as st
 
 import simulation
 from simulation.results import ReplicationResult, combine
-from simulation.runner import SECONDS_PER_CUSTOMER_MONTH, run_task, tasks_of, workers_setting
+from simulation.runner import estimate_seconds, run_task, tasks_of, workers_setting
 from simulation.scenario_io import ScenarioError
 from simulation.schema import Scenario
 
@@ -118,11 +118,15 @@ def _pool(n: int) -> ProcessPoolExecutor:
     """One pool per server. Workers are spawned, not forked: a forked child would inherit the
     server's open sockets and keep connections from closing."""
     pool = ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
-    tiny = Scenario.model_validate({"customers": {"size": 10}, "simulation": {"horizon_months": 1, "replications": 1}})
     with _plain_main():  # every worker starts here; import the engine in each now, not at the first Run
         for _ in range(n):
-            pool.submit(run_task, tasks_of(tiny)[0])
+            pool.submit(run_task, tasks_of(_tiny())[0])
     return pool
+
+
+def _tiny() -> Scenario:
+    """A run of a few customers: what warms up a process (imports, first calls)."""
+    return Scenario.model_validate({"customers": {"size": 20}, "simulation": {"horizon_months": 2, "replications": 2}})
 
 
 @contextlib.contextmanager
@@ -154,7 +158,7 @@ def _warm_server() -> threading.Thread:
     from simulation import analysis, figures
 
     def work() -> None:
-        tiny = Scenario.model_validate({"customers": {"size": 20}, "simulation": {"horizon_months": 2, "replications": 2}})
+        tiny = _tiny()
         results = combine(tiny, [run_task(task) for task in tasks_of(tiny)], 0.0, planned=3)
         analysis.headline_cards(results)
         figures.over_time(results.monthly, "active_customers", currency=tiny.economics.currency)
@@ -280,7 +284,7 @@ class Job:
         self.error: Exception | None = None  # the engine failed: the run is over
         self._pace_from = (time.perf_counter(), 0)  # (when, replications done then) for the estimate
         # before the first replication is in: the runner's estimate from the scenario's size
-        self._expected = work(scenario) * SECONDS_PER_CUSTOMER_MONTH / max(1, min(workers(), self.planned))
+        self._expected = estimate_seconds(tasks_of(scenario), min(workers(), self.planned))
         self._partial: simulation.Results | None = None
         self._guard = threading.Lock()  # two tabs of one draft may look at the same time
         self._retried = False  # the replications left were submitted again after a worker died

@@ -206,7 +206,6 @@ def table(measured: list[dict[str, float]], alpha: float):
         p = np.array([m[f"{key}_p_value"] for m in measured])
         half = np.array([(m[f"{key}_high"] - m[f"{key}_low"]) / 2 for m in measured])
         needed = np.array([m[f"{key}_needed"] for m in measured])
-        detected = (p < alpha) & (np.sign(lift) == np.sign(true)) & (true != 0)
         rows.append({
             "measure": key, "label": label,
             "pilot_customers": float(np.mean([m["pilot_customers"] for m in measured])),
@@ -214,11 +213,16 @@ def table(measured: list[dict[str, float]], alpha: float):
             "control_mean": float(np.mean([m[f"{key}_control_mean"] for m in measured])),
             "measured": float(lift.mean()), "measured_p05": float(np.quantile(lift, 0.05)),
             "measured_p95": float(np.quantile(lift, 0.95)), "interval_half_width": float(half.mean()),
-            "p_value_median": float(np.median(p)), "detected_share": float(detected.mean()),
+            "p_value_median": float(np.median(p)), "detected_share": _detected_share(lift, p, true, alpha),
             "true_effect": float(true.mean()), "customers_needed": float(np.median(needed)),
             **_adjusted_columns(measured, key, alpha, true),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _detected_share(lift: np.ndarray, p: np.ndarray, true: np.ndarray, alpha: float) -> float:
+    """The share of pilots that detect the lift: p < alpha, with the sign of the true effect."""
+    return float(((p < alpha) & (np.sign(lift) == np.sign(true)) & (true != 0)).mean())
 
 
 def _adjusted_columns(measured: list[dict[str, float]], key: str, alpha: float, true: np.ndarray) -> dict[str, float]:
@@ -227,10 +231,9 @@ def _adjusted_columns(measured: list[dict[str, float]], key: str, alpha: float, 
         return dict.fromkeys(("adjusted_half_width", "adjusted_detected_share", "adjusted_rho", "adjusted_needed"), math.nan)
     lift = np.array([m[f"{key}_adjusted_lift"] for m in measured])
     p = np.array([m[f"{key}_adjusted_p_value"] for m in measured])
-    detected = (p < alpha) & (np.sign(lift) == np.sign(true)) & (true != 0)
     return {
         "adjusted_half_width": float(np.mean([(m[f"{key}_adjusted_high"] - m[f"{key}_adjusted_low"]) / 2 for m in measured])),
-        "adjusted_detected_share": float(detected.mean()),
+        "adjusted_detected_share": _detected_share(lift, p, true, alpha),
         "adjusted_rho": float(np.mean([m[f"{key}_adjusted_rho"] for m in measured])),
         "adjusted_needed": float(np.median([m[f"{key}_adjusted_needed"] for m in measured])),
     }
@@ -288,11 +291,8 @@ def _adjusted_display(r, kind: str, currency: str) -> dict[str, str]:
     half = r.adjusted_half_width
     if math.isnan(half):  # (a measure the spend before does not predict: still a customer)
         return dict.fromkeys(_ADJUSTED_COLUMNS, "–")
-    return {
-        "With spend before the pilot: interval": _plus_minus(half, kind, currency),
-        "With spend before: pilots that detect it": f"{r.adjusted_detected_share:.0%}",
-        "With spend before: customers per group needed": _needed(r.adjusted_needed),
-    }
+    cells = (_plus_minus(half, kind, currency), f"{r.adjusted_detected_share:.0%}", _needed(r.adjusted_needed))
+    return dict(zip(_ADJUSTED_COLUMNS, cells, strict=True))
 
 
 def _needed(n: float) -> str:

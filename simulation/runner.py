@@ -203,9 +203,14 @@ def task_bytes(scenario: Scenario) -> float:
     return per_slot * slots * MEMORY_OVERHEAD
 
 
+def estimate_seconds(tasks: Sequence[Task], workers: int) -> float:
+    """Wall time of running `tasks` on `workers` processes, at the measured pace."""
+    return sum(t.work() for t in tasks) * SECONDS_PER_CUSTOMER_MONTH / max(workers, 1)
+
+
 def estimate(tasks: Sequence[Task], workers: int) -> Estimate:
     """Time and memory of running `tasks` on `workers` processes."""
-    seconds = sum(t.work() for t in tasks) * SECONDS_PER_CUSTOMER_MONTH / max(workers, 1)
+    seconds = estimate_seconds(tasks, workers)
     biggest = max(tasks, key=lambda t: t.scenario.customers.size).scenario if tasks else None
     per_task = task_bytes(biggest) if biggest is not None else 0.0
     peak = min(workers, len(tasks)) * (per_task + PROCESS_BYTES)
