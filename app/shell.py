@@ -56,8 +56,8 @@ def frame(results_page: st.Page, current_page: st.Page) -> None:
             runs.start(ws.id, scenario)  # (the Results page waits for its first replication: meanwhile it opens)
         job = runs.job(ws.id)
         status = st.empty()
-        if job is not None and job.running:
-            _follow(ws.id, current_page)
+        if job is not None and job.running:  # (a run Run took over may be over at once: show Results then)
+            _follow(ws.id, results_page if clicked else current_page)
         elif scenario is not None and not clicked:
             _status(ws, scenario, job, status)
     state.show_flash()

@@ -133,6 +133,27 @@ def test_run_draws_the_first_figures_without_waiting_for_the_end(library_dir, mo
     runs.clear()
 
 
+def test_run_on_the_design_page_shows_results_when_the_head_start_has_already_finished(library_dir, monkeypatch):  # noqa: F811
+    """Run after the head start has done every replication: the run is over as soon as it starts.
+    The sidebar's polling, drawn in that page run, reran the page it was on (Design) instead of
+    showing Results (seen in CI: the browser stayed on Design after Run)."""
+    monkeypatch.setenv("LOJAL_WORKERS", "2")
+    monkeypatch.setattr(runs, "PARALLEL_MIN_WORK", 0)
+    runs.clear()
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    assert_ok(at)
+    ws = workspace(at)
+    futures = runs._head_starts[ws.id][1]
+    for future in futures:
+        future.result(timeout=60)
+    at.button(key="run").click().run()
+    assert_ok(at)
+    assert len(cards(at)) == 8  # the Results page, with the finished run's figures
+    assert workspace(at).last_run == runs.key(fields.check(ws.data)[0])
+    runs.clear()
+
+
 def until_final(at, seconds: float = 60) -> list[str]:
     """Rerun the page (as the sidebar's polling does in a browser) until a streamed run is over;
     the badge of each page run that showed results."""
