@@ -30,6 +30,10 @@ from .schema import LEVELS, Scenario
 
 N_LEVELS = len(LEVELS)
 TOP = N_LEVELS - 1
+# slots a per-customer step works on at once: its arrays then stay in the cache (at a million
+# customers a pass over whole (2, n) arrays streams them from memory; blocks made the ladder
+# step ~x faster there, bench_speed_notes.md); one block below this size
+BLOCK = 65_536
 PROMOTERS = (4, 5)
 DETRACTORS = (0, 1, 2)
 REPURCHASE_MONTHS = 12  # the repurchase window, months from the first purchase
@@ -608,10 +612,33 @@ class Sim:
 
     def _ladder(self, k: np.ndarray, rows: slice, record) -> np.ndarray:
         """Moves up and down the ladder of the arms in `rows`; returns their new levels as an
-        intp table index."""
+        intp table index. A block of slots at a time (`blocks`): the same numbers."""
         n = self.people.n
-        alive = self.view("is_alive")[rows]
         level = self.view("level")[rows]
+        u = self.uniform("ladder")
+        down = np.empty(level.shape, bool)
+        moved = np.zeros((2, level.shape[0]), np.int64)
+        for part in blocks(n):
+            moved += self._moves(k[:, part], level[:, part], u[part], down[:, part], rows, part)
+        if self._program_row(rows) is not None:  # the month's nudges and contacts are used up
+            self.people.nudge_up[:n] = 0.0
+            self.people.nudge_down[:n] = 0.0
+            self.people.contact[:n] = False
+        record("moved_up", moved[0])
+        record("moved_down", moved[1])
+        level = level.astype(np.intp)
+        complaints = lookup(self.complaints_by_level, level)
+        complaints *= down
+        self.complaint_listeners[rows] = complaints.sum(axis=1)
+        listeners = lookup(self.listeners_by_level, level, out=complaints)
+        listeners *= self.view("is_alive")[rows]
+        self.recommend_listeners[rows] = listeners.sum(axis=1)
+        return level
+
+    def _moves(self, k, level, u, down, rows: slice, part: slice) -> np.ndarray:
+        """The ladder moves of the slots in `part` (`k`, `level`, `u`, `down`: theirs; `level`
+        changed and `down` filled in place): how many moved up and down per row."""
+        alive = self.view("is_alive")[rows, part]
         kk = np.minimum(k, self.K_MAX, dtype=np.intp)
         kk *= N_LEVELS
         kk += level
@@ -619,44 +646,35 @@ class Sim:
         p_down = lookup(self.p_down_by_k_level, kk)
         program = self._program_row(rows)
         if program is not None:  # program events this month and last: nudges; contact stops the drift
-            prog_up, prog_down, prog_level = p_up[program], p_down[program], level[program]
-            # (masks enter as products, x * True = x and x * False = 0: the same numbers as
-            # masked assignment, without its slow random-pattern branches)
-            drifted = self.people.contact[:n] & (k[program] == 0) & (prog_level > 0)
-            prog_down -= np.multiply(drifted, self.sc.customers.ladder.drift_without_contact)
-            prog_up += self.people.nudge_up[:n]
-            prog_down += self.people.nudge_down[:n]
-            prog_up *= prog_level != TOP
-            prog_down *= prog_level != 0
-            # the baseline row comes from the tables, already within [0, 1] (clipped by
-            # maximum and minimum: np.clip's checks cost ~4x the two passes)
-            for prob in (prog_up, prog_down):
-                np.minimum(np.maximum(prob, 0.0, out=prob), 1.0, out=prob)
-            total = prog_up + prog_down
-            over = total > 1.0
-            if over.any():
-                prog_up[over] /= total[over]
-                prog_down[over] /= total[over]
-            self.people.nudge_up[:n] = 0.0
-            self.people.nudge_down[:n] = 0.0
-            self.people.contact[:n] = False
-        u = self.uniform("ladder")
+            self._nudged(p_up[program], p_down[program], k[program], level[program], part)
         up = u < p_up
         up &= alive
-        down = u >= np.subtract(1.0, p_down, out=p_down)
+        np.greater_equal(u, np.subtract(1.0, p_down, out=p_down), out=down)
         down &= alive
         level += up
         level -= down
-        record("moved_up", np.count_nonzero(up, axis=1))
-        record("moved_down", np.count_nonzero(down, axis=1))
-        level = level.astype(np.intp)
-        complaints = lookup(self.complaints_by_level, level)
-        complaints *= down
-        self.complaint_listeners[rows] = complaints.sum(axis=1)
-        listeners = lookup(self.listeners_by_level, level, out=complaints)
-        listeners *= alive
-        self.recommend_listeners[rows] = listeners.sum(axis=1)
-        return level
+        return np.stack([np.count_nonzero(up, axis=1), np.count_nonzero(down, axis=1)])
+
+    def _nudged(self, prog_up, prog_down, k, level, part: slice) -> None:
+        """The program row's chances to move up and down (in place), with its events' nudges."""
+        p = self.people
+        # (masks enter as products, x * True = x and x * False = 0: the same numbers as
+        # masked assignment, without its slow random-pattern branches)
+        drifted = p.contact[part] & (k == 0) & (level > 0)
+        prog_down -= np.multiply(drifted, self.sc.customers.ladder.drift_without_contact)
+        prog_up += p.nudge_up[part]
+        prog_down += p.nudge_down[part]
+        prog_up *= level != TOP
+        prog_down *= level != 0
+        # the baseline row comes from the tables, already within [0, 1] (clipped by
+        # maximum and minimum: np.clip's checks cost ~4x the two passes)
+        for prob in (prog_up, prog_down):
+            np.minimum(np.maximum(prob, 0.0, out=prob), 1.0, out=prob)
+        total = prog_up + prog_down
+        over = total > 1.0
+        if over.any():
+            prog_up[over] /= total[over]
+            prog_down[over] /= total[over]
 
     def _churn(self, level: np.ndarray, rows: slice, record) -> None:
         """Customers of the arms in `rows` who leave this month (`level`: theirs)."""
@@ -800,6 +818,11 @@ class Sim:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
         self.membership_changed()
+
+
+def blocks(n: int) -> list[slice]:
+    """Slots 0 .. n - 1 in blocks of at most BLOCK."""
+    return [slice(start, min(start + BLOCK, n)) for start in range(0, max(n, 1), BLOCK)]
 
 
 def _while_on(module: InstrumentModule, fn):
