@@ -9,7 +9,9 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the pa
 
 import streamlit as st  # noqa: E402
 
-from app import runs, shell  # noqa: E402
+from app import runs, settings, shell  # noqa: E402
+
+settings.configure_logging()
 
 st.set_page_config(page_title="lojal – loyalty program simulator", page_icon=":material/loyalty:", layout="wide")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +39,20 @@ MAX_UPLOAD_MB = 1  # scenario files are a few kB
 # a transaction log: the CDNOW master file is 2.5 MB, a 100,000-customer log about 20 MB
 MAX_LOG_MB = 50
 SAMPLE_LOG = ROOT / "data" / "cdnow" / "cdnow_sample.csv"  # the Calibrate page's "use the bundled sample"
+
+
+def configure_logging() -> None:
+    """The server log (stderr) of the `lojal` loggers at `$LOJAL_LOG_LEVEL` (default WARNING:
+    problems only; INFO adds every design edit, with its draft, for tracing a session)."""
+    logger = logging.getLogger("lojal")
+    if logger.handlers:  # (once per server: every page run calls this)
+        return
+    name = os.environ.get("LOJAL_LOG_LEVEL", "WARNING").upper()
+    level = logging.getLevelName(name)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(level if isinstance(level, int) else logging.WARNING)
+    if not isinstance(level, int):
+        logger.warning("LOJAL_LOG_LEVEL=%s is not a level (DEBUG, INFO, WARNING, ERROR): using WARNING", name)

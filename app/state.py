@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import streamlit as st
@@ -12,6 +13,8 @@ from simulation.schema import Points, Program, Scenario
 
 from . import drafts, fields, library, runs
 from .settings import drafts_dir, scenarios_dir, start_scenario
+
+log = logging.getLogger("lojal.app")
 
 # session-state keys (widget keys that are scenario fields are their dotted paths, see fields.py)
 WORKSPACE = "lojal.workspace"
@@ -70,7 +73,9 @@ def commit() -> None:
 
 
 def set_field(path: str, value: Any) -> None:
-    fields.set_in(workspace().data, path, value)
+    ws = workspace()
+    log.info("draft %s: %s = %r", ws.id, path, value)
+    fields.set_in(ws.data, path, value)
     commit()
 
 

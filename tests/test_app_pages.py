@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 
@@ -21,7 +22,7 @@ from test_app_support import (  # noqa: F401
 )
 
 import simulation
-from app import drafts, fields, runs
+from app import drafts, fields, runs, settings
 from app.fields import join, kind_of
 from app.settings import drafts_dir
 from app.settings import home as home_dir
@@ -224,6 +225,28 @@ def test_design_edits_update_the_summary_and_the_draft_but_do_not_run(library_di
     assert "Press **Run**" in texts(at)
     assert [c.title for c in cards(at)] == ["Customers today", "NPS today", "At most willing to join"]
     assert cards(at)[0].value == "1,234"
+
+
+def test_the_server_log_traces_each_edit_at_info_and_says_when_its_level_is_wrong(library_dir, monkeypatch, capsys):  # noqa: F811
+    """`LOJAL_LOG_LEVEL=INFO` writes every design edit with its draft to the server log (how a
+    design that changed unasked can be traced); a level that is not one is named, not fatal."""
+    logger = logging.getLogger("lojal")
+    monkeypatch.setattr(logger, "handlers", [])  # (the handler is set up once per server: start afresh)
+    monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.setattr(logger, "propagate", logger.propagate)
+    monkeypatch.setenv("LOJAL_LOG_LEVEL", "loud")
+    settings.configure_logging()
+    assert logger.level == logging.WARNING
+    assert "LOJAL_LOG_LEVEL=LOUD is not a level" in capsys.readouterr().err
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setenv("LOJAL_LOG_LEVEL", "info")
+    at = started(library_dir)
+    at.switch_page(DESIGN).run()
+    at.number_input(key="program.points.earn_rate").set_value(2.0).run()
+    assert_ok(at)
+    err = capsys.readouterr().err
+    assert f"INFO lojal.app: draft {workspace(at).id}: program.points.earn_rate = 2.0" in err
+    assert err.count("program.points.earn_rate") == 1  # only the edit: no other field was written
 
 
 def test_invalid_values_are_explained_in_place_and_block_the_run(library_dir):  # noqa: F811

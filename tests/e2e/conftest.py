@@ -69,7 +69,8 @@ def app_url(tmp_path_factory, library):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     home = tmp_path_factory.mktemp("lojal-home")
-    env = {**os.environ, "LOJAL_HOME": str(home), "LOJAL_SCENARIOS_DIR": str(library)}
+    # (every design edit in the server log, whose end a failing test prints: see below)
+    env = {**os.environ, "LOJAL_HOME": str(home), "LOJAL_SCENARIOS_DIR": str(library), "LOJAL_LOG_LEVEL": "INFO"}
     env.pop("LOJAL_START_SCENARIO", None)
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / "streamlit.log").open("w")
@@ -101,3 +102,15 @@ def app_url(tmp_path_factory, library):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test prints the end of the server's log (its design edits, errors):
+    CI keeps the output, not the artifacts folder."""
+    report = yield
+    server_log = ARTIFACTS / "streamlit.log"
+    if report.failed and call.when == "call" and server_log.exists():
+        tail = server_log.read_text(errors="replace").splitlines()[-60:]
+        report.sections.append(("streamlit server log (last 60 lines)", "\n".join(tail)))
+    return report
