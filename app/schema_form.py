@@ -103,6 +103,21 @@ def number_spec(info: dict, value: Any, is_int: bool) -> dict[str, Any]:
     }
 
 
+SLIDER_STEP = 0.005
+
+
+def slider_spec(info: dict) -> dict[str, Any]:
+    """A share's slider: its ends are values the field allows (a bound the field excludes, as
+    `> 0`, is a step further in), so dragging it to an end never makes the design invalid."""
+    lo, hi = bounds(info)
+    return {
+        "min_value": float(lo) + (SLIDER_STEP if "gt" in info else 0.0),
+        "max_value": float(hi) - (SLIDER_STEP if "lt" in info else 0.0),
+        "step": SLIDER_STEP,
+        "format": "%.3f",
+    }
+
+
 def is_share(info: dict) -> bool:
     lo, hi = bounds(info)
     return lo is not None and hi is not None and lo >= 0 and hi <= 1
@@ -154,24 +169,16 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     else:
         is_int = kind.name == "int"
         cast = int if is_int else float
-        spec = number_spec(info, value, is_int)
+        slider = not is_int and is_share(info)
+        spec = slider_spec(info) if slider else number_spec(info, value, is_int)
         shown = cast(value) if isinstance(value, (int, float)) else cast(info["default"])
         if spec["min_value"] is not None:
             shown = max(shown, cast(spec["min_value"]))
         if spec["max_value"] is not None:
             shown = min(shown, cast(spec["max_value"]))
         _seed(path, shown)
-        if not is_int and is_share(info):
-            st.slider(
-                label,
-                min_value=spec["min_value"],
-                max_value=spec["max_value"],
-                step=0.005,
-                format="%.3f",
-                on_change=_store,
-                args=(path, path, cast),
-                **common,
-            )
+        if slider:
+            st.slider(label, **spec, on_change=_store, args=(path, path, cast), **common)
         else:
             st.number_input(label, **spec, on_change=_store, args=(path, path, cast), **common)
     show_problems(fields.under(form.problems, path), path)

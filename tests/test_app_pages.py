@@ -650,6 +650,18 @@ def test_every_field_of_the_schema_has_a_widget(library_dir, monkeypatch):  # no
         if not found:
             missing.append(path)
     assert missing == []
+    # a slider dragged to either end leaves a valid design (`> 0` starts a step in from 0)
+    invalid_ends = []
+    for slider in at.slider:
+        if not fields.is_field_key(slider.key):
+            continue
+        head, _, name = slider.key.rpartition(".")
+        info = field_info(fields.model_at(head, Scenario), name)
+        ok_min = slider.min > info["gt"] if "gt" in info else slider.min >= info.get("ge", -math.inf)
+        ok_max = slider.max < info["lt"] if "lt" in info else slider.max <= info.get("le", math.inf)
+        if not (ok_min and ok_max):
+            invalid_ends.append((slider.key, slider.min, slider.max))
+    assert len(at.slider) > 10 and invalid_ends == []
 
 
 def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: F811
