@@ -59,6 +59,14 @@ def final(page: Page) -> int:
     return charts_drawn(page)
 
 
+def edited_fields(page: Page) -> list[str]:
+    """The design fields the server wrote for this tab's draft (its log at INFO, conftest.py):
+    a field that changed without the user touching it shows up here."""
+    draft = re.search(r"[?&]draft=([0-9a-f]{16})", page.url).group(1)
+    text = (ARTIFACTS / "streamlit.log").read_text(errors="replace")
+    return re.findall(rf"draft {draft}: (\S+) = ", text)
+
+
 def idle(page: Page) -> None:
     """Wait until the script run is over (Streamlit shows a 'running' widget meanwhile)."""
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
@@ -99,6 +107,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     page.reload()
     page.get_by_role("tab", name="Instruments").click(timeout=60_000)
     expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
+    assert edited_fields(page) == ["program.points.earn_rate"]  # the edit survived the refresh, and only it
 
     # Run from the Design page shows the new results, and the Results page stays put on a click
     started = time.perf_counter()
@@ -161,6 +170,7 @@ def test_results_stream_in_provisional_then_final(page: Page, app_url: str):
     charts_drawn(page)
     expect(provisional).to_have_count(0)
     expect(page.get_by_text("Results are up to date.")).to_be_visible()
+    assert edited_fields(page) == ["simulation.replications"]  # the one edit, nothing else
 
 
 @pytest.mark.e2e
