@@ -22,10 +22,14 @@ _FIRST = (
 )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     # Under pytest-xdist (`-n 3 --dist loadgroup`, the README's command) the real-browser
     # tests share one worker, one Streamlit server and one Chromium; they mostly wait on
     # the browser, so the other workers keep both cores busy with the rest of the suite.
+    # (tryfirst: pytest-xdist reads the group marks in its own hook of this name, which ran
+    # first and found none; the browser tests were spread over the workers, each with a
+    # server and a Chromium of its own. pytest < 9.2 too: see pyproject.toml.)
     for item in items:
         if item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("browser"))

@@ -15,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).parent / "artifacts"
+# the app server's output, one file per pytest-xdist worker that starts a server
+SERVER_LOG = ARTIFACTS / f"streamlit{'-' + os.environ['PYTEST_XDIST_WORKER'] if 'PYTEST_XDIST_WORKER' in os.environ else ''}.log"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
@@ -73,7 +75,7 @@ def app_url(tmp_path_factory, library):
     env = {**os.environ, "LOJAL_HOME": str(home), "LOJAL_SCENARIOS_DIR": str(library), "LOJAL_LOG_LEVEL": "INFO"}
     env.pop("LOJAL_START_SCENARIO", None)
     ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("w")
+    log = SERVER_LOG.open("w")
     # fmt: off
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
@@ -86,7 +88,7 @@ def app_url(tmp_path_factory, library):
     try:
         for _ in range(300):
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {ARTIFACTS / 'streamlit.log'}")
+                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {SERVER_LOG}")
             try:
                 if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
                     break
@@ -109,8 +111,13 @@ def pytest_runtest_makereport(item, call):
     """A failing browser test prints the end of the server's log (its design edits, errors):
     CI keeps the output, not the artifacts folder."""
     report = yield
-    server_log = ARTIFACTS / "streamlit.log"
-    if report.failed and call.when == "call" and server_log.exists():
-        tail = server_log.read_text(errors="replace").splitlines()[-60:]
+    if report.failed and call.when == "call" and SERVER_LOG.exists():
+        tail = SERVER_LOG.read_text(errors="replace").splitlines()[-60:]
         report.sections.append(("streamlit server log (last 60 lines)", "\n".join(tail)))
     return report
+
+
+@pytest.fixture(scope="session")
+def server_log(app_url) -> Path:
+    """The log of the app server the tests talk to (at INFO: every design edit, with its draft)."""
+    return SERVER_LOG

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(__file__).parent / "artifacts"  # git-ignored: timing.json, compare.png, streamlit.log
+ARTIFACTS = Path(__file__).parent / "artifacts"  # git-ignored: timing.json, compare.png, the server's log
 # the README's screenshot is refreshed on request (LOJAL_UPDATE_SCREENSHOT=1), so a test run
 # does not dirty a tracked file
 SCREENSHOT = (
@@ -59,11 +59,11 @@ def final(page: Page) -> int:
     return charts_drawn(page)
 
 
-def edited_fields(page: Page) -> list[str]:
+def edited_fields(page: Page, server_log: Path) -> list[str]:
     """The design fields the server wrote for this tab's draft (its log at INFO, conftest.py):
     a field that changed without the user touching it shows up here."""
     draft = re.search(r"[?&]draft=([0-9a-f]{16})", page.url).group(1)
-    text = (ARTIFACTS / "streamlit.log").read_text(errors="replace")
+    text = server_log.read_text(errors="replace")
     return re.findall(rf"draft {draft}: (\S+) = ", text)
 
 
@@ -73,7 +73,7 @@ def idle(page: Page) -> None:
 
 
 @pytest.mark.e2e
-def test_workshop_in_the_browser(page: Page, app_url: str):
+def test_workshop_in_the_browser(page: Page, app_url: str, server_log: Path):
     page.goto(app_url)
     run = page.get_by_role("button", name="Run", exact=True)
     expect(run).to_be_enabled(timeout=60_000)
@@ -107,7 +107,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
     page.reload()
     page.get_by_role("tab", name="Instruments").click(timeout=60_000)
     expect(page.get_by_label("Earn rate (points per kr)", exact=True)).to_have_value("2.0", timeout=60_000)
-    assert edited_fields(page) == ["program.points.earn_rate"]  # the edit survived the refresh, and only it
+    assert edited_fields(page, server_log) == ["program.points.earn_rate"]  # the edit survived the refresh, and only it
 
     # Run from the Design page shows the new results, and the Results page stays put on a click
     started = time.perf_counter()
@@ -138,7 +138,7 @@ def test_workshop_in_the_browser(page: Page, app_url: str):
 
 
 @pytest.mark.e2e
-def test_results_stream_in_provisional_then_final(page: Page, app_url: str):
+def test_results_stream_in_provisional_then_final(page: Page, app_url: str, server_log: Path):
     """A long run shows the replications done so far, marked provisional, with a time estimate;
     Cancel keeps them; Run finishes the run, and the figures are then marked final."""
     page.goto(app_url)
@@ -170,7 +170,7 @@ def test_results_stream_in_provisional_then_final(page: Page, app_url: str):
     charts_drawn(page)
     expect(provisional).to_have_count(0)
     expect(page.get_by_text("Results are up to date.")).to_be_visible()
-    assert edited_fields(page) == ["simulation.replications"]  # the one edit, nothing else
+    assert edited_fields(page, server_log) == ["simulation.replications"]  # the one edit, nothing else
 
 
 @pytest.mark.e2e
