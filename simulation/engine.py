@@ -478,8 +478,10 @@ class Sim:
             self._compare_worth(m)
         m.value_effect = self.membership.effect(m.program_value)
         self._step("purchase rates")
-        # discounts raise the purchase rate of price-sensitive customers
-        m.rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - m.keep)
+        # discounts raise the purchase rate of price-sensitive customers (none this month: the
+        # factor is exactly 1, and four passes over the customers are saved)
+        if (m.keep != 1.0).any():
+            m.rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - m.keep)
 
     # ------------------------------------------------------------------ phases (section 8.2)
     def _enter_phase(self, program) -> None:
