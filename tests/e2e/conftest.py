@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # the app server's output, one file per pytest-xdist worker that starts a server
-SERVER_LOG = ARTIFACTS / f"streamlit{'-' + os.environ['PYTEST_XDIST_WORKER'] if 'PYTEST_XDIST_WORKER' in os.environ else ''}.log"
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+SERVER_LOG = ARTIFACTS / (f"streamlit-{_WORKER}.log" if _WORKER else "streamlit.log")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
