@@ -26,6 +26,7 @@ import os
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,6 @@ def section_a(designs: int, workers: int | None) -> None:
         sweep = sweep_designs(sc, levers, chosen, scenarios, 10, sc.simulation.seed, runner=runner)
     wall, cpu = time.perf_counter() - start, _all_cpu() - cpu0
     full = wall * total / n
-    from dataclasses import replace
-
     said = runner.estimate([replace(t, arm="program") for t in tasks_of(sc)] * total).seconds
     processes = int(sweep.record.where.split()[0]) if sweep.record.where[0].isdigit() else 1
     idle = cpu / processes * total / n  # the wall time if each process had a core of its own

@@ -25,16 +25,11 @@ from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
 from .people import ARMS, BASELINE, PAID, PROGRAM, WORD_OF_MOUTH, People, lookup
 from .pilot import PilotGroups
-from .rng import Streams, poisson_from_uniform, poisson_scalar
+from .rng import Streams, blocks, poisson_from_uniform, poisson_scalar
 from .schema import LEVELS, Scenario
 
 N_LEVELS = len(LEVELS)
 TOP = N_LEVELS - 1
-# slots a per-customer step works on at once: its arrays then stay in the cache (at a million
-# customers a pass over whole (2, n) arrays streams them from memory: in blocks the ladder step
-# took 0.89-0.99 s instead of 1.23-1.43 s at 1M x 12 months, bench_speed_notes.md); one block
-# below this size
-BLOCK = 65_536
 PROMOTERS = (4, 5)
 DETRACTORS = (0, 1, 2)
 REPURCHASE_MONTHS = 12  # the repurchase window, months from the first purchase
@@ -615,7 +610,7 @@ class Sim:
 
     def _ladder(self, k: np.ndarray, rows: slice, record) -> np.ndarray:
         """Moves up and down the ladder of the arms in `rows`; returns their new levels as an
-        intp table index. A block of slots at a time (`blocks`): the same numbers."""
+        intp table index. A block of slots at a time (`rng.blocks`): the same numbers."""
         n = self.people.n
         level = self.view("level")[rows]
         u = self.uniform("ladder")
@@ -821,11 +816,6 @@ class Sim:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
         self.membership_changed()
-
-
-def blocks(n: int) -> list[slice]:
-    """Slots 0 .. n - 1 in blocks of at most BLOCK."""
-    return [slice(start, min(start + BLOCK, n)) for start in range(0, max(n, 1), BLOCK)]
 
 
 def _while_on(module: InstrumentModule, fn):

@@ -178,9 +178,16 @@ class _Pass:
         return self.limit is not None and self.j >= self.limit
 
 
-# customers a call inverts at once: each pass then works on arrays that stay in the L2 cache
-# (measured at 1,000,000 customers x 2 arms: 149 ms whole, 72 ms in blocks of 65,536)
+# slots a per-customer pass works on at once: its arrays then stay in the cache (at a million
+# customers a pass over whole arrays streams them from memory). Measured at 1M customers: the
+# inversion of 2 x 1M rates 149 ms whole, 72 ms in blocks; the engine's ladder step 0.89-0.99 s
+# instead of 1.23-1.43 s over 12 months (bench_speed_notes.md). One block below this size.
 BLOCK = 65_536
+
+
+def blocks(n: int) -> list[slice]:
+    """Slots 0 .. n - 1 in blocks of at most BLOCK."""
+    return [slice(start, min(start + BLOCK, n)) for start in range(0, max(n, 1), BLOCK)]
 
 
 def _invert_blocks(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -193,8 +200,7 @@ def _invert_blocks(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
     rows, every_u = rate.reshape(-1, width), np.broadcast_to(u, rate.shape).reshape(-1, width)
     k = np.empty(rows.shape, np.int32)
     for row, row_u, row_k in zip(rows, every_u, k, strict=True):
-        for start in range(0, width, BLOCK):
-            part = slice(start, start + BLOCK)
+        for part in blocks(width):
             row_k[part] = _invert(row[part], row_u[part])
     return k.reshape(-1)
 
