@@ -100,11 +100,12 @@ def describe(scenario: Scenario) -> str:
     """The phases in plain words: "From month 12 (cut in rewards): Points: earn rate 1 → 0.5."."""
     from . import instruments
 
-    out, before = [], scenario.program.model_dump(mode="json")
+    out, previous = [], scenario.program
+    before = previous.model_dump(mode="json")
     for month, (program, phase) in programs(scenario).items():
         after = program.model_dump(mode="json")
         changes, given = [], items(phase.set)
-        kept = applied(scenario.program, given)
+        kept = applied(previous, given)  # (as program_after: the instruments still on before this phase)
         off = sorted({item.partition(".")[0].strip() for item in given if item not in kept})
         for item in kept:
             path = item.partition("=")[0].strip()
@@ -117,7 +118,7 @@ def describe(scenario: Scenario) -> str:
         late = " (after the horizon: not simulated)" if month >= scenario.simulation.horizon_months else ""
         if off:
             labels = ", ".join(instruments.REGISTRY[key].label for key in off)
-            changes.append(f"not applied to {labels} (off at the start: a phase cannot switch an instrument on)")
+            changes.append(f"not applied to {labels} (off by then: a phase cannot switch an instrument on)")
         out.append(f"From month {month}{name}{late}: {'; '.join(changes)}{loss}.")
-        before = after
+        before, previous = after, program
     return " ".join(out)

@@ -149,9 +149,19 @@ def test_a_phase_of_an_instrument_off_at_the_start_does_nothing_and_says_so():
     phases valid; they do nothing, and a phase cannot switch an instrument on."""
     on_later = {"month": MONTH, "set": "points.enabled=true, points.earn_rate=2"}
     off = sc(on_later, program={"points": {"enabled": False}, "member_card": {}})
-    assert "not applied to Points (off at the start: a phase cannot switch an instrument on)" in " ".join(describe(off))
+    assert "not applied to Points (off by then: a phase cannot switch an instrument on)" in " ".join(describe(off))
     plain = scenario(size=3000, months=20, replications=REPS, program={"points": {"enabled": False}, "member_card": {}})
     assert np.array_equal(Sim(off, 0).run().ledger["nps"], Sim(plain, 0).run().ledger["nps"])
+
+
+def test_a_phase_after_one_that_closed_the_instrument_is_described_as_not_applied():
+    """The describer follows the program phase by phase, as the engine does: a change to an
+    instrument an earlier phase closed does nothing, and the text must not claim it."""
+    closed = sc({"month": 3, "set": "points.enabled=false"}, {"month": MONTH, "set": "points.earn_rate=2"})
+    text = " ".join(describe(closed))
+    assert "From month 3: Points closed." in text
+    assert f"From month {MONTH}: not applied to Points (off by then" in text
+    assert "earn rate" not in text
 
 
 def test_designs_that_differ_in_their_phases_share_their_no_program_twin():
