@@ -278,35 +278,36 @@ def _warn_if_long(scenario: Scenario, replications: int | None, seed: int | None
 
 
 def format_table(results: Results) -> str:
+    """Every summary metric, in the product's one number style (`metrics.fmt`: money to three
+    significant figures with its unit, shares in %, signed changes), headline first as in the
+    app; the metric ids are kept, as `--objective` and the JSON name them."""
+    from . import metrics
+
     sc = results.scenario
+    currency = sc.economics.currency
     wide = results.summary.pivot(index="metric", columns="arm", values=["mean", "p05", "p95"])
-    order = list(dict.fromkeys(results.summary.metric))
+    order = sorted(dict.fromkeys(results.summary.metric), key=metrics.sort_key)
+    n_reps = results.replications.replication.nunique()
     lines = [
         f"{sc.meta.name}: {sc.customers.size:,} customers, {sc.simulation.horizon_months} months, "
-        f"{results.replications.replication.nunique()} replications, seed {sc.simulation.seed} "
-        f"({results.seconds:.2f} s)",
+        f"{n_reps} replications, seed {sc.simulation.seed} ({results.seconds:.2f} s)",
         "",
-        f"{'metric':<28}{'program':>16}{'baseline':>16}{'incremental':>23}   5-95 % interval of incremental",
+        f"{'metric':<28}{'program':>16}{'baseline':>16}{'incremental':>18}   5-95 % interval of incremental",
     ]
-    n_reps = results.replications.replication.nunique()
-    share = (
-        wide.loc["payback_share"].get(("mean", "incremental"), math.nan) if "payback_share" in wide.index else math.nan
-    )
-    for metric in order:
-        cells = []
-        for arm in ("program", "baseline", "incremental"):
-            value = wide.loc[metric].get(("mean", arm), math.nan)
-            cells.append(_fmt(value))
-        if metric == "payback_month" and math.isnan(wide.loc[metric].get(("mean", "incremental"), math.nan)):
-            cells[2] = "-" if math.isnan(share) else "not within the horizon"
-        if metric == "payback_share" and not math.isnan(share):
+
+    def cell(metric: str, stat: str, arm: str) -> float:
+        return wide.loc[metric].get((stat, arm), math.nan)
+
+    share = cell("payback_share", "mean", "incremental") if "payback_share" in wide.index else math.nan
+    for name in order:
+        cells = [metrics.shown(name, cell(name, "mean", arm), arm, currency) for arm in ARMS]
+        if name == "payback_month" and math.isnan(cell(name, "mean", "incremental")):
+            cells[2] = "–" if math.isnan(share) else "not within the horizon"
+        if name == "payback_share" and not math.isnan(share):
             cells[2] = f"{round(share * n_reps)} of {n_reps} runs"
-        lo, hi = (
-            wide.loc[metric].get(("p05", "incremental"), math.nan),
-            wide.loc[metric].get(("p95", "incremental"), math.nan),
-        )
-        interval = f"[{_fmt(lo).strip()}, {_fmt(hi).strip()}]" if not math.isnan(lo) else ""
-        lines.append(f"{metric:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>23}   {interval}")
+        lo, hi = cell(name, "p05", "incremental"), cell(name, "p95", "incremental")
+        interval = "" if math.isnan(lo) else metrics.shown_interval(name, lo, hi, "incremental", currency)
+        lines.append(f"{name:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>18}   {interval}")
     return "\n".join(lines)
 
 
@@ -340,14 +341,16 @@ def format_drivers(results: Results, top: int = 8) -> str:
     return "\n".join(lines)
 
 
-def _fmt(value: float) -> str:
+ARMS = ("program", "baseline", "incremental")
+
+
+def plain(value: float) -> str:
+    """A lever's value or a number without a kind (sweep and trial tables): as written."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
+        return "–"
     if abs(value) >= 1000:
         return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.4f}"
+    return f"{value:.4g}"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import design_space, frontier, provenance
+from . import design_space, frontier, metrics, provenance
 from .runner import Runner
 from .scenario_io import ScenarioError, dumps
 
@@ -123,7 +123,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 0
     print(format_sweep(sweep, metric, arm, on, args.budget))
     if args.budget is not None:
-        print("\n" + format_best(sweep, best, metric, args.budget))
+        print("\n" + format_best(sweep, best, metric, args.budget, arm))
     print(f"\n{len(sweep.designs)} designs x {sweep.scenario.simulation.replications} replications; "
           f"{sweep.twins} no-program twins shared between them; {sweep.record.where}, {sweep.record.seconds:.1f} s")  # fmt: skip
     print("\n" + prov.text().replace(prov.rerun(), _rerun(args)))
@@ -176,7 +176,9 @@ MAX_ROWS = 30  # designs printed in full; beyond this, the frontier only
 
 
 def format_sweep(sweep, metric: str, arm: str, on, budget: float | None) -> str:
-    from .cli import _fmt
+    from .cli import plain
+
+    currency = sweep.scenario.economics.currency
 
     cost = sweep.stat(*frontier.COST)
     mean, low, high = (sweep.stat(metric, arm, s) for s in ("mean", "p05", "p95"))
@@ -189,33 +191,37 @@ def format_sweep(sweep, metric: str, arm: str, on, budget: float | None) -> str:
     lines = []
     if len(rows) < len(sweep.designs):
         lines.append(f"{len(sweep.designs)} designs; the {len(rows)} on the frontier (all in sweep.csv with --out):")
-    lines.append(f"{'design':>6}{head}{'program cost':>16}{title:>28}   5-95 % interval   frontier")
+    lines.append(f"{'design':>6}{head}{'program cost':>16}{title:>28}   {'5-95 % interval':<30} frontier")
     for i in rows:
-        levers = "".join(f"{_fmt(sweep.designs[i][n]):>{w + 2}}" for n, w in zip(names, width, strict=True))
+        levers = "".join(f"{plain(sweep.designs[i][n]):>{w + 2}}" for n, w in zip(names, width, strict=True))
         mark = "*" if on[i] else ""
         over = "  over budget" if budget is not None and cost[i] > budget else ""
-        interval = f"[{_fmt(low[i]).strip()}, {_fmt(high[i]).strip()}]"
-        lines.append(f"{i:>6}{levers}{_fmt(cost[i]):>16}{_fmt(mean[i]):>28}   {interval:<17} {mark:>4}{over}")
+        interval = metrics.shown_interval(metric, low[i], high[i], arm, currency)
+        lines.append(f"{i:>6}{levers}{metrics.shown(frontier.COST[0], cost[i], frontier.COST[1], currency):>16}"
+                     f"{metrics.shown(metric, mean[i], arm, currency):>28}   {interval:<30} {mark:>4}{over}")  # fmt: skip
     return "\n".join(lines)
 
 
-def format_best(sweep, best, metric: str, budget: float) -> str:
-    from .cli import _fmt
+def format_best(sweep, best, metric: str, budget: float, arm: str = "incremental") -> str:
+    from .cli import plain
 
+    currency = sweep.scenario.economics.currency
+    money = lambda v: metrics.fmt(v, "money", currency)  # noqa: E731
+    value = lambda v: metrics.shown(metric, v, arm, currency)  # noqa: E731
     if best is None:
-        return f"No design costs at most {_fmt(budget).strip()}: raise the budget or widen the levers' ranges."
-    levers = ", ".join(f"{k}={_fmt(v).strip()}" for k, v in best.values.items())
-    text = (f"Best within a budget of {_fmt(budget).strip()} ({best.within_budget} designs fit): design {best.design}"
-            f" ({levers}), {metric} {_fmt(best.mean).strip()} [{_fmt(best.p05).strip()}, {_fmt(best.p95).strip()}],"
-            f" program cost {_fmt(best.cost).strip()}.")  # fmt: skip
+        return f"No design costs at most {money(budget)}: raise the budget or widen the levers' ranges."
+    levers = ", ".join(f"{k}={plain(v)}" for k, v in best.values.items())
+    text = (f"Best within a budget of {money(budget)} ({best.within_budget} designs fit): design {best.design}"
+            f" ({levers}), {metric} {value(best.mean)} ({metrics.shown_interval(metric, best.p05, best.p95, arm, currency)}),"
+            f" program cost {money(best.cost)}.")  # fmt: skip
     if best.runner_up is not None:
-        text += (f"\nIt beats the runner-up (design {best.runner_up}, {_fmt(best.runner_up_mean).strip()}) in"
+        text += (f"\nIt beats the runner-up (design {best.runner_up}, {value(best.runner_up_mean)}) in"
                  f" {best.p_beats_runner_up:.0%} of the paired replications.")  # fmt: skip
     return text
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    from .cli import _fmt, progress_bar
+    from .cli import plain, progress_bar
     from .optimize import optimize
 
     scenario, raw = _load(args)
@@ -242,14 +248,16 @@ def cmd_optimize(args: argparse.Namespace) -> int:
         print(_json(out))
         return 0
     metric, arm = found.objective
-    print(table.to_string(index=False, float_format=lambda v: _fmt(v).strip()))
+    currency = found.scenario.economics.currency
+    print(table.to_string(index=False, float_format=plain))
     if found.best is None:
-        print(f"\nNo trial stayed within the budget of {_fmt(args.budget).strip()}.")
+        print(f"\nNo trial stayed within the budget of {metrics.fmt(args.budget, 'money', currency)}.")
     else:
         t = found.trials[found.best]
-        levers_text = ", ".join(f"{k}={_fmt(v).strip()}" for k, v in t["values"].items())
-        print(f"\nBest (trial {t['number']}): {levers_text}; {metric} ({arm}) {_fmt(t['mean']).strip()} "
-              f"[{_fmt(t['p05']).strip()}, {_fmt(t['p95']).strip()}], program cost {_fmt(t['cost']).strip()}.")  # fmt: skip
+        levers_text = ", ".join(f"{k}={plain(v)}" for k, v in t["values"].items())
+        print(f"\nBest (trial {t['number']}): {levers_text}; {metric} ({arm}) {metrics.shown(metric, t['mean'], arm, currency)} "
+              f"({metrics.shown_interval(metric, t['p05'], t['p95'], arm, currency)}), "
+              f"program cost {metrics.fmt(t['cost'], 'money', currency)}.")  # fmt: skip
     print(
         f"\n{len(found.trials)} trials x {found.scenario.simulation.replications} replications, {found.seconds:.1f} s"
     )
@@ -272,7 +280,7 @@ class _Ran:
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from . import sensitivity
-    from .cli import _fmt, progress_bar
+    from .cli import plain, progress_bar
 
     scenario, raw = _load(args)
     if args.samples < 2:
@@ -287,7 +295,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             )
             table, head = (
                 result.table,
-                f"{result.metric[0]} ({result.metric[1]}) at the scenario's values: {_fmt(result.base).strip()}",
+                f"{result.metric[0]} ({result.metric[1]}) at the scenario's values: "
+                f"{metrics.shown(*result.metric[:1], result.base, result.metric[1], scenario.economics.currency)}",
             )
         else:
             table = sensitivity.global_indices(scenario, args.metric, args.params, args.method, args.samples,
@@ -301,8 +310,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                      "provenance": prov.as_dict()}))  # fmt: skip
         return 0
     shown = table.drop(columns=["source"], errors="ignore")
+    if args.method == "tornado":  # the metric's values in its own style (the inputs' stay as written)
+        (name, arm), currency = result.metric[:2], scenario.economics.currency
+        kind = metrics.metric(name).kind
+        for column in ("at_low", "at_high"):
+            shown[column] = [metrics.shown(name, v, arm, currency) for v in shown[column]]
+        shown["swing"] = [metrics.fmt(v, kind, currency, signed=kind != "months") for v in shown["swing"]]
     print(head + "\n")
-    print(shown.to_string(index=False, float_format=lambda v: _fmt(v).strip()))
+    print(shown.to_string(index=False, float_format=plain))
     print("\n" + prov.text().replace(prov.rerun(), _rerun(args)))
     if args.out:
         print(f"\nwrote sensitivity.csv to {args.out}")

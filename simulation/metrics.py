@@ -153,21 +153,42 @@ def fmt(value: float | None, kind: str, currency: str = "kr", signed: bool = Fal
     if is_missing(value):
         return "–"
     sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
-    a = abs(value)
+    body = _unsigned(abs(value), kind, currency, signed)
+    return (sign if any(c in body for c in "123456789") else "") + body  # (no "-0.0 pp")
+
+
+# figures of the program against its twin (results.RATIO_METRICS and the share that pays back):
+# their incremental value is the figure itself, not a change, so it is shown unsigned
+CONTRASTS = ("roi", "payback_month", "payback_share", "cost_per_retained_customer")
+
+
+def shown(name: str, value: float | None, arm: str = "program", currency: str = "kr") -> str:
+    """`fmt` of a result metric of an arm: incremental values signed unless a figure in itself."""
+    kind = metric(name).kind
+    return fmt(value, kind, currency, signed=arm == "incremental" and name not in CONTRASTS and kind != "months")
+
+
+def shown_interval(
+    name: str, low: float | None, high: float | None, arm: str = "incremental", currency: str = "kr"
+) -> str:
+    if is_missing(low) or is_missing(high):
+        return "–"
+    return f"{shown(name, low, arm, currency)} to {shown(name, high, arm, currency)}"
+
+
+def _unsigned(a: float, kind: str, currency: str, signed: bool) -> str:
     if kind == "share":
-        return f"{sign}{100 * a:.1f} {'pp' if signed else '%'}"
+        return f"{100 * a:.1f} {'pp' if signed else '%'}"
     if kind == "money":
         compact = _compact(a)
-        return sign + (
-            with_currency(compact, currency) if compact else money(round(a) if a >= 100 else round(a, 2), currency)
-        )
+        return with_currency(compact, currency) if compact else money(round(a) if a >= 100 else round(a, 2), currency)
     if kind == "count":
-        return f"{sign}{a:,.0f}"
+        return f"{a:,.0f}"
     if kind == "score":
-        return f"{sign}{a:.1f}"
+        return f"{a:.1f}"
     if kind == "months":
-        return f"{sign}{a:.1f} months" if signed else f"month {a:.0f}"
-    return f"{sign}{a:,.3g}" if a < 1000 else f"{sign}{a:,.0f}"
+        return f"{a:.1f} months" if signed else f"month {a:.0f}"
+    return f"{a:,.3g}" if a < 1000 else f"{a:,.0f}"
 
 
 def _compact(a: float) -> str:

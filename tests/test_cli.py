@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from simulation import metrics
 from simulation.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,15 @@ def test_run_writes_tidy_csvs_and_prints_a_table(tmp_path):
     cohorts = pd.read_csv(tmp_path / "cohorts.csv")
     assert list(cohorts.columns) == ["arm", "cohort", "months_since_arrival", "customers", "mean", "p05", "p95"]
     assert "retention_24m" not in set(summary.metric)  # the horizon does not reach it
+    # the table reads in the product's one number style (the CSVs keep every digit)
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[3:] if line and not line[0].isspace()}
+    assert list(rows)[:3] == ["retention_12m", "net_profit", "roi"]  # headline first, as in the app
+    profit = summary.set_index(["metric", "arm"]).loc[("net_profit", "incremental"), "mean"]
+    assert metrics.fmt(profit, "money", signed=True) in rows["net_profit"] and " kr " in rows["net_profit"]
+    assert " to " in rows["net_profit"] and "[" not in rows["net_profit"]
+    assert "%" in rows["roi"] and "+" not in rows["roi"] and "pp" not in rows["roi"]  # ROI is a figure, not a change
+    assert " pp" in rows["retention_12m"] and "-0.0" not in proc.stdout
+    assert not re.search(r"\d\.\d{4}", proc.stdout)  # no raw floats
 
 
 def test_json_output_and_seed_reproducibility(capsys):

@@ -210,7 +210,7 @@ def test_engagement_has_no_baseline_and_no_incremental_row():
     assert list(rows.arm) == ["program"]
     assert set(res.summary_dict()["engagement"]) == {"program"}
     line = next(row for row in format_table(res).splitlines() if row.startswith("engagement"))
-    assert line.split()[1:] == ["0.5000", "-", "-"]
+    assert line.split()[1:] == ["50.0", "%", "–", "–"]
 
 
 # ---------------------------------------------------------------- cohort repurchase rate

@@ -136,7 +136,7 @@ def test_lojal_sweep_writes_a_row_per_design_and_the_best_design(tmp_path, capsy
     args = ["sweep", str(path), "--vary", "program.points.earn_rate=0:2:3", "--budget", "1e9", "--out", str(out)]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert "Best within a budget of 1,000,000,000 (3 designs fit): design " in printed
+    assert "Best within a budget of kr 1 bn (3 designs fit): design " in printed
     assert "3 designs x 3 replications; 3 no-program twins shared" in printed
     table = pd.read_csv(out / "sweep.csv")
     assert len(table) == 3 and table["on_frontier"].any() and table["within_budget"].all()
