@@ -276,3 +276,15 @@ def test_replications_combined_as_they_arrive_end_with_the_numbers_of_run():
     assert (whole.done, whole.planned, whole.provisional) == (4, 4, False)
     for name in ("summary", "monthly", "replications", "flows", "clv", "cohorts", "parameters"):
         pd.testing.assert_frame_equal(getattr(final, name), getattr(whole, name), check_exact=True)
+
+
+def test_every_ratio_metric_is_shown_as_a_figure_not_a_change():
+    """ROI, payback and cost per retained customer exist only as program-against-twin figures:
+    their incremental value is shown unsigned (metrics.CONTRASTS must hold every one)."""
+    from simulation import metrics
+    from simulation.results import RATIO_METRICS
+
+    assert set(RATIO_METRICS) <= set(metrics.CONTRASTS)
+    assert metrics.shown("roi", 0.895, "incremental") == "89.5 %"
+    assert metrics.shown("net_profit", 6.19e6, "incremental") == "+kr 6.19 M"
+    assert metrics.shown("retention_12m", -0.00001, "incremental") == "0.0 pp"
