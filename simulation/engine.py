@@ -651,7 +651,7 @@ class Sim:
         down &= alive
         level += up
         level -= down
-        return np.stack([np.count_nonzero(up, axis=1), np.count_nonzero(down, axis=1)])
+        return np.stack([row_counts(up), row_counts(down)])
 
     def _nudged(self, prog_up, prog_down, k, level, part: slice) -> None:
         """The program row's chances to move up and down (in place), with its events' nudges."""
@@ -691,7 +691,7 @@ class Sim:
         if rows.stop > PROGRAM:  # (the baseline row's churn leaves the program's members as they are)
             self.membership_changed()
         self.view("ti_churned")[rows][leave] = self.month
-        record("churned", np.count_nonzero(leave, axis=1))
+        record("churned", row_counts(leave))
 
     # ------------------------------------------------------------------ arrivals
     def _acquisition(self) -> None:
@@ -744,10 +744,10 @@ class Sim:
         for i, name in enumerate(LEVELS):
             self.ledger[f"level_{name}"][:, idx] = counts[:, i]
         self.ledger["active_customers"][:, idx] = active
-        self.ledger["members"][:, idx] = np.count_nonzero(self.view("is_member") & alive, axis=1)
+        self.ledger["members"][:, idx] = row_counts(self.view("is_member") & alive)
         if self.has_program:
             self.ledger["members_active"][PROGRAM, idx] = np.count_nonzero(self.members)
-        self.ledger["retention"][:, idx] = np.count_nonzero(alive[:, : self.people.n_initial_kept], axis=1) / self.n0
+        self.ledger["retention"][:, idx] = row_counts(alive[:, : self.people.n_initial_kept]) / self.n0
         promoters = counts[:, list(PROMOTERS)].sum(axis=1)
         detractors = counts[:, list(DETRACTORS)].sum(axis=1)
         self.ledger["nps"][:, idx] = 100.0 * (promoters - detractors) / np.maximum(active, 1)
@@ -816,6 +816,12 @@ class Sim:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
         self.membership_changed()
+
+
+def row_counts(mask: np.ndarray) -> np.ndarray:
+    """`np.count_nonzero(mask, axis=1)` of a (rows, n) mask, a row at a time: with an axis numpy
+    sums a converted copy (~30 us for 2 x 20,000), without one it counts bytes (~5 us a row)."""
+    return np.array([np.count_nonzero(row) for row in mask], np.intp)
 
 
 def _while_on(module: InstrumentModule, fn):
