@@ -228,3 +228,45 @@ def test_validation_page_is_what_its_generator_makes_now(capsys):
     assert gen.main(["--check"]) == 0, capsys.readouterr().out
     text = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     assert "## CDNOW master (23,570 customers)" in text and "validation-master.svg" in text
+
+
+_FIT_SCRIPT = """
+import sys, json, numpy as np
+sys.path.insert(0, {root!r}); sys.path.insert(0, {tests!r})
+from test_calibrate_agent import _log, LADDER, START_LADDER, CAL_END, HOLD_END, agent_fit, tx
+log = _log(1500, seed=11, churn_multipliers=(0.5, 4.0), shares=(0.6, 0.4))
+h = agent_fit.histories(log, tx.summarize(log, CAL_END, HOLD_END))
+f = agent_fit.fit(h, LADDER, [START_LADDER], n_segments=2, fit_ladder=True)
+print(json.dumps([f.log_likelihood.hex()] + [[float(v).hex() for v in (s.share, s.purchases_per_month,
+      s.purchase_rate_shape, s.churn_multiplier, *s.ladder)] for s in f.segments]))
+"""
+
+
+def _fit_bits(env: dict) -> list:
+    import subprocess
+    import sys
+
+    script = _FIT_SCRIPT.format(root=str(ROOT), tests=str(ROOT / "tests"))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_the_agent_fit_is_the_same_to_the_bit_without_the_cpus_vectorised_maths():
+    """numpy's exp/log/power and the BLAS kernels differ in the last bit between CPUs (AVX-512 or
+    not), and a fit over a flat likelihood amplifies it (docs/model.md 12, the same fit on every
+    machine). With numpy's dispatched SIMD code switched off (as on a CPU without it) and, on
+    x86-64, OpenBLAS's oldest kernel, a two-segment fit must come out identical to the bit."""
+    import os
+    import platform
+
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    plain = {**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(__cpu_dispatch__)}
+    if platform.machine() in ("x86_64", "AMD64"):
+        plain["OPENBLAS_CORETYPE"] = "Nehalem"
+    here = _fit_bits(dict(os.environ))
+    assert _fit_bits(plain) == here
+    assert len(here) == 3  # two segments kept: the test covers the mixture's flat directions

@@ -28,18 +28,24 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import digamma, gammaln, logsumexp
+from scipy.special import digamma, gammaln
 
+from .. import portable as P
 from ..schema import LEVELS, Scenario
 from .optimize import one_blas_thread
 from .transactions import MONTH_DAYS, Summary
 
 N_LEVELS = len(LEVELS)
 # Starts of the fit: churn multipliers spread over these shares of the cap, from the
-# scenario's starting ladder (True) or a flat one; the first SCOUT_STEPS steps of each decide
-# which one goes on
+# scenario's starting ladder (True) or a flat one; the first SCOUT_EVALUATIONS evaluations of
+# each decide which one goes on, to convergence or MAX_EVALUATIONS. The optimiser is scipy's
+# truncated Newton (TNC): its C code does its own arithmetic, where L-BFGS-B calls the BLAS and
+# LAPACK kernels of the CPU at hand, so the same log gives the same fit on every x86-64 machine
+# (with simulation/portable.py's logs and exponentials; measured on the CDNOW files: L-BFGS-B's
+# fits differed from AVX-512 to AVX2 machines, TNC's agree to the bit, at about twice the time)
 START_CHURN = (((0.02, 0.6), True), ((0.02, 0.6), False), ((0.05, 0.5), False))
-SCOUT_STEPS = 25
+SCOUT_EVALUATIONS = 50
+MAX_EVALUATIONS = 8000
 MIN_SHARE = 0.0005  # a fitted segment smaller than this is dropped (and the rest rescaled)
 
 
@@ -113,11 +119,11 @@ class RateTerms:
         a, b = shape, shape / mean
         mult = ladder.rate[None, :]
         big_a = (a + h.x)[:, None]
-        head = h.x[:, None] * np.log(mult) + (gammaln(big_a) - gammaln(a) + a * np.log(b))
+        head = h.x[:, None] * P.log(mult) + (gammaln(big_a) - gammaln(a) + a * P.log(b))
         cum = np.cumsum(h.exposure, axis=1)  # E_d
-        by_month = -big_a[:, :, None] * np.log(b + mult[:, :, None] * cum[:, None, :])
+        by_month = -big_a[:, :, None] * P.log(b + mult[:, :, None] * cum[:, None, :])
         posterior_b = b + mult * cum[:, -1:]
-        return cls(head, by_month, -big_a * np.log(posterior_b), posterior_b)
+        return cls(head, by_month, -big_a * P.log(posterior_b), posterior_b)
 
 
 def churn_terms(hazard: np.ndarray, h: Histories) -> tuple[np.ndarray, np.ndarray]:
@@ -126,7 +132,7 @@ def churn_terms(hazard: np.ndarray, h: Histories) -> tuple[np.ndarray, np.ndarra
     caller; and log P(staying through every observed month's end but the last) (P, 6)."""
     month = np.arange(h.exposure.shape[1])[None, :]
     with np.errstate(divide="ignore"):
-        log_stay, log_leave = np.log1p(-hazard)[:, None], np.log(hazard)[:, None]
+        log_stay, log_leave = P.log1p(-hazard)[:, None], P.log(hazard)[:, None]
     return month * log_stay + log_leave, (h.months - 1)[:, None] * log_stay[:, 0][None, :]
 
 
@@ -144,7 +150,7 @@ def level_terms(seg: SegmentFit, h: Histories, ladder: Ladder, rate: RateTerms |
     rate = rate or RateTerms.of(seg.purchase_rate_shape, seg.purchases_per_month, h, ladder)
     leave_by_month, stay_churn = churn_terms(hazard(ladder, seg.churn_multiplier), h)
     with np.errstate(divide="ignore"):
-        head = rate.head + np.log(seg.ladder)[None, :]
+        head = rate.head + P.log(seg.ladder)[None, :]
     leave = np.where(leave_window(h), head[:, :, None] + rate.by_month + leave_by_month[None], -np.inf)
     return leave, head + stay_churn + rate.whole, rate.posterior_b
 
@@ -156,7 +162,7 @@ def hazard(ladder: Ladder, churn_multiplier: float) -> np.ndarray:
 
 def segment_ll(seg: SegmentFit, h: Histories, ladder: Ladder, rate: RateTerms | None = None) -> np.ndarray:
     leave, stay, _ = level_terms(seg, h, ladder, rate)
-    return np.logaddexp(logsumexp(leave, axis=(1, 2)), logsumexp(stay, axis=1))
+    return P.logaddexp(P.logsumexp(leave, axis=(1, 2)), P.logsumexp(stay, axis=1))
 
 
 @dataclass
@@ -168,12 +174,12 @@ class AgentFit:
 
     @property
     def bic(self) -> float:
-        return self.n_params * np.log(self.n_customers) - 2 * self.log_likelihood
+        return self.n_params * P.log(self.n_customers) - 2 * self.log_likelihood
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     full = np.concatenate([[0.0], logits])
-    return np.exp(full - logsumexp(full))
+    return P.exp(full - P.logsumexp(full))
 
 
 class Likelihood:
@@ -181,7 +187,7 @@ class Likelihood:
     purchase rate's gamma, so its terms (the costly logs and exponentials over patterns x
     levels x months) are worked out once per evaluation, and each segment's churn and
     starting ladder enter as weights on them (sums over levels and months, in linear space
-    after a shift per pattern). The gradient is exact (analytic), so L-BFGS-B needs one
+    after a shift per pattern). The gradient is exact (analytic), so the optimiser needs one
     evaluation a step instead of one per parameter."""
 
     def __init__(self, h: Histories, ladder: Ladder):
@@ -204,43 +210,43 @@ class Likelihood:
         mult = self.ladder.rate[None, :, None]
         big_a = (a + h.x)[:, None, None]
         base = b + mult * self.cum[:, None, :]  # (P, 6, months)
-        log_base = np.log(base)
-        head = h.x[:, None, None] * np.log(mult) + (gammaln(big_a) - gammaln(a) + a * np.log(b))
+        log_base = P.log(base)
+        head = h.x[:, None, None] * P.log(mult) + (gammaln(big_a) - gammaln(a) + a * P.log(b))
         leave = head - big_a * log_base + self.window
         stay = head[:, :, 0] - big_a[:, :, 0] * log_base[:, :, -1]
         shift = np.maximum(leave.max(axis=(1, 2)), stay.max(axis=1))
-        leave = np.exp(leave - shift[:, None, None])
-        stay = np.exp(stay - shift[:, None])
+        leave = P.exp(leave - shift[:, None, None])
+        stay = P.exp(stay - shift[:, None])
         terms = [(leave, stay)]
         if gradient:  # d/d log mean = -b d/db; d/d log shape = a d/da + b d/db
             d_b = a / b - big_a / base
-            d_a = digamma(big_a) - digamma(a) + np.log(b) - log_base
+            d_a = digamma(big_a) - digamma(a) + P.log(b) - log_base
             for d in (-b * d_b, a * d_a + b * d_b):
                 terms.append((leave * d, stay * d[:, :, -1]))
         total, by_level, by_rate, by_churn = [], [], [], []
         for seg in segs:
             hz = hazard(self.ladder, seg.churn_multiplier)
-            w_leave = hz[:, None] * (1 - hz[:, None]) ** self.month  # (6, months)
-            w_stay = (1 - hz[None, :]) ** self.observed  # (P, 6)
+            w_leave = hz[:, None] * P.power(1 - hz[:, None], self.month)  # (6, months)
+            w_stay = P.power(1 - hz[None, :], self.observed)  # (P, 6)
             per_level = [np.einsum("plm,lm->pl", lv, w_leave) + st * w_stay for lv, st in terms]
-            total.append(per_level[0] @ seg.ladder)
+            total.append(P.dot(per_level[0], seg.ladder))
             if gradient:
                 by_level.append(per_level[0])
-                by_rate.append([x @ seg.ladder for x in per_level[1:]])
+                by_rate.append([P.dot(x, seg.ladder) for x in per_level[1:]])
                 dh = hz * (hz < 1)  # dh / d log multiplier (0 where it saturates)
-                stay_pow = np.where(self.observed > 0, (1 - hz[None, :]) ** np.maximum(self.observed - 1, 0), 0.0)
+                stay_pow = np.where(self.observed > 0, P.power(1 - hz[None, :], np.maximum(self.observed - 1, 0)), 0.0)
                 dw_leave = np.where(
                     self.month == 0,
                     1.0,
-                    (1 - hz[:, None]) ** np.maximum(self.month - 1, 0) * (1 - hz[:, None] * (1 + self.month)),
+                    P.power(1 - hz[:, None], np.maximum(self.month - 1, 0)) * (1 - hz[:, None] * (1 + self.month)),
                 )
                 d_churn = np.einsum("plm,lm->pl", leave, dw_leave * dh[:, None]) - stay * self.observed * stay_pow * dh
-                by_churn.append(d_churn @ seg.ladder)
+                by_churn.append(P.dot(d_churn, seg.ladder))
         total = np.stack(total, axis=1)  # (P, k)
         share = np.array([s.share for s in segs])
-        mixture = total @ share
+        mixture = P.dot(total, share)
         with np.errstate(divide="ignore"):
-            ll = np.log(mixture) + shift
+            ll = P.log(mixture) + shift
         if not gradient:
             return ll, None
         grad = {
@@ -253,7 +259,7 @@ class Likelihood:
 
 
 def _logistic(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * z))
+    return P.logistic(z)
 
 
 @dataclass(frozen=True)
@@ -269,7 +275,7 @@ class Layout:
     fit_ladder: bool
 
     def segments(self, theta: np.ndarray) -> list[SegmentFit]:
-        mean, shape = np.exp(theta[:2])
+        mean, shape = P.exp(theta[:2])
         churns = self.cap * _logistic(theta[2 : 2 + self.k])
         rest = theta[2 + self.k :]
         n_share = self.k - 1 if self.shares is None else 0
@@ -307,8 +313,8 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
     layout = Layout(k, 1.0 / float(ladder.churn.max()), ladders,
                     None if shares is None and k > 1 else tuple(shares or [1.0]), fit_ladder)  # fmt: skip
     n = h.weight.sum()
-    mean_mult = float(ladders[0] @ ladder.rate)
-    rate = float(h.x @ h.weight / (h.exposure.sum(axis=1) @ h.weight)) / mean_mult
+    mean_mult = float(P.dot(ladders[0], ladder.rate))
+    rate = float(P.dot(h.x, h.weight) / P.dot(h.exposure.sum(axis=1), h.weight)) / mean_mult
     starts = [_start(rate, k, churn, layout.shares is None, ladders[0] if fit_ladder and from_base else None,
                      fit_ladder) for churn, from_base in START_CHURN]  # fmt: skip
     starts = list({tuple(x0): x0 for x0 in starts}.values())  # (without a fitted ladder, two are the same)
@@ -318,13 +324,13 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
         segs = layout.segments(theta)
         with np.errstate(all="ignore"):
             ll, grad = likelihood.evaluate(segs, gradient=True)
-            value = -float(h.weight @ ll) / n
-            jac = -(layout.chain(theta, grad, segs) @ h.weight) / n
+            value = -float(P.dot(ll, h.weight)) / n
+            jac = -P.dot(layout.chain(theta, grad, segs), h.weight) / n
         if not (np.isfinite(value) and np.all(np.isfinite(jac))):
             return 1e6, np.zeros_like(theta)
         return value, jac
 
-    bounds = [(np.log(rate) - 6.0, np.log(rate) + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(starts[0]) - 2)
+    bounds = [(P.log(rate) - 6.0, P.log(rate) + 6.0), (-5.0, 5.0)] + [(-15.0, 15.0)] * (len(starts[0]) - 2)
     # (the likelihood has several local optima: a few short runs from different starts, then
     # the best of them to convergence)
     steps = 0
@@ -336,11 +342,11 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
             on_step(steps)
 
     with one_blas_thread():
-        trials = [minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": SCOUT_STEPS}, callback=step) for x0 in starts]  # fmt: skip
+        trials = [minimize(objective, x0, jac=True, method="TNC", bounds=bounds,
+                           options={"maxfun": SCOUT_EVALUATIONS}, callback=step) for x0 in starts]  # fmt: skip
         best = min(trials, key=lambda r: r.fun)
-        best = minimize(objective, best.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000},
-                        callback=step)  # fmt: skip
+        best = minimize(objective, best.x, jac=True, method="TNC", bounds=bounds,
+                        options={"maxfun": MAX_EVALUATIONS}, callback=step)  # fmt: skip
     return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
 
 
@@ -349,11 +355,11 @@ def _start(rate: float, k: int, churn: tuple[float, float], fit_shares: bool, la
     """A starting point: the mean rate, shape 0.5, churn multipliers spread geometrically over
     `churn` (shares of the cap), equal shares, the given starting ladder or a flat one."""
     spread = np.geomspace(*churn, k) if k > 1 else np.array([np.sqrt(churn[0] * churn[1])])
-    x0 = [[np.log(rate), np.log(0.5)], np.log(spread / (1 - spread))]
+    x0 = [[P.log(rate), P.log(0.5)], P.log(spread / (1 - spread))]
     x0 += [np.zeros(k - 1)] if fit_shares else []
     if fit_ladder:
         x0 += [
-            np.zeros(N_LEVELS - 1) if ladder is None else np.log(np.maximum(ladder[1:], 1e-4) / max(ladder[0], 1e-4))
+            np.zeros(N_LEVELS - 1) if ladder is None else P.log(np.maximum(ladder[1:], 1e-4) / max(ladder[0], 1e-4))
         ]
     return np.concatenate(x0)
 
