@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from . import phases as phases_of
+from . import portable
 from .helper import Helper
 from .instruments import PLAN, InstrumentModule, Month, build_instruments
 from .membership import Membership
@@ -126,7 +127,7 @@ class Sim:
         self._ahead: dict[str, object] = {}
         self._ahead_buffers: dict[str, np.ndarray] = {}
         monthly = (1 + sc.economics.annual_discount_rate) ** (-1 / 12)
-        self.discount_factor = monthly ** np.arange(self.T + 1)
+        self.discount_factor = portable.power(monthly, np.arange(self.T + 1.0))
         self._tables()
 
     # ------------------------------------------------------------------ helpers

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import portable
 from .instruments.base import Lever
 from .people import REFERRAL
 
@@ -58,7 +59,7 @@ class Membership:
     def effect(self, value_share: np.ndarray) -> np.ndarray:
         """Diminishing returns: 0 for a worthless program, towards 1 for a generous one."""
         out = np.divide(value_share, -self.p.value_scale)
-        np.exp(out, out=out)
+        portable.exp(out, out=out)
         return np.subtract(1.0, out, out=out)
 
     def willing(self, slots: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ class Membership:
         if not slots.size:
             return
         per_purchase = min(1.0, self.p.enrollment_per_purchase * sim.m.rel_enrolment)  # (staff asking at the till)
-        p_join = 1.0 - (1.0 - per_purchase) ** np.minimum(k[slots], sim.K_MAX)
+        p_join = 1.0 - portable.power(1.0 - per_purchase, np.minimum(k[slots], sim.K_MAX))
         joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
         if sim.pilot is not None:  # during a pilot, only its group may join
             joins &= sim.pilot.may_join(slots)

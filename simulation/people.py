@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import portable
 from .helper import Helper
 from .rng import Streams
 from .schema_base import LEVELS
@@ -170,9 +171,9 @@ class People:
         mean_rate = np.array([s.purchases_per_month for s in segs])[seg]
         rate = g.gamma(shape, mean_rate / shape)
         cv = np.array([s.basket_cv for s in segs])[seg]
-        sigma2 = np.log1p(cv**2)
+        sigma2 = portable.log1p(cv**2)
         mean_basket = np.array([s.basket_value for s in segs])[seg]
-        basket = mean_basket * np.exp(np.sqrt(sigma2) * g.standard_normal(n) - sigma2 / 2)
+        basket = mean_basket * portable.exp(np.sqrt(sigma2) * g.standard_normal(n) - sigma2 / 2)
         if initial:
             ladders = np.array([s.ladder_shares() for s in segs])
         else:

@@ -80,8 +80,10 @@ def adjusted(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     expectation while its variance falls by the share rho^2 that `x` explains); and rho."""
     if y.size < 3 or not np.var(x) > 0 or not np.var(y) > 0:
         return y, 0.0
-    cov = np.cov(x, y)
-    theta, rho = cov[0, 1] / cov[0, 0], cov[0, 1] / math.sqrt(cov[0, 0] * cov[1, 1])
+    # (the moments as numpy sums, the same on every CPU: np.cov's BLAS product is not; portable.py)
+    dx, dy = x - x.mean(), y - y.mean()
+    xx, yy, xy = np.sum(dx * dx), np.sum(dy * dy), np.sum(dx * dy)
+    theta, rho = xy / xx, xy / math.sqrt(xx * yy)
     return y - theta * (x - x.mean()), float(rho)
 
 

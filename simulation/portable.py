@@ -8,10 +8,9 @@ BLAS kernel of the CPU at hand: the last bit differs from one kind of machine to
 follows its gradient over a flat likelihood amplifies it: the agent model's calibration of
 the CDNOW sample came out with purchases/month 0.6127 on an AVX-512 machine and 0.6122 on an
 AVX2 one, and the full file with 2 segments on one and 3 on the other. scipy.special's ufuncs
-call the C library (or cephes) on every CPU, so the calibration does its logs and exponentials
-here and its dot products as sums (docs/model.md, reproducibility). About twice numpy's time
-a value (15-20 ns against 7-9 ns); the engine keeps numpy's (see docs/model.md for what that
-means for its figures).
+call the C library (or cephes) on every CPU, so the engine and the calibration do their logs,
+exponentials and powers here and their dot products as sums (docs/model.md, reproducibility).
+About twice numpy's time a value (15-20 ns against 7-9 ns).
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ log1p = special.log1p
 expm1 = special.expm1
 
 
-def exp(x):
+def exp(x, out=None):
     """e ** x: the C library's exp (inv_boxcox with lambda 0 is exactly that)."""
-    return special.inv_boxcox(x, 0.0)
+    return special.inv_boxcox(x, 0.0, out=out)
 
 
 def log(x):
@@ -73,3 +72,31 @@ def dot(a, b):
     if b.ndim == 1:
         return np.sum(a * b, axis=-1)
     return np.sum(a[..., :, None] * b, axis=-2)
+
+
+def lstsq(a, b):
+    """The least-squares solution of a x = b (a: (n, k), n >= k) by the normal equations and
+    Gaussian elimination with partial pivoting, in numpy sums and elementwise arithmetic (the
+    same on every CPU; np.linalg.lstsq's LAPACK is not). Columns of zeros get 0; the rank
+    regression of results.py's drivers (standardised ranks, nearly orthogonal) is well
+    conditioned enough for the normal equations."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    used = np.flatnonzero(np.any(a != 0, axis=0))
+    x = np.zeros(a.shape[1])
+    if not used.size:
+        return x
+    u = a[:, used]
+    g = np.sum(u[:, :, None] * u[:, None, :], axis=0)  # u'u
+    m = np.concatenate([g, np.sum(u * b[:, None], axis=0)[:, None]], axis=1)  # [u'u | u'b]
+    k = used.size
+    for col in range(k):
+        pivot = col + int(np.argmax(np.abs(m[col:, col])))
+        if m[pivot, col] == 0:
+            continue  # (collinear: this column's weight stays 0)
+        m[[col, pivot]] = m[[pivot, col]]
+        m[col] = m[col] / m[col, col]
+        below = np.arange(k) != col
+        m[below] = m[below] - m[below, col : col + 1] * m[col]
+    solved = np.array([m[i, k] if m[i, i] != 0 else 0.0 for i in range(k)])
+    x[used] = solved
+    return x

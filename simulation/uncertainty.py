@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from . import instruments
+from . import instruments, portable
 from .instruments.base import Judgement
 from .rng import generator, stable_hash
 from .schema import ParameterRange, Scenario, field_info
@@ -347,15 +347,15 @@ def _shares(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, str] 
         return None
     rx, ry = _ranks(X), _ranks(y[:, None])[:, 0]
     if n >= k + 3:
-        beta, *_ = np.linalg.lstsq(rx, ry, rcond=None)
-        resid = ry - rx @ beta
-        r2 = 1.0 - float(resid @ resid) / float(ry @ ry)
+        beta = portable.lstsq(rx, ry)  # (the same on every CPU, as the sums below)
+        resid = ry - portable.dot(rx, beta)
+        r2 = 1.0 - float(np.sum(resid * resid)) / float(np.sum(ry * ry))
         r2_adj = min(1.0, max(0.0, 1.0 - (1.0 - r2) * (n - 1) / (n - k - 1)))
         weight = beta**2
         total = float(weight.sum())
         shares = r2_adj * weight / total if total > 0 else np.zeros(k)
         return shares, beta, "rank regression"
-    rho = rx.T @ ry / n
+    rho = portable.dot(rx.T, ry) / n
     chance = 1.0 / (n - 1)
     shares = np.maximum(0.0, rho**2 - chance) / (1.0 - chance)
     if shares.sum() > 1:

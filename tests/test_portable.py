@@ -40,3 +40,16 @@ def test_power_logsumexp_logaddexp_and_dot_and_their_edges():
     m = np.arange(12.0).reshape(3, 4)
     assert np.allclose(P.dot(m, np.arange(4.0)), m @ np.arange(4.0))
     assert np.allclose(P.dot(np.arange(3.0), m), np.arange(3.0) @ m)
+
+
+def test_least_squares_as_lapacks_with_zero_and_collinear_columns():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((60, 8)), rng.standard_normal(60)
+    assert np.allclose(P.lstsq(a, b), np.linalg.lstsq(a, b, rcond=None)[0], rtol=0, atol=1e-12)
+    a[:, 2] = 0.0  # a constant parameter's standardised ranks
+    x = P.lstsq(a, b)
+    assert x[2] == 0.0 and np.allclose(x, np.linalg.lstsq(a, b, rcond=None)[0], atol=1e-12)
+    a[:, 5] = a[:, 4]  # two columns the same: the fit is still a least-squares one
+    x = P.lstsq(a, b)
+    best = np.linalg.lstsq(a, b, rcond=None)[0]
+    assert np.sum((a @ x - b) ** 2) == pytest.approx(np.sum((a @ best - b) ** 2), rel=1e-9)

@@ -12,6 +12,8 @@ Zhang & Luo 2014). A member who opts out gets no more messages.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..schema_base import F, Instrument
@@ -81,7 +83,7 @@ class CommunicationModule(InstrumentModule):
     def purchase_rate(self, m: Month) -> None:
         p = self.p
         self.reached = self._reached()
-        lift = p.purchase_lift * p.relevance * (1.0 - np.exp(-p.messages_per_month / p.saturation))
+        lift = p.purchase_lift * p.relevance * (1.0 - math.exp(-p.messages_per_month / p.saturation))
         if lift:
             m.rel_rate[self.reached] *= 1.0 + lift
 

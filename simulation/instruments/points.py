@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 
+from .. import portable
 from ..people import PROGRAM, lookup
 from ..schema_base import F, Instrument
 from .base import CalendarEvent, InstrumentModule, Judgement, Lever, MetricSpec, Month
@@ -166,7 +167,7 @@ class PointsModule(InstrumentModule):
         # the lift by months since joining, novelty included: read from a table, not exp per slot
         months = np.arange(self.sim.T + 2)
         self.lift_by_months_in = self.p.purchase_lift * (
-            1.0 + self.p.novelty_lift * np.exp(-months / self.p.novelty_months)
+            1.0 + self.p.novelty_lift * portable.exp(-months / self.p.novelty_months)
         )
 
     @property
@@ -244,7 +245,7 @@ class PointsModule(InstrumentModule):
         can = np.flatnonzero(members & (points >= p.redemption_threshold))
         basket = sim.people.basket[can]
         # a reward worth more than a usual basket is claimed sooner, a small one later or never
-        p_redeem = 1.0 - (1.0 - p.redemption_probability) ** (p.reward_value / basket)
+        p_redeem = 1.0 - portable.power(1.0 - p.redemption_probability, p.reward_value / basket)
         chosen = sim.uniform_at("points_redeem", can) < p_redeem
         slot, basket = can[chosen], basket[chosen]
         rewards = points[slot] / p.redemption_threshold

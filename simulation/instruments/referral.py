@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import portable
 from ..people import REFERRAL
 from ..schema_base import F, Instrument, LevelProbabilities, probs
 from .base import InstrumentModule, Judgement, Lever, MetricSpec, Month
@@ -121,7 +122,7 @@ class ReferralModule(InstrumentModule):
 
     @staticmethod
     def _pull(reward: float, basket: np.ndarray) -> np.ndarray:
-        return 1.0 - np.exp(-reward / basket)
+        return 1.0 - portable.exp(-reward / basket)
 
     def arrivals(self, m: Month) -> None:
         m.arrivals[REFERRAL] = m.arrivals.get(REFERRAL, 0) + self.converted

@@ -10,7 +10,7 @@ keeps the reviews good: the brief's "collecting reviews from promoters".
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from ..schema_base import F, Instrument
 from .base import InstrumentModule, Judgement, Lever, MetricSpec, Month
@@ -75,4 +75,4 @@ class ReviewsModule(InstrumentModule):
         m.record("reviews_written", float(written.size))
         self.published += written.size - self.published / p.review_life_months
         m.record("reviews_published", self.published)
-        m.rel_conversion *= 1.0 + p.conversion_lift * (1.0 - np.exp(-self.published / p.reviews_scale))
+        m.rel_conversion *= 1.0 + p.conversion_lift * (1.0 - math.exp(-self.published / p.reviews_scale))
