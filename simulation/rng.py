@@ -213,9 +213,8 @@ def _invert(rate: np.ndarray, u: np.ndarray) -> np.ndarray:
     customers need more terms (measured: gathering earlier costs more than it saves);
     then only those left, compacted each time half of them are done (integer gathers: a
     boolean mask on a random pattern is ~8x slower); then the last few."""
-    # exp in float64: CPUs differ in how numpy's SIMD exp rounds the last bit, and a float32
-    # P(0) moves ~1 count in 20,000 across a CDF step (measured), so float32 results could
-    # differ between machines; float64's last bit moves none in practice
+    # P(0) in float64 by the C library's exp (portable.py: numpy's SIMD exp rounds the last bit
+    # differently on CPUs with AVX-512); in float32 one bit moved ~1 count in 20,000 (measured)
     p = _p0(rate)
     cdf = p.copy()
     more = u > cdf
