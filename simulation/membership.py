@@ -80,7 +80,8 @@ class Membership:
         if not slots.size:
             return
         per_purchase = min(1.0, self.p.enrollment_per_purchase * sim.m.rel_enrolment)  # (staff asking at the till)
-        p_join = 1.0 - portable.power(1.0 - per_purchase, np.minimum(k[slots], sim.K_MAX))
+        # (1 - p)^k by a table of k = 0 .. K_MAX: one power per month, not per candidate
+        p_join = 1.0 - portable.power(1.0 - per_purchase, np.arange(sim.K_MAX + 1.0))[np.minimum(k[slots], sim.K_MAX)]
         joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
         if sim.pilot is not None:  # during a pilot, only its group may join
             joins &= sim.pilot.may_join(slots)

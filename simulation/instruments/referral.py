@@ -103,15 +103,19 @@ class ReferralModule(InstrumentModule):
         if p.max_referrals_per_referrer:
             can = can & (n_ref < p.max_referrals_per_referrer)
         basket = sim.people.basket[: sim.people.n]
-        # rewards pull with diminishing returns, measured against what the customer usually spends
-        p_refer = self.propensity[sim.pview("level")] * (
-            1.0 + p.reward_response * self._pull(p.referrer_reward_cost, basket)
-        )
-        refer = can & (sim.uniform("referral") < p_refer)
-        conversion = p.conversion
+        # rewards pull with diminishing returns, measured against what the customer usually spends;
+        # worked out only where it can decide (a pull is below 1: nobody above the bound refers)
+        propensity, u = self.propensity[sim.pview("level")], sim.uniform("referral")
+        maybe = np.flatnonzero(can & (u < propensity * (1.0 + p.reward_response)))
+        pull = self._pull(p.referrer_reward_cost, basket[maybe])
+        refer = np.zeros(can.shape, bool)
+        refer[maybe] = u[maybe] < propensity[maybe] * (1.0 + p.reward_response * pull)
+        u_convert, asked = sim.uniform("referral_conversion"), np.flatnonzero(refer)
+        conversion = np.full(asked.size, p.conversion)
         if p.two_sided:
-            conversion = conversion * (1.0 + p.referee_reward_response * self._pull(p.referee_reward_cost, basket))
-        converted = refer & (sim.uniform("referral_conversion") < conversion)
+            conversion *= 1.0 + p.referee_reward_response * self._pull(p.referee_reward_cost, basket[asked])
+        converted = np.zeros(can.shape, bool)
+        converted[asked] = u_convert[asked] < conversion
         n_ref += converted
         referrers = np.flatnonzero(converted)
         sim.charge_at("cost_referral_rewards", referrers, p.referrer_reward_cost)
