@@ -472,7 +472,7 @@ class Sim:
         self._step("worth")
         if self.phases:
             self._compare_worth(m)
-        m.value_effect = self.membership.effect(m.program_value)
+        m.value_effect = self.membership.effect(m.program_value, "program_value")
         self._step("purchase rates")
         # discounts raise the purchase rate of price-sensitive customers (none this month: the
         # factor is exactly 1, and four passes over the customers are saved)
@@ -816,6 +816,7 @@ class Sim:
     def _forget_positions(self) -> None:
         """Per-position caches after positions changed."""
         self._slot_values.clear()
+        self.membership.forget_positions()
         self.membership_changed()
 
 

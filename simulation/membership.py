@@ -46,6 +46,7 @@ class Membership:
 
     def rewire(self) -> None:
         """(Again when a phase switches instruments off.)"""
+        self._memos: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         n_instruments = sum(module.on for module in self.sim.instruments)
         # a complicated program is dropped sooner: extra dormancy per instrument beyond the first
         self.complexity = 1.0 + self.p.complexity_dormancy * max(0, n_instruments - 1)
@@ -56,11 +57,35 @@ class Membership:
         people.add_state("left_program", bool, False, program_only=True)
         people.add_state("ti_joined", np.int32, -1, program_only=True)
 
-    def effect(self, value_share: np.ndarray) -> np.ndarray:
-        """Diminishing returns: 0 for a worthless program, towards 1 for a generous one."""
+    def effect(self, value_share: np.ndarray, memo: str = "") -> np.ndarray:
+        """Diminishing returns: 0 for a worthless program, towards 1 for a generous one.
+        With a `memo` name (a per-slot value worked out every month), only the slots whose value
+        changed since the last call of that name are worked out again: most customers' program
+        is worth the same as last month, and the C library's exp is ~10 ns a value (the same
+        numbers: the same value gives the same effect). The engine forgets the memos when
+        positions move (`forget_positions`)."""
+        last = self._memos.get(memo) if memo else None
+        if last is None or last[0].size > value_share.size:
+            out = self._effect(value_share)
+        else:
+            before, effect_before = last
+            out = np.empty_like(value_share)
+            m = before.size
+            out[:m] = effect_before
+            redo = np.flatnonzero(value_share[:m] != before)
+            out[redo] = self._effect(value_share[redo])
+            out[m:] = self._effect(value_share[m:])
+        if memo:  # (copies: the caller's array is a reused buffer, and it may change what it gets)
+            self._memos[memo] = (value_share.copy(), out.copy())
+        return out
+
+    def _effect(self, value_share: np.ndarray) -> np.ndarray:
         out = np.divide(value_share, -self.p.value_scale)
         portable.exp(out, out=out)
         return np.subtract(1.0, out, out=out)
+
+    def forget_positions(self) -> None:
+        self._memos.clear()
 
     def willing(self, slots: np.ndarray) -> np.ndarray:
         """Which of these customers (program row) would join the program as it is worth to them now."""

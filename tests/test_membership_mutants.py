@@ -56,6 +56,27 @@ def test_effect_has_diminishing_returns():
     assert np.array_equal(value, [0.0, 0.02, 0.04, 0.4])  # the argument is left alone
 
 
+def test_the_effect_remembered_by_slot_is_the_effect_worked_out_afresh():
+    """With a memo, only the slots whose value changed are worked out again: after a change,
+    new slots (arrivals) and forgotten positions (a compaction) it must equal a fresh call."""
+    _, ms = member_sim(value_scale=0.04)
+    rng = np.random.default_rng(5)
+    value = rng.random(50) * 0.2
+    for step in range(6):
+        if step == 2:
+            value = np.concatenate([value, rng.random(7) * 0.2])  # arrivals at the end
+        if step == 4:
+            ms.forget_positions()
+            value = value[::-1].copy()  # positions moved
+        fresh = ms.effect(value)
+        assert np.array_equal(ms.effect(value, "v"), fresh), step
+        assert np.array_equal(ms.effect(value, "v"), fresh), step  # (from the memo alone)
+        value[rng.integers(0, value.size, 9)] = rng.random(9) * 0.2  # some customers' worth moves
+    got = ms.effect(value, "v")
+    got[:] = -1.0  # the caller changes what it got: the memo keeps its own
+    assert np.array_equal(ms.effect(value, "v"), ms.effect(value))
+
+
 def _worth(sim):
     n = sim.people.n
     sim.m.program_value = np.resize([0.0, 0.01, 0.02, 0.1, 0.5], n).astype(float)

@@ -192,7 +192,7 @@ class PointsModule(InstrumentModule):
         back = np.multiply(earn, p.reward_value / p.redemption_threshold)
         back *= reach
         m.program_value += back
-        self.effect = sim.membership.effect(back)  # the points' own worth drives their lift
+        self.effect = sim.membership.effect(back, "points")  # the points' own worth drives their lift
 
     def purchase_rate(self, m: Month) -> None:
         """Members only (for the others the factor is 1: worked out for the members alone)."""
