@@ -282,6 +282,7 @@ def format_table(results: Results) -> str:
     significant figures with its unit, shares in %, signed changes), headline first as in the
     app; the metric ids are kept, as `--objective` and the JSON name them."""
     from . import metrics
+    from .analysis import ARMS
 
     sc = results.scenario
     currency = sc.economics.currency
@@ -339,9 +340,6 @@ def format_drivers(results: Results, top: int = 8) -> str:
     if RESIDUAL in table.index:
         lines.append(f"{RESIDUAL:<52}" + "".join(f"{table.loc[RESIDUAL, m]:>14.0%} " for m in metrics))
     return "\n".join(lines)
-
-
-ARMS = ("program", "baseline", "incremental")
 
 
 def plain(value: float) -> str:

@@ -175,6 +175,11 @@ def _sweep_json(sweep, metric, arm, on, best, args, prov) -> dict:
 MAX_ROWS = 30  # designs printed in full; beyond this, the frontier only
 
 
+def _cost(value: float, currency: str) -> str:
+    """A program cost or a budget, as the tables show the cost a design is ranked by."""
+    return metrics.shown(frontier.COST[0], value, frontier.COST[1], currency)
+
+
 def format_sweep(sweep, metric: str, arm: str, on, budget: float | None) -> str:
     from .cli import plain
 
@@ -197,7 +202,7 @@ def format_sweep(sweep, metric: str, arm: str, on, budget: float | None) -> str:
         mark = "*" if on[i] else ""
         over = "  over budget" if budget is not None and cost[i] > budget else ""
         interval = metrics.shown_interval(metric, low[i], high[i], arm, currency)
-        lines.append(f"{i:>6}{levers}{metrics.shown(frontier.COST[0], cost[i], frontier.COST[1], currency):>16}"
+        lines.append(f"{i:>6}{levers}{_cost(cost[i], currency):>16}"
                      f"{metrics.shown(metric, mean[i], arm, currency):>28}   {interval:<30} {mark:>4}{over}")  # fmt: skip
     return "\n".join(lines)
 
@@ -206,7 +211,7 @@ def format_best(sweep, best, metric: str, budget: float, arm: str = "incremental
     from .cli import plain
 
     currency = sweep.scenario.economics.currency
-    money = lambda v: metrics.fmt(v, "money", currency)  # noqa: E731
+    money = lambda v: _cost(v, currency)  # noqa: E731
     value = lambda v: metrics.shown(metric, v, arm, currency)  # noqa: E731
     if best is None:
         return f"No design costs at most {money(budget)}: raise the budget or widen the levers' ranges."
@@ -251,13 +256,13 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     currency = found.scenario.economics.currency
     print(table.to_string(index=False, float_format=plain))
     if found.best is None:
-        print(f"\nNo trial stayed within the budget of {metrics.fmt(args.budget, 'money', currency)}.")
+        print(f"\nNo trial stayed within the budget of {_cost(args.budget, currency)}.")
     else:
         t = found.trials[found.best]
         levers_text = ", ".join(f"{k}={plain(v)}" for k, v in t["values"].items())
         print(f"\nBest (trial {t['number']}): {levers_text}; {metric} ({arm}) {metrics.shown(metric, t['mean'], arm, currency)} "
               f"({metrics.shown_interval(metric, t['p05'], t['p95'], arm, currency)}), "
-              f"program cost {metrics.fmt(t['cost'], 'money', currency)}.")  # fmt: skip
+              f"program cost {_cost(t['cost'], currency)}.")  # fmt: skip
     print(
         f"\n{len(found.trials)} trials x {found.scenario.simulation.replications} replications, {found.seconds:.1f} s"
     )
@@ -296,7 +301,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             table, head = (
                 result.table,
                 f"{result.metric[0]} ({result.metric[1]}) at the scenario's values: "
-                f"{metrics.shown(*result.metric[:1], result.base, result.metric[1], scenario.economics.currency)}",
+                f"{metrics.shown(result.metric[0], result.base, result.metric[1], scenario.economics.currency)}",
             )
         else:
             table = sensitivity.global_indices(scenario, args.metric, args.params, args.method, args.samples,

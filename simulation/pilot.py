@@ -84,7 +84,7 @@ def adjusted(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     dx, dy = x - x.mean(), y - y.mean()
     xx, yy, xy = np.sum(dx * dx), np.sum(dy * dy), np.sum(dx * dy)
     theta, rho = xy / xx, xy / math.sqrt(xx * yy)
-    return y - theta * (x - x.mean()), float(rho)
+    return y - theta * dx, float(rho)
 
 
 def pilot_size(effect: float, sd: float, alpha: float, power: float) -> float:

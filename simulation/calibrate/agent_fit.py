@@ -258,10 +258,6 @@ class Likelihood:
         return ll, grad
 
 
-def _logistic(z: np.ndarray) -> np.ndarray:
-    return P.logistic(z)
-
-
 @dataclass(frozen=True)
 class Layout:
     """How the fit's parameter vector makes segments: log mean rate, log rate shape (shared),
@@ -276,7 +272,7 @@ class Layout:
 
     def segments(self, theta: np.ndarray) -> list[SegmentFit]:
         mean, shape = P.exp(theta[:2])
-        churns = self.cap * _logistic(theta[2 : 2 + self.k])
+        churns = self.cap * P.logistic(theta[2 : 2 + self.k])
         rest = theta[2 + self.k :]
         n_share = self.k - 1 if self.shares is None else 0
         weights = _softmax(rest[:n_share]) if self.shares is None else self.shares
@@ -287,7 +283,7 @@ class Layout:
     def chain(self, theta: np.ndarray, grad: dict, segs: list[SegmentFit]) -> np.ndarray:
         """d log-likelihood / d theta, per pattern (len(theta), P)."""
         z = theta[2 : 2 + self.k]
-        parts = [grad["rate"], grad["churn"] * (1 - _logistic(z))[:, None]]  # (d log c / dz = 1 - logistic)
+        parts = [grad["rate"], grad["churn"] * (1 - P.logistic(z))[:, None]]  # (d log c / dz = 1 - logistic)
         if self.shares is None:
             w = np.array([s.share for s in segs])
             parts.append(w[1:, None] * (grad["share"][1:] - 1.0))  # (softmax: dw_i/db_i = w_i (delta - w))
