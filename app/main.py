@@ -8,10 +8,14 @@ if str(ROOT) not in sys.path:  # `streamlit run app/main.py` puts app/ on the pa
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from streamlit import config  # noqa: E402
 
 from app import runs, settings, shell  # noqa: E402
 
 settings.configure_logging()
+# The design's widgets are given their value both ways on purpose (schema_form._seed says why);
+# the option is not settable with st.set_option.
+config.set_option("global.disableWidgetStateDuplicationWarning", True, "app/main.py")
 
 st.set_page_config(page_title="lojal – loyalty program simulator", page_icon=":material/loyalty:", layout="wide")
 

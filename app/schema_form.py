@@ -129,9 +129,18 @@ def show_problems(items: list[tuple[str, str]], base: str = "") -> None:
         st.error(f"{rel}: {message}" if rel else message, icon="⚠️")
 
 
-def _seed(key: str, value: Any) -> None:
+def _seed(key: str, value: Any) -> Any:
+    """The value a field widget shows: its state, seeded from the workspace when it has none.
+
+    Every widget is also drawn with this value as its default (`value=`), not from the state
+    alone. A widget drawn only from the state sends its real value in the first run's message
+    and an empty one after; under load the browser can mount a tab's widgets from a later
+    message, take the bottom of the range (a slider's minimum, a toggle off) and send that back
+    with the next click, which overwrote the design (`test_every_field_widget_defaults_to_what_it_shows`).
+    """
     if key not in st.session_state:
         st.session_state[key] = value
+    return st.session_state[key]
 
 
 def _store(key: str, path: str, cast: Any) -> None:
@@ -147,25 +156,27 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     label, help_text = label_of(info, form.currency), help_of(info, path)
     common = {"key": path, "help": help_text}
     if kind.name == "bool":
-        _seed(path, bool(value))
-        st.toggle(label, on_change=_store, args=(path, path, bool), **common)
+        held = _seed(path, bool(value))
+        st.toggle(label, value=bool(held), on_change=_store, args=(path, path, bool), **common)
     elif kind.name == "choice" and len(kind.inner) == 1:  # nothing to choose (the schema version)
         st.caption(f"{label}: {kind.inner[0]}", help=help_text)
     elif kind.name == "choice":
         options = [None, *kind.inner] if kind.optional else list(kind.inner)  # an optional choice can be unset
-        _seed(path, value if value in options else options[0])
+        held = _seed(path, value if value in options else options[0])
         st.selectbox(
             label,
             options,
+            index=options.index(held) if held in options else 0,
+            placeholder="not set",  # what the browser shows for the None option (Streamlit sends no index for it)
             format_func=lambda o: "not set" if o is None else str(o).replace("_", " "),
             on_change=_store,
             args=(path, path, type(kind.inner[0])),
             **common,
         )
     elif kind.name == "str":
-        _seed(path, "" if value is None else str(value))
+        held = _seed(path, "" if value is None else str(value))
         widget = st.text_area if name == "description" else st.text_input
-        widget(label, max_chars=info.get("max_length"), on_change=_store, args=(path, path, str), **common)
+        widget(label, held, max_chars=info.get("max_length"), on_change=_store, args=(path, path, str), **common)
     else:
         is_int = kind.name == "int"
         cast = int if is_int else float
@@ -176,11 +187,9 @@ def scalar(model: type[BaseModel], name: str, path: str, form: Form) -> None:
             shown = max(shown, cast(spec["min_value"]))
         if spec["max_value"] is not None:
             shown = min(shown, cast(spec["max_value"]))
-        _seed(path, shown)
-        if slider:
-            st.slider(label, **spec, on_change=_store, args=(path, path, cast), **common)
-        else:
-            st.number_input(label, **spec, on_change=_store, args=(path, path, cast), **common)
+        held = _seed(path, shown)
+        widget = st.slider if slider else st.number_input
+        widget(label, value=held, **spec, on_change=_store, args=(path, path, cast), **common)
     show_problems(fields.under(form.problems, path), path)
 
 
@@ -454,10 +463,11 @@ def picks(model: type[BaseModel], name: str, path: str, form: Form) -> None:
     items = fields.get_in(form.data, where, [])
     options = [item.get(attribute) for item in items if isinstance(item, dict) and item.get(attribute)]
     current = fields.get_in(form.data, path, info["default"]) or []
-    _seed(path, [name for name in current if name in options])
+    held = _seed(path, [name for name in current if name in options])
     st.multiselect(
         label_of(info, form.currency),
         options,
+        default=[name for name in held if name in options],
         key=path,
         help=help_of(info, path),
         on_change=_store,
@@ -485,9 +495,10 @@ def switch(model: type[BaseModel], name: str, path: str, form: Form) -> bool:
     has_enabled = "enabled" in inner.model_fields
     on = current is not None and (not has_enabled or current.get("enabled", True))
     key = fields.join(path, "enabled")
-    _seed(key, on)
+    held = _seed(key, on)
     st.toggle(
         f"Use {info['label'].lower()}",
+        value=bool(held),
         key=key,
         help=info["help"] + f"\n\nScenario file: `{path}`",
         on_change=_switch,
