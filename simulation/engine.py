@@ -476,7 +476,8 @@ class Sim:
         self._step("purchase rates")
         # discounts raise the purchase rate of price-sensitive customers (none this month: the
         # factor is exactly 1, and four passes over the customers are saved)
-        if (m.keep != 1.0).any():
+        m.discounting = bool((m.keep != 1.0).any())
+        if m.discounting:
             m.rel_rate *= 1.0 + self.per_slot("price_sensitivity") * (1.0 - m.keep)
 
     # ------------------------------------------------------------------ phases (section 8.2)
@@ -598,7 +599,10 @@ class Sim:
         m.k, m.list_spend, m.net_spend = k, list_spend, net_spend
         # step "enrolment and costs"
         self.membership.enrol(k)
-        self.charge("cost_discounts", list_spend - net_spend)
+        if m.discounting:
+            self.charge("cost_discounts", list_spend - net_spend)
+        else:  # every discount is 0: the customers' values stay as they are (the line is kept, in its place)
+            self.record("cost_discounts", 0.0)
         if econ.shipping_cost_per_order:
             self.charge("cost_shipping", (k * econ.shipping_cost_per_order) * m.free_shipping)
         self.charge_at("cost_member_service", np.flatnonzero(self.enrolled), econ.cost_per_member_per_month)

@@ -47,6 +47,7 @@ class Membership:
     def rewire(self) -> None:
         """(Again when a phase switches instruments off.)"""
         self._memos: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._join_tables: dict[float, np.ndarray] = {}
         n_instruments = sum(module.on for module in self.sim.instruments)
         # a complicated program is dropped sooner: extra dormancy per instrument beyond the first
         self.complexity = 1.0 + self.p.complexity_dormancy * max(0, n_instruments - 1)
@@ -105,12 +106,19 @@ class Membership:
         if not slots.size:
             return
         per_purchase = min(1.0, self.p.enrollment_per_purchase * sim.m.rel_enrolment)  # (staff asking at the till)
-        # (1 - p)^k by a table of k = 0 .. K_MAX: one power per month, not per candidate
-        p_join = 1.0 - portable.power(1.0 - per_purchase, np.arange(sim.K_MAX + 1.0))[np.minimum(k[slots], sim.K_MAX)]
+        p_join = self._join_table(per_purchase)[np.minimum(k[slots], sim.K_MAX)]
         joins = self.willing(slots) & (sim.uniform_at("enrolment", slots) < p_join)
         if sim.pilot is not None:  # during a pilot, only its group may join
             joins &= sim.pilot.may_join(slots)
         self.join(slots[joins])
+
+    def _join_table(self, per_purchase: float) -> np.ndarray:
+        """1 - (1 - p)^k for k = 0 .. K_MAX: one table per chance of joining at a purchase (it
+        changes only with a promotion or a phase), not a power per candidate or per month."""
+        table = self._join_tables.get(per_purchase)
+        if table is None:
+            table = self._join_tables[per_purchase] = 1.0 - portable.power(1.0 - per_purchase, np.arange(self.sim.K_MAX + 1.0))
+        return table
 
     def join(self, joins: np.ndarray | slice) -> None:
         sim = self.sim

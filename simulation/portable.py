@@ -34,10 +34,16 @@ def log(x):
 
 
 def power(base, exponent):
-    """base ** exponent for base >= 0, as exp(exponent log base); 0 ** 0 = 1 as in numpy."""
-    base, exponent = np.broadcast_arrays(np.asarray(base, float), np.asarray(exponent, float))
+    """base ** exponent for base >= 0, as exp(exponent log base); 0 ** 0 = 1 as in numpy.
+    (A scalar base's log is taken once: the same value for every element.)"""
+    exponent = np.asarray(exponent, float)
+    if np.ndim(base) == 0:
+        log_base = log(float(base))
+    else:
+        base, exponent = np.broadcast_arrays(np.asarray(base, float), exponent)
+        log_base = log(base)
     with np.errstate(invalid="ignore"):
-        out = exp(exponent * log(base))
+        out = exp(exponent * log_base)
     return np.where(exponent == 0, 1.0, out)
 
 

@@ -86,6 +86,7 @@ class Month:
     index: int  # the month t (0-based); its flows are recorded at index t + 1
     # -- benefits: factors on the program row (1 / False: no effect)
     keep: np.ndarray = None  # 1 - the combined discount
+    discounting: bool = False  # whether any slot's keep is below 1 this month
     rel_basket: np.ndarray = None  # x basket (spend lifts)
     rel_rate: np.ndarray = None  # x purchase rate
     rel_earn: np.ndarray = None  # x points earned (a tier's earn multiplier)

@@ -208,7 +208,7 @@ class PointsModule(InstrumentModule):
         boost *= self.effect[members]
         boost += 1.0
         just_redeemed = sim.view("ti_redeemed")[members] == sim.month - 1  # (few: a masked update is cheap)
-        boost[just_redeemed] *= 1.0 - p.post_redemption_dip
+        boost[np.flatnonzero(just_redeemed)] *= 1.0 - p.post_redemption_dip  # (by index: ~2x a boolean mask)
         m.rel_rate[members] *= boost  # the program row
 
     def after_purchases(self, m: Month) -> None:
@@ -227,7 +227,10 @@ class PointsModule(InstrumentModule):
         m.points_earned = earned
         points = sim.view("points")
         points += earned
-        sim.view("ti_points_activity")[np.flatnonzero(earned)] = sim.month  # (earned >= 0)
+        # the month of the last activity: this month for those who earned (earned >= 0; the months
+        # held are 0 .. this month, so a maximum sets it, ~15x faster than a scatter by index)
+        activity = sim.view("ti_points_activity")
+        np.maximum(activity, np.multiply(earned > 0, sim.month, dtype=activity.dtype), out=activity)
         if self.fixed_lots:
             sim.view("points_lots")[sim.month % p.expiry_months] += earned
         issued = float(earned.sum())
