@@ -15,13 +15,16 @@ by), and `restore` puts every slot back in id order at the end of a run.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import portable
 from .helper import Helper
+from . import rng
 from .rng import Streams
 from .schema_base import LEVELS
 
@@ -140,7 +143,7 @@ class People:
         """
         if initial:
             self._ensure_capacity(upto)
-            self._draw_templates(0, upto, True, self._streams.fresh("customer_template_initial"))
+            self._set_templates(0, upto, True, ("customer_template_initial",))
             self.n_template = self.n_initial = upto
             return
         while self.n_template < upto:
@@ -148,17 +151,34 @@ class People:
             lo = self.n_initial + block * self.TEMPLATE_BLOCK
             hi = lo + self.TEMPLATE_BLOCK
             self._ensure_capacity(hi - self.removed)
-            self._draw_templates(lo, hi, False, self._streams.fresh("customer_template", block))
+            self._set_templates(lo, hi, False, ("customer_template", block))
             self.n_template = hi
+
+    def _set_templates(self, lo: int, hi: int, initial: bool, stream: tuple) -> None:
+        """Template attributes of slot ids lo..hi-1 (at positions lo..hi-1 less those moved
+        out), drawn from `stream`, or as the sweep's task before drew them (`rng.KEPT`)."""
+
+        def draw() -> tuple[np.ndarray, ...]:
+            return self._draw_templates(hi - lo, initial, self._streams.fresh(*stream))
+
+        values = rng.KEPT.block(self._streams, (*stream, lo, hi, self._customers_key), draw)
+        lo -= self.removed
+        hi -= self.removed
+        for name, value in zip(self._template_names, values, strict=True):
+            getattr(self, name)[lo:hi] = value
+
+    @cached_property
+    def _customers_key(self) -> str:
+        """What the templates are drawn from: the customers' settings (a sweep may vary them)."""
+        return hashlib.sha256(self.scenario.customers.model_dump_json().encode()).hexdigest()
 
     def _ensure_capacity(self, needed: int) -> None:
         if needed > self.capacity:
             self._grow(needed)
 
-    def _draw_templates(self, lo: int, hi: int, initial: bool, g: np.random.Generator) -> None:
-        """Template attributes of slot ids lo..hi-1 (at positions lo..hi-1 less those moved out)."""
+    def _draw_templates(self, n: int, initial: bool, g: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """Template attributes of n customers, in the order of `_template_names`."""
         segs = self.scenario.customers.segments
-        n = hi - lo
         if initial:  # the starting base is split exactly by share (largest remainder)
             raw = np.array([s.share for s in segs]) * n
             counts = np.floor(raw).astype(int)
@@ -182,14 +202,7 @@ class People:
         u = g.random(n)
         level = np.minimum((u[:, None] >= cum_ladder).sum(axis=1), len(LEVELS) - 1)
         digital = g.random(n) < np.array([s.digital_share for s in segs])[seg]
-        lo -= self.removed
-        hi -= self.removed
-        self.segment[lo:hi] = seg
-        self.base_rate[lo:hi] = rate
-        self.basket[lo:hi] = basket
-        self.start_level[lo:hi] = level
-        self.u_join[lo:hi] = g.random(n)
-        self.is_digital[lo:hi] = digital
+        return seg, rate, basket, level, g.random(n), digital
 
     # -- arrivals -----------------------------------------------------------
     def add_initial(self, n: int) -> None:

@@ -69,6 +69,25 @@ class _Kept:
         return every[:n]
 
 
+    def block(self, streams: Streams, key: tuple, draw) -> tuple[np.ndarray, ...]:
+        """`draw()`, a block of customer templates (people.py), kept like the uniforms: the
+        designs of a sweep start from the same customers. `key` names the block and what it is
+        drawn from (the customers' settings); read-only when kept."""
+        if not self.on or self.owner != (streams.seed, streams.replication):
+            return draw()
+        full = (streams.seed, streams.replication, *key)
+        values = self.draws.get(full)
+        if values is None:
+            values = draw()
+            for a in values:
+                a.flags.writeable = False
+            size = sum(a.nbytes for a in values)
+            if self.bytes + size <= KEEP_BYTES:
+                self.draws[full] = values
+                self.bytes += size
+        return values
+
+
 KEPT = _Kept()
 
 

@@ -78,6 +78,35 @@ def test_a_sweeps_kept_uniforms_are_the_streams_own(monkeypatch):
     kept.keep(True, 7, 3)
     assert (Streams(7, 3).kept("churn", 5, 40) == fresh3).all() and not kept.draws
 
+def test_a_sweeps_kept_customers_are_the_ones_drawn_afresh(monkeypatch):
+    """The customer templates kept between a sweep's tasks (rng.KEPT.block) give the task's own
+    results, also for a design whose customers differ (they are drawn for it, not reused)."""
+    import pickle
+    from pathlib import Path
+
+    import simulation
+    from simulation import rng
+    from simulation.runner import Task, run_task
+
+    monkeypatch.setattr(rng, "KEPT", rng._Kept())
+    coffee = Path(__file__).resolve().parents[1] / "scenarios" / "coffee-points-card.yaml"
+    small = ["customers.size=3000", "simulation.horizon_months=12"]
+
+    def result(overrides: list[str], keep: bool) -> bytes:
+        sc = simulation.load(coffee, small + overrides)
+        rep = run_task(Task(sc, 1, 5, 2, "program", light=True, keep_draws=keep))
+        return pickle.dumps((rep.summary, rep.monthly, rep.flows))
+
+    lever, customers = ["program.points.earn_rate=2.0"], ["customers.segments.0.basket_value=9.0"]
+    fresh = {name: result(o, False) for name, o in (("lever", lever), ("customers", customers))}
+    result([], True)  # the first design of the replication draws and keeps its customers
+    assert any(key[2] == "customer_template_initial" for key in rng.KEPT.draws)
+    assert any(key[2] == "customer_template" for key in rng.KEPT.draws)  # arrivals' blocks too
+    assert result(lever, True) == fresh["lever"]  # the kept customers
+    assert result(customers, True) == fresh["customers"]  # its own customers, not the kept ones
+    assert fresh["customers"] != fresh["lever"]
+
+
 # ---------------------------------------------------------------- exact against scipy
 # The count is the smallest k with u <= F(k), which is what scipy's `poisson.ppf(u, rate)`
 # returns; the two differ only where u is within round-off of a CDF step F(k). Ours sums the
