@@ -744,7 +744,11 @@ class Sim:
         idx = self.month + 1 if month_index is None else month_index
         alive = self.view("is_alive")
         level = self.view("level")
-        counts = self._alive_by_level(level, alive)
+        if self.rows == ALL_ROWS:
+            counts = self._alive_by_level(level, alive)
+        else:  # the arm not simulated has nobody in it: its counts are 0 (half the pass)
+            counts = np.zeros((2, N_LEVELS), np.intp)
+            counts[self.rows] = self._alive_by_level(level[self.rows], alive[self.rows])
         active = counts.sum(axis=1)
         for i, name in enumerate(LEVELS):
             self.ledger[f"level_{name}"][:, idx] = counts[:, i]
@@ -761,12 +765,14 @@ class Sim:
 
     @staticmethod
     def _alive_by_level(level: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        """Customers alive at each level, per arm: (2, levels). One bincount of the codes
-        arm * 2L + alive * L + level (a boolean compress per arm costs ~4x more)."""
+        """Customers alive at each level, per row given: (rows, levels). One bincount of the codes
+        row * 2L + alive * L + level (a boolean compress per row costs ~4x more)."""
+        rows = level.shape[0]
         code = alive * np.int8(N_LEVELS)
         code += level
-        code[PROGRAM] += 2 * N_LEVELS
-        counts = np.bincount(code.ravel(), minlength=4 * N_LEVELS).reshape(2, 2, N_LEVELS)
+        for row in range(1, rows):
+            code[row] += 2 * N_LEVELS * row
+        counts = np.bincount(code.ravel(), minlength=2 * rows * N_LEVELS).reshape(rows, 2, N_LEVELS)
         return counts[:, 1]
 
     # ------------------------------------------------------------------ SimPy
