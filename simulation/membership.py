@@ -117,7 +117,8 @@ class Membership:
         changes only with a promotion or a phase), not a power per candidate or per month."""
         table = self._join_tables.get(per_purchase)
         if table is None:
-            table = self._join_tables[per_purchase] = 1.0 - portable.power(1.0 - per_purchase, np.arange(self.sim.K_MAX + 1.0))
+            stay_out = portable.power(1.0 - per_purchase, np.arange(self.sim.K_MAX + 1.0))
+            table = self._join_tables[per_purchase] = 1.0 - stay_out
         return table
 
     def join(self, joins: np.ndarray | slice) -> None:

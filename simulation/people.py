@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import portable
+from . import portable, rng
 from .helper import Helper
-from . import rng
 from .rng import Streams
 from .schema_base import LEVELS
 
@@ -161,7 +160,7 @@ class People:
         def draw() -> tuple[np.ndarray, ...]:
             return self._draw_templates(hi - lo, initial, self._streams.fresh(*stream))
 
-        values = rng.KEPT.block(self._streams, (*stream, lo, hi, self._customers_key), draw)
+        values = rng.KEPT.block(self._streams, (*stream, lo, hi, self._customers_key), draw) if rng.KEPT.on else draw()
         lo -= self.removed
         hi -= self.removed
         for name, value in zip(self._template_names, values, strict=True):

@@ -68,7 +68,6 @@ class _Kept:
                 self.bytes += every.nbytes
         return every[:n]
 
-
     def block(self, streams: Streams, key: tuple, draw) -> tuple[np.ndarray, ...]:
         """`draw()`, a block of customer templates (people.py), kept like the uniforms: the
         designs of a sweep start from the same customers. `key` names the block and what it is

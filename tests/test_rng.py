@@ -47,7 +47,6 @@ def test_streams_are_named_and_independent_of_order():
     assert not (Streams(2, 0).uniform("purchase", 5, month=3) == x).all()
 
 
-
 def test_a_sweeps_kept_uniforms_are_the_streams_own(monkeypatch):
     """The uniforms kept between a sweep's tasks (rng.KEPT) are the very numbers of the stream,
     for more slots too; read-only; dropped for another replication or a task that does not keep."""
@@ -77,6 +76,7 @@ def test_a_sweeps_kept_uniforms_are_the_streams_own(monkeypatch):
     monkeypatch.setattr(rng, "KEEP_BYTES", 100)  # over the budget: drawn, not kept
     kept.keep(True, 7, 3)
     assert (Streams(7, 3).kept("churn", 5, 40) == fresh3).all() and not kept.draws
+
 
 def test_a_sweeps_kept_customers_are_the_ones_drawn_afresh(monkeypatch):
     """The customer templates kept between a sweep's tasks (rng.KEPT.block) give the task's own
