@@ -26,7 +26,6 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import simulation  # noqa: E402
 from simulation import design_space, twin  # noqa: E402
-from simulation.runner import Runner, Task, run_task, tasks_of  # noqa: E402
+from simulation.runner import Runner, Task, run_task  # noqa: E402
+from simulation.sweep import estimate as sweep_estimate  # noqa: E402
 from simulation.sweep import run_sweep, summarise  # noqa: E402
 
 COFFEE = ROOT / "scenarios" / "coffee-points-card.yaml"
@@ -86,7 +86,7 @@ def section_a(designs: int, workers: int | None) -> None:
         sweep = sweep_designs(sc, levers, chosen, scenarios, 10, sc.simulation.seed, runner=runner)
     wall, cpu = time.perf_counter() - start, _all_cpu() - cpu0
     full = wall * total / n
-    said = runner.estimate([replace(t, arm="program") for t in tasks_of(sc)] * total).seconds
+    said = sweep_estimate(runner, sc, total).seconds
     processes = int(sweep.record.where.split()[0]) if sweep.record.where[0].isdigit() else 1
     idle = cpu / processes * total / n  # the wall time if each process had a core of its own
     print(f"(a) sweep: {n} of {total} designs x 10 replications x 20,000 customers x 36 months, coffee example")

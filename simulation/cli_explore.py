@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from . import design_space, frontier, metrics, provenance
@@ -75,12 +74,11 @@ def _load(args):
 
 
 def _note_estimate(runner: Runner, scenario, replications: int | None, designs: int) -> None:
-    """A line on stderr before work that will take long (designs x replications, program arms alone);
-    work that would not fit in memory is refused."""
-    from .runner import tasks_of
+    """A line on stderr before work that will take long (sweep.estimate); work that would not
+    fit in memory is refused."""
+    from .sweep import estimate as sweep_estimate
 
-    tasks = [replace(t, arm="program") for t in tasks_of(scenario, replications)] * designs
-    estimate = runner.estimate(tasks)
+    estimate = sweep_estimate(runner, scenario, designs, replications)
     estimate.check()
     if estimate.warning():
         print(f"note: {designs} designs: {estimate.warning()}", file=sys.stderr)

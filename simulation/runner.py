@@ -37,14 +37,17 @@ from .schema import Scenario
 # not pay (they take ~0.5 s to start and import the engine); LOJAL_WORKERS=1 keeps every run here.
 PARALLEL_MIN_WORK = 2_000_000
 # What one customer-month of one replication (both arms) costs on a core shared with another
-# worker, and the memory of one replication per slot of its arrays (measured, 2026-12-03:
-# coffee example 0.49 CPU s a replication of 720,000 customer-months alone, the examples
-# 0.21-0.49 s a replication on 2 workers in bench_engine (b); an estimate only: instruments and
-# the state of the machine move both by a factor of 2). (Was 2.1e-7: runs took ~3x longer than said.)
-SECONDS_PER_CUSTOMER_MONTH = 7e-7
-# of a task's time when it simulates one arm alone (bench_sweep (b): program arm 0.40 s, twin
-# 0.17 s, both 0.49 s)
-ARM_SHARE = {"both": 1.0, "program": 0.8, "baseline": 0.35}
+# worker (measured 2026-12-04 in a fast period of the host: the examples 0.18-0.30 CPU s a
+# replication of 720,000 customer-months, 2.5-4.2e-7, fintech's 60 months 3.7e-7; the host's
+# pace varies by up to 1.7x, so 4-7e-7 in a slow one; an estimate only: instruments move it
+# too). (Was 7e-7, from 2026-12-03's slower engine and host; 2.1e-7 before that.)
+SECONDS_PER_CUSTOMER_MONTH = 5e-7
+# of a task's time when it simulates one arm alone (bench_sweep (b), 2026-12-04: both arms
+# 0.252 s, program arm 0.204 s, twin 0.098 s)
+ARM_SHARE = {"both": 1.0, "program": 0.81, "baseline": 0.39}
+# of a task's time when the task before it drew its replication's uniforms and customers (a
+# sweep's, rng.KEPT: a program arm 0.167 s instead of 0.204 s)
+KEPT_SHARE = 0.82
 MEMORY_OVERHEAD = 2.5  # peak / the state arrays: a month's temporaries, scratch, the archive
 PROCESS_BYTES = 150e6  # an interpreter with numpy, pandas and the engine imported
 LONG_RUN_SECONDS = 600.0  # warn above this
@@ -79,9 +82,9 @@ class Task:
     keep_draws: bool = False  # keep the replication's uniforms for the next task (a sweep's: rng._Kept)
 
     def work(self) -> float:
-        """Customer-months (both arms = 1)."""
+        """Customer-months (both arms = 1), weighed by what the task leaves out."""
         one = self.scenario.customers.size * self.scenario.simulation.horizon_months
-        return one * ARM_SHARE[self.arm]
+        return one * ARM_SHARE[self.arm] * (KEPT_SHARE if self.keep_draws else 1.0)
 
 
 def tasks_of(scenario: Scenario, replications: int | None = None, seed: int | None = None) -> list[Task]:

@@ -10,7 +10,7 @@ that of `lojal run` on the design's scenario (to float round-off; counts exactly
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from . import design_space, twin
 from .design_space import Lever
 from .results import ReplicationResult, _stats, payback, replication_values
-from .runner import Cancel, Progress, Runner, RunRecord, Task
+from .runner import Cancel, Estimate, Progress, Runner, RunRecord, Task
 from .schema import Scenario
 
 if TYPE_CHECKING:
@@ -110,9 +110,7 @@ def sweep_designs(
     twins for the next call (an optimiser's trials)."""
     if n_reps < 1:
         raise ValueError("replications must be >= 1")
-    # replication by replication, so that a process runs one replication's designs in a row and
-    # draws its uniforms once (Task.keep_draws); each design's replications are put back together
-    tasks = [Task(sc, r, seed, n_reps, light=True, keep_draws=True) for r in range(n_reps) for sc in scenarios]
+    tasks = design_tasks(scenarios, n_reps, seed)
     runner = runner or Runner()
     if share_twin:
         cache = twins_cache if twins_cache is not None else twin.TwinCache()
@@ -126,6 +124,26 @@ def sweep_designs(
     from .results import as_run
 
     return Sweep(as_run(scenario, n_reps, seed), levers, designs, columns, values, stats, runner.last, twins)
+
+
+def design_tasks(scenarios: Sequence[Scenario], n_reps: int, seed: int) -> list[Task]:
+    """The tasks of a sweep: replication by replication, so that a process runs one replication's
+    designs in a row and draws its uniforms and customers once (Task.keep_draws); each design's
+    replications are put back together afterwards."""
+    return [Task(sc, r, seed, n_reps, light=True, keep_draws=True) for r in range(n_reps) for sc in scenarios]
+
+
+def estimate(runner: Runner, scenario: Scenario, designs: int, replications: int | None = None) -> Estimate:
+    """Time and memory of a sweep of `designs` designs like `scenario`, as `sweep_designs` runs
+    it: the program arms alone and one shared twin per replication (every design whole where the
+    arms cannot run apart, as with a pilot)."""
+    n_reps = scenario.simulation.replications if replications is None else int(replications)
+    one = design_tasks([scenario], n_reps, scenario.simulation.seed)
+    if all(twin.splittable(t) for t in one):
+        tasks = [replace(t, arm="program") for t in one] * designs + [twin.twin_task(t) for t in one]
+    else:
+        tasks = one * designs
+    return runner.estimate(tasks)
 
 
 def summarise(by_design: list[list[ReplicationResult]]) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:

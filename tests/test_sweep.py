@@ -161,6 +161,36 @@ def test_lojal_sweep_writes_a_row_per_design_and_the_best_design(tmp_path, capsy
     )
 
 
+def test_a_sweeps_estimate_counts_the_tasks_it_runs(monkeypatch):
+    """The time said before a sweep (the CLI's note, the Budget page's caption) counts what the
+    sweep runs: a program arm per design and replication and one shared twin per replication,
+    each weighed by what it leaves out (the twin's program, the draws kept for a replication)."""
+    from simulation import runner as runner_module
+    from simulation import sweep as sweep_module
+
+    base, seen = _base(), {}
+
+    def record(name):
+        def spy(self, tasks, *args, **kwargs):
+            seen[name] = sorted((t.arm, t.replication, t.keep_draws) for t in tasks)
+            return original[name](self, tasks, *args, **kwargs)
+
+        return spy
+
+    original = {"estimate": runner_module.Runner.estimate, "map": runner_module.Runner.map}
+    monkeypatch.setattr(runner_module.Runner, "estimate", record("estimate"))
+    monkeypatch.setattr(runner_module.Runner, "map", record("map"))
+    levers = [design_space.parse_vary("program.points.earn_rate=0:2:3", base)]
+    run = runner_module.Runner(workers=1)
+    est = sweep_module.estimate(run, base, designs=3, replications=2)
+    run_sweep(base, levers, replications=2, runner=run)
+    assert seen["estimate"] == seen["map"]  # the same tasks: 6 program arms and 2 twins
+    assert [arm for arm, _, _ in seen["map"]].count("baseline") == 2 and len(seen["map"]) == 8
+    one = base.customers.size * base.simulation.horizon_months * runner_module.KEPT_SHARE
+    work = one * (6 * runner_module.ARM_SHARE["program"] + 2 * runner_module.ARM_SHARE["baseline"])
+    assert est.seconds == pytest.approx(work * runner_module.SECONDS_PER_CUSTOMER_MONTH)
+
+
 def _free_port() -> int:
     import socket
 

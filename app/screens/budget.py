@@ -8,8 +8,9 @@ import streamlit as st
 from app import budget, state, views
 from simulation import design_space, figures_budget, frontier, sensitivity
 from simulation.metrics import fmt, fmt_interval, metric
-from simulation.runner import Cancelled, tasks_of
+from simulation.runner import Cancelled
 from simulation.scenario_io import ScenarioError
+from simulation.sweep import estimate as sweep_estimate
 
 ws = state.workspace()
 scenario, problems = state.current()
@@ -64,7 +65,7 @@ cap = limit or None
 n_designs = math.prod(len(lever.values()) for lever in levers) if levers else 0
 if levers and not errors:
     try:
-        estimate = budget.runner().estimate(tasks_of(scenario, int(replications)) * n_designs)
+        estimate = sweep_estimate(budget.runner(), scenario, n_designs, int(replications))
         st.caption(f"{n_designs} designs x {int(replications)} replications: about {max(estimate.seconds, 1):.0f} s.")
     except ScenarioError as exc:  # the Dask scheduler set below does not answer
         errors += exc.problems
