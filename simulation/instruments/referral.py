@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import portable
-from ..people import REFERRAL
+from ..people import REFERRAL, lookup
 from ..schema_base import F, Instrument, LevelProbabilities, probs
 from .base import InstrumentModule, Judgement, Lever, MetricSpec, Month
 from .wording import count, money
@@ -105,23 +105,21 @@ class ReferralModule(InstrumentModule):
         basket = sim.people.basket[: sim.people.n]
         # rewards pull with diminishing returns, measured against what the customer usually spends;
         # worked out only where it can decide (a pull is below 1: nobody above the bound refers)
-        propensity, u = self.propensity[sim.pview("level")], sim.uniform("referral")
+        # (by the levels as an intp index: int8 fancy indexing converts them on every lookup)
+        propensity = lookup(self.propensity, sim.pview("level").astype(np.intp))
+        u = sim.uniform("referral")
         maybe = np.flatnonzero(can & (u < propensity * (1.0 + p.reward_response)))
         pull = self._pull(p.referrer_reward_cost, basket[maybe])
-        refer = np.zeros(can.shape, bool)
-        refer[maybe] = u[maybe] < propensity[maybe] * (1.0 + p.reward_response * pull)
-        u_convert, asked = sim.uniform("referral_conversion"), np.flatnonzero(refer)
+        asked = maybe[u[maybe] < propensity[maybe] * (1.0 + p.reward_response * pull)]  # (a few: by index)
         conversion = np.full(asked.size, p.conversion)
         if p.two_sided:
             conversion *= 1.0 + p.referee_reward_response * self._pull(p.referee_reward_cost, basket[asked])
-        converted = np.zeros(can.shape, bool)
-        converted[asked] = u_convert[asked] < conversion
-        n_ref += converted
-        referrers = np.flatnonzero(converted)
+        referrers = asked[sim.uniform_at("referral_conversion", asked) < conversion]
+        n_ref[referrers] += 1
         sim.charge_at("cost_referral_rewards", referrers, p.referrer_reward_cost)
         sim.nudge_at(referrers, up=p.referrer_satisfaction_lift)
-        sim.record("referrals_made", float(refer.sum()))
-        self.converted = int(converted.sum())
+        sim.record("referrals_made", float(asked.size))
+        self.converted = int(referrers.size)
         self.displaced = round(p.would_have_come_share * self.converted)
 
     @staticmethod
