@@ -744,11 +744,8 @@ class Sim:
         idx = self.month + 1 if month_index is None else month_index
         alive = self.view("is_alive")
         level = self.view("level")
-        if self.rows == ALL_ROWS:
-            counts = self._alive_by_level(level, alive)
-        else:  # the arm not simulated has nobody in it: its counts are 0 (half the pass)
-            counts = np.zeros((2, N_LEVELS), np.intp)
-            counts[self.rows] = self._alive_by_level(level[self.rows], alive[self.rows])
+        counts = np.zeros((2, N_LEVELS), np.intp)  # (an arm not simulated has nobody in it: 0)
+        counts[self.rows] = self._alive_by_level(level[self.rows], alive[self.rows])
         active = counts.sum(axis=1)
         for i, name in enumerate(LEVELS):
             self.ledger[f"level_{name}"][:, idx] = counts[:, i]

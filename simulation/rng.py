@@ -52,38 +52,42 @@ class _Kept:
         if not on or self.owner != (seed, replication):
             self.owner, self.draws, self.bytes = (seed, replication), {}, 0
 
+    def _holds(self, streams: Streams) -> bool:
+        return self.on and self.owner == (streams.seed, streams.replication)
+
+    def _put(self, key: tuple, arrays: tuple[np.ndarray, ...]) -> None:
+        """Keep these arrays (read-only) under `key`, in place of what it held, within KEEP_BYTES."""
+        for a in arrays:
+            a.flags.writeable = False
+        before = self.draws.pop(key, None)
+        self.bytes -= 0 if before is None else sum(a.nbytes for a in before)
+        size = sum(a.nbytes for a in arrays)
+        if self.bytes + size <= KEEP_BYTES:
+            self.draws[key] = arrays
+            self.bytes += size
+
     def get(self, streams: Streams, name: str, month: int, n: int) -> np.ndarray | None:
         """The first n uniforms of the (decision, month) stream, read-only; None unless kept."""
-        if not self.on or self.owner != (streams.seed, streams.replication):
+        if not self._holds(streams):
             return None
         key = (streams.seed, streams.replication, name, month)
-        every = self.draws.get(key)
-        if every is None or every.size < n:
+        (every,) = self.draws.get(key, (np.empty(0),))
+        if every.size < n:
             every = streams.fresh(name, month).random(n + n // 4)  # (room for designs that bring more customers)
-            every.flags.writeable = False
-            before = self.draws.pop(key, None)
-            self.bytes -= 0 if before is None else before.nbytes
-            if self.bytes + every.nbytes <= KEEP_BYTES:
-                self.draws[key] = every
-                self.bytes += every.nbytes
+            self._put(key, (every,))
         return every[:n]
 
     def block(self, streams: Streams, key: tuple, draw) -> tuple[np.ndarray, ...]:
         """`draw()`, a block of customer templates (people.py), kept like the uniforms: the
         designs of a sweep start from the same customers. `key` names the block and what it is
         drawn from (the customers' settings); read-only when kept."""
-        if not self.on or self.owner != (streams.seed, streams.replication):
+        if not self._holds(streams):
             return draw()
         full = (streams.seed, streams.replication, *key)
         values = self.draws.get(full)
         if values is None:
             values = draw()
-            for a in values:
-                a.flags.writeable = False
-            size = sum(a.nbytes for a in values)
-            if self.bytes + size <= KEEP_BYTES:
-                self.draws[full] = values
-                self.bytes += size
+            self._put(full, values)
         return values
 
 

@@ -10,7 +10,7 @@ that of `lojal run` on the design's scenario (to float round-off; counts exactly
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -139,11 +139,11 @@ def estimate(runner: Runner, scenario: Scenario, designs: int, replications: int
     arms cannot run apart, as with a pilot)."""
     n_reps = scenario.simulation.replications if replications is None else int(replications)
     one = design_tasks([scenario], n_reps, scenario.simulation.seed)
-    if all(twin.splittable(t) for t in one):
-        tasks = [replace(t, arm="program") for t in one] * designs + [twin.twin_task(t) for t in one]
-    else:
-        tasks = one * designs
-    return runner.estimate(tasks)
+    if not all(twin.splittable(t) for t in one):
+        return runner.estimate(one * designs)
+    shared = twin.share(one)  # (the twins, then one design's program arms)
+    programs = shared.tasks[shared.first_program :]
+    return runner.estimate(shared.tasks[: shared.first_program] + programs * designs)
 
 
 def summarise(by_design: list[list[ReplicationResult]]) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
