@@ -118,16 +118,16 @@ else:
     if best.runner_up is not None:
         text += f" It beats the runner-up in {best.p_beats_runner_up:.0%} of the paired replications."
     st.success(text)
-    one, two, three = st.columns(3)
+    buttons = st.container(horizontal=True)
     design = sweep.scenario_of(best.design)
-    if one.button("Open in Design", key="budget.open", help="Edit the best design (your edits are kept for Compare)."):
+    if buttons.button("Open in Design", key="budget.open", help="Edit the best design (your edits are kept for Compare)."):
         state.open_scenario(design.model_dump(mode="json"), ws.origin, pristine=False, source=ws.source)
         st.switch_page("screens/design.py")
-    if two.button("Keep for Compare", key="budget.keep"):
+    if buttons.button("Keep for Compare", key="budget.keep"):
         label = ws.keep_variant(f"{scenario.meta.name} (best within budget)", design.model_dump(mode="json"))
         state.commit()
         st.toast(f"Kept as “{label}” for the Compare page.")
-    three.download_button("Sweep (CSV)", kept.csv(), "sweep.csv", "text/csv", key="budget.csv")
+    buttons.download_button("Sweep (CSV)", kept.csv(), "sweep.csv", "text/csv", key="budget.csv")
 
 st.subheader("Which assumptions move it?")
 st.caption(

@@ -39,7 +39,7 @@ def the_log() -> tuple[cal.Source, tx.Columns, pd.DataFrame] | None:
         "Transaction log: a CSV with one row per purchase (customer, date, amount)", type=["csv", "txt", "gz"],
         key="calibrate.upload", max_upload_size=settings.MAX_LOG_MB,
     )  # fmt: skip
-    sample = right.button("Use the bundled CDNOW sample", key="calibrate.sample", width="stretch",
+    sample = right.button("Use the bundled CDNOW sample", key="calibrate.sample", width="stretch", wrap=True,
                           help="2,357 customers of the CDNOW music store, 1997-98: the data of the classical models' papers")  # fmt: skip
     chosen = cal.Source(settings.SAMPLE_LOG.name, settings.SAMPLE_LOG.read_bytes(), "sample") if sample else None
     source = cal.source(cal.LOG, upload, chosen)
@@ -148,14 +148,14 @@ def results(fitted: cal.Fitted, current: tuple | None) -> None:
     if current is not None and current != fitted.settings:
         st.warning("The file or the settings above changed since this fit: press **Fit** to fit them.")
     text = scenario_io.dumps(scenario)
-    left, right, _ = st.columns([1, 1, 2])
-    if left.button("Open in Design", key="calibrate.open", type="primary", width="stretch",
+    buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+    if buttons.button("Open in Design", key="calibrate.open", type="primary",
                    help="Edit and run the calibrated scenario (your current design is kept for Compare)"):  # fmt: skip
         state.open_scenario(scenario.model_dump(mode="json"), None, pristine=False, source=text)
         state.flash(f"Opened “{scenario.meta.name}”. Add a program on this page and press Run; save it in the library.")
         st.switch_page("screens/design.py")
-    right.download_button("Download the scenario (YAML)", text.encode("utf-8"), library.file_name_for(scenario.meta.name),
-                          "application/x-yaml", key="calibrate.download", width="stretch")  # fmt: skip
+    buttons.download_button("Download the scenario (YAML)", text.encode("utf-8"), library.file_name_for(scenario.meta.name),
+                            "application/x-yaml", key="calibrate.download")  # fmt: skip
 
     st.markdown("**The agent model's segments** (a month's purchases; the ladder held still, docs/model.md 12.2)")
     st.dataframe(cal.segment_rows(out), key="calibrate.segments", width="stretch", height="content")

@@ -19,8 +19,8 @@ with summary:
     else:
         views.problems_box(problems, "this page (marked in place below)")
 
-left, right, _ = st.columns([1, 1, 3])
-if left.button(
+buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+if buttons.button(
     "Keep for Compare",
     key="design.keep",
     disabled=scenario is None,
@@ -29,7 +29,7 @@ if left.button(
     label = state.keep_variant(f"{scenario.meta.name} (kept)")
     state.commit()
     st.toast(f"Kept as “{label}” for the Compare page.")
-if right.button(
+if buttons.button(
     "Undo all changes",
     key="design.revert",
     disabled=not ws.modified or ws.pristine is None,

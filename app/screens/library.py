@@ -66,8 +66,8 @@ for heading, group in library.grouped(shown, by).items():
 choices = {f"{e.name} ({e.path.name})": e for group in library.grouped(shown, by).values() for e in group if e.ok}
 choices.update({f"{v['label']} (this session)": v for v in ws.variants})
 pick = st.selectbox("Scenario", list(choices), key="library.pick", index=0 if choices else None)
-open_col, duplicate_col, _ = st.columns([1, 1, 4])
-if open_col.button("Open scenario", key="library.open", type="primary", disabled=pick is None):
+buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+if buttons.button("Open scenario", key="library.open", type="primary", disabled=pick is None):
     item = choices[pick]
     if isinstance(item, library.ScenarioFile):
         state.open_scenario(item.scenario.model_dump(mode="json"), item.path.name, source=item.text)
@@ -75,7 +75,7 @@ if open_col.button("Open scenario", key="library.open", type="primary", disabled
         state.open_scenario(item["data"], None, pristine=False, source=item.get("source"))
     state.flash(f"Opened “{pick}”. Edit it on the Design page, or press Run.")
     st.rerun()
-if duplicate_col.button("Duplicate", key="library.duplicate", disabled=pick is None):
+if buttons.button("Duplicate", key="library.duplicate", disabled=pick is None):
     item = choices[pick]
     is_file = isinstance(item, library.ScenarioFile)
     data = item.scenario.model_dump(mode="json") if is_file else dict(item["data"])

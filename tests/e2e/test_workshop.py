@@ -23,6 +23,22 @@ OVERFLOWING = """() => {
     return out;
 }"""
 
+# every button whose label is cut (an ellipsis) or spills over, on the page shown
+CUT_BUTTONS = """() => {
+    const out = [];
+    for (const el of document.querySelectorAll('button, button *')) {
+        if (el.offsetParent && el.scrollWidth > el.clientWidth + 1)
+            out.push(el.textContent.slice(0, 60) + ' (' + el.scrollWidth + ' > ' + el.clientWidth + ' px)');
+    }
+    return out;
+}"""
+
+
+def buttons_fit(page: Page) -> list[str]:
+    """The cut button labels of the page, once it has settled."""
+    idle(page)
+    return page.evaluate(CUT_BUTTONS)
+
 
 @pytest.mark.e2e
 def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
@@ -43,6 +59,8 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
 
     # an edit, run: Compare opens on it against the design run before
     page.get_by_role("link", name="Design").click()
+    expect(page.get_by_role("button", name="Keep for Compare")).to_be_visible(timeout=30_000)
+    assert buttons_fit(page) == []  # (Keep for Compare, Undo all changes: cut in fixed columns before)
     page.get_by_role("tab", name="Instruments").click()
     earn = page.get_by_label("Earn rate (points per kr)", exact=True)
     earn.fill("2")
@@ -59,6 +77,8 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
 
     # open another scenario from the library: the save form offers its name, not the last one's
     page.get_by_role("link", name="Scenario library").click()
+    expect(page.get_by_role("button", name="Open scenario")).to_be_visible(timeout=30_000)
+    assert buttons_fit(page) == []
     page.get_by_label("Save under the name", exact=True).fill("typed but not saved")
     pick = page.get_by_test_id("stSelectbox").filter(has_text="Scenario").first
     pick.click()
@@ -85,3 +105,7 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
     expect(page.get_by_text("Results of Webshop Ærø")).to_be_visible(timeout=30_000)
     # (the file name itself is checked without a browser: a download event proved flaky in the full suite)
     expect(page.get_by_role("button", name="Summary (CSV)")).to_be_visible()
+    assert buttons_fit(page) == []  # (the download buttons' labels wrap in their column)
+    page.get_by_role("link", name="Calibrate").click()
+    expect(page.get_by_role("button", name="Use the bundled CDNOW sample")).to_be_visible(timeout=30_000)
+    assert buttons_fit(page) == []
