@@ -13,6 +13,13 @@ from simulation import analysis, figures
 from simulation.metrics import GROUP_BY_LABELS, fmt
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+SIDE_BY_SIDE_MAX = 3  # designs on one chart that still read at half width on a 1024 px projector
+
+
+def pair(designs: int) -> tuple:
+    """Places for two charts of `designs` designs each: side by side, or one under the other when
+    more share them (five designs' legends, bars and heat map cells are unreadable at half width)."""
+    return tuple(st.columns(2)) if designs <= SIDE_BY_SIDE_MAX else (st.container(), st.container())
 
 
 def chart(fig, key: str) -> None:

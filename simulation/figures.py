@@ -396,7 +396,8 @@ def overlay(monthlies: Mapping[str, pd.DataFrame], name: str, arm: str = "progra
             traces += band(frame, wrap(label, 36), SCENARIO_COLORS[i % len(SCENARIO_COLORS)])
     m = metric(name)
     title = f"{m.label} ({ARM_NAMES.get(arm, arm).lower()}), mean and 5-95 %"
-    return _figure(traces, title, _axis(m.kind, currency), MONTHS)
+    # the legend takes a line per one or two designs above the plot: the figure grows with it
+    return _figure(traces, title, _axis(m.kind, currency), MONTHS, height=340 + 24 * max(0, len(monthlies) - 2))
 
 
 def compare_bars(table: pd.DataFrame, name: str, arm: str, currency: str = "kr") -> go.Figure:
@@ -439,6 +440,7 @@ def beat_heatmap(matrix: pd.DataFrame, title: str) -> go.Figure:
         "customdata": [[(r, c) for c in matrix.columns] for r in names],
         "text": [[("" if pd.isna(v) else f"{100 * v:.0f} %") for v in row] for row in z],
         "texttemplate": "%{text}",
+        "textfont": {"size": 13},  # (readable on a projector; plotly's default shrinks with the cells)
         "zmin": 0,
         "zmax": 1,
         "colorscale": [[0, "#fee2e2"], [0.5, "#f8fafc"], [1, "#bbf7d0"]],

@@ -485,6 +485,7 @@ def test_compare_two_designs(library_dir):  # noqa: F811
     heat = [f for f in charts(at) if f["data"][0]["type"] == "heatmap"][0]
     z = [v for v in values(heat["data"][0]["z"]) if not math.isnan(v)]
     assert z and all(0 <= v <= 1 for v in z)
+    assert charts_side_by_side(at) == 4  # two designs: the charts in pairs
     at.selectbox(key="compare.metric").set_value(("nps_end", "program")).run()
     assert_ok(at)
     # an edited design of this session is offered too
@@ -492,6 +493,28 @@ def test_compare_two_designs(library_dir):  # noqa: F811
     at.number_input(key="program.points.earn_rate").set_value(4.0).run()
     at.switch_page(COMPARE).run()
     assert any(o.endswith("(current)") for o in at.multiselect(key="compare.pick").options)
+
+
+def charts_side_by_side(at) -> int:
+    """Charts drawn in columns (half width) on the page."""
+    return sum(len(column.get("plotly_chart")) for column in at.columns)
+
+
+def test_compare_five_designs_draws_each_chart_full_width(library_dir):  # noqa: F811
+    # at half width on a 1024 px projector, five legends, bars and heat map cells do not read
+    at = started(library_dir)
+    at.switch_page(COMPARE).run()
+    pick = at.multiselect(key="compare.pick")
+    five = list(dict.fromkeys([*pick.value, *pick.options]))[:5]
+    pick.set_value(five).run()
+    at.button(key="compare.run").click().run()
+    assert_ok(at)
+    figs = charts(at)
+    assert len(figs) == 4 and charts_side_by_side(at) == 0
+    heat = [f for f in figs if f["data"][0]["type"] == "heatmap"][0]
+    assert len(heat["data"][0]["x"]) == 5 and heat["data"][0]["textfont"]["size"] >= 12
+    legend_grows = [f["layout"]["height"] for f in figs if f["data"][0]["type"] == "scatter"]
+    assert legend_grows and min(legend_grows) > 340  # room for five names above the plot
 
 
 def test_compare_opens_on_the_last_run_against_the_one_before(library_dir):  # noqa: F811

@@ -67,7 +67,7 @@ st.dataframe(analysis.compare_display(table, summaries[reference], currency), hi
 st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
 
 st.subheader("Over time")
-left, right = st.columns(2)
+left, right = views.pair(len(results))
 monthlies = {label: r.monthly for label, r in results.items()}
 with left:
     views.chart(figures.overlay(monthlies, "active_customers", currency=currency), "compare.active")
@@ -91,7 +91,7 @@ chosen = st.selectbox(
 name, arm = chosen
 m = metric(name)
 better = {1: "higher is better", -1: "lower is better", 0: "higher counts as better"}[m.better]
-left, right = st.columns(2)
+left, right = views.pair(len(results))
 with left:
     views.chart(
         figures.compare_bars(analysis.compare_table(summaries, reps, (arm,)), name, arm, currency), "compare.bars"
