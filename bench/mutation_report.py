@@ -39,6 +39,9 @@ fast tests that call the mutated function (the engine-level tests; no browser, n
 stopping at the first failure. **Kill rate** = (killed + timed out) / all mutants of the module.
 A survivor is either harmless (an equivalent mutant: the program computes the same thing) --
 the reason is in `bench/mutation_notes.toml` and shown here -- or not yet killed (TODO).
+Presentation is not mutated: `describe.py`, `figures.py` and the other files `do_not_mutate` names,
+and within the instruments their `describe` and `charts` (plain words and figures, marked
+`# pragma: no mutate block`; the app, CLI and docs tests cover them).
 
 """
 

@@ -220,6 +220,38 @@ def test_redeem_takes_whole_rewards_and_charges_them():
     assert np.array_equal(sim.view("contact")[redeem], np.ones(redeem.sum(), bool))
 
 
+def test_partner_rewards_go_to_askers_who_still_hold_their_points():
+    # section 9.12: after its own redemptions, each member asking at a partner who still holds a
+    # partner reward's points takes one: the points count as redeemed, the program pays the partner
+    sim = started_sim({"points": {"reward_satisfaction_lift": 0.3}, "partner_benefits": {"burn_probability": 0.5}},
+                      size=SIZE, months=24)  # fmt: skip
+    m = sim.instruments[0]
+    assert m.key == "points"
+    n, members = sim.people.n, _members(sim)
+    sim.month = 6
+    points = sim.view("points")
+    points[:] = 0.0
+    points[members] = np.resize([299.0, 300.0, 1000.0, 50.0], members.size)
+    asking = members[1::2]  # every other member asks: 300, 50, 300, 50, ... and 299, 1000, ...
+    before, m.redeemed = points.copy(), 11.0
+    m._partner_rewards(asking, 300.0, 45.0, 30.0, "cost_partner_rewards")
+    took = np.zeros(n, bool)
+    took[asking] = before[asking] >= 300.0
+    assert took.any() and (~took[asking]).any()  # some asking members hold too few points
+    assert np.array_equal(points, before - 300.0 * took)
+    assert np.array_equal(sim.view("ti_redeemed"), np.where(took, 6, -10))
+    assert np.array_equal(sim.view("ti_points_activity") == 6, took)
+    led = sim.ledger
+    assert led["cost_partner_rewards"][PROGRAM, 7] == 30.0 * took.sum()
+    assert led["partner_rewards"][PROGRAM, 7] == took.sum()
+    assert led["points_redeemed"][PROGRAM, 7] == 300.0 * took.sum()
+    assert m.redeemed == 11.0 + 300.0 * took.sum()
+    for line in ("cost_partner_rewards", "partner_rewards", "points_redeemed"):
+        assert led[line][0].sum() == 0, line
+    worth = np.minimum(45.0 / sim.people.basket[:n], 1.0)
+    assert np.allclose(sim.people.nudge_up[:n], 0.3 * worth * took, rtol=1e-13, atol=0)
+
+
 def test_redeem_chance_grows_with_the_reward_against_the_basket():
     sim, m, n, members, _ = _redeem_setup(redemption_probability=0.4)
     before = sim.view("points").copy()

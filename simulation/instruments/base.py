@@ -223,7 +223,7 @@ class InstrumentModule:
 
     # -- plain words, checks, charts (class-level: no simulation needed)
     @classmethod
-    def describe(cls, block: Instrument, currency: str) -> str:
+    def describe(cls, block: Instrument, currency: str) -> str:  # pragma: no mutate block (presentation)
         """One or a few sentences a client understands."""
         return f"{cls.label}."
 
@@ -232,7 +232,7 @@ class InstrumentModule:
         """Checks across blocks (raise ValueError with `field: message`); `program` holds this block on."""
 
     @classmethod
-    def charts(cls, results: Any, block: Instrument) -> list[tuple[str, Any]]:
+    def charts(cls, results: Any, block: Instrument) -> list[tuple[str, Any]]:  # pragma: no mutate block (presentation)
         """Its charts for a run: (name, plotly figure)."""
         return []
 

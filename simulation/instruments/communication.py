@@ -62,7 +62,7 @@ class CommunicationModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Communication, currency: str) -> str:
+    def describe(cls, p: Communication, currency: str) -> str:  # pragma: no mutate block (presentation)
         text = (
             f"Communication: {num(p.messages_per_month)} messages a month to the members who use the app or web,"
             f" at {pct(p.relevance)} relevance ({money(p.cost_per_message, currency)} a message)"

@@ -57,7 +57,7 @@ class CumulativeBonusModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: CumulativeBonus, currency: str) -> str:
+    def describe(cls, p: CumulativeBonus, currency: str) -> str:  # pragma: no mutate block (presentation)
         minimum = f" for members who spend at least {money(p.minimum_spend, currency)} a year" if p.minimum_spend else ""
         return f"A cumulative bonus: {pct(p.bonus_share)} of a member's year of spend paid back at the end of each year{minimum}."
 

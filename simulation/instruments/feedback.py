@@ -65,7 +65,7 @@ class FeedbackModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Feedback, currency: str) -> str:
+    def describe(cls, p: Feedback, currency: str) -> str:  # pragma: no mutate block (presentation)
         every = "month" if p.survey_every_months == 1 else months(p.survey_every_months)
         return (
             f"Feedback: an NPS survey of the members every {every} ({pct(p.response_rate)} answer);"

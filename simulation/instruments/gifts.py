@@ -64,7 +64,7 @@ class GiftsModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Gifts, currency: str) -> str:
+    def describe(cls, p: Gifts, currency: str) -> str:  # pragma: no mutate block (presentation)
         parts = []
         if p.birthday_gift:
             parts.append(

@@ -50,7 +50,7 @@ class GivingModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Giving, currency: str) -> str:
+    def describe(cls, p: Giving, currency: str) -> str:  # pragma: no mutate block (presentation)
         return (
             f"Value-based giving: {pct(p.donation_share)} of every member purchase goes to a cause the member chooses;"
             f" {pct(p.caring_share)} of the customers care about it."

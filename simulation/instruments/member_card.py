@@ -45,7 +45,7 @@ class MemberCardModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, block: MemberCard, currency: str) -> str:
+    def describe(cls, block: MemberCard, currency: str) -> str:  # pragma: no mutate block (presentation)
         share = "" if block.eligible_share == 1 else f" on {pct(block.eligible_share)} of the assortment"
         cost = f"; a card costs {money(block.card_cost, currency)} to issue" if block.card_cost else ""
         return f"A member card: {pct(block.discount)} off every purchase{share} for members{cost}."

@@ -52,7 +52,7 @@ class MemberEventsModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: MemberEvents, currency: str) -> str:
+    def describe(cls, p: MemberEvents, currency: str) -> str:  # pragma: no mutate block (presentation)
         return (
             f"Members-only events: {num(p.events_per_year)} a year, {pct(p.attendance_share)} of the active members"
             f" attend; {money(p.cost_per_event, currency)} an event and {money(p.cost_per_attendee, currency)} an attendee."

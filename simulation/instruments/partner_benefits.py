@@ -74,7 +74,7 @@ class PartnerBenefitsModule(InstrumentModule):
             raise ValueError("partner_benefits: members earn points at partners, so it needs the points instrument switched on (program.points)")
 
     @classmethod
-    def describe(cls, p: PartnerBenefits, currency: str) -> str:
+    def describe(cls, p: PartnerBenefits, currency: str) -> str:  # pragma: no mutate block (presentation)
         return (
             f"Partner benefits: {pct(p.use_share)} of the active members a month buy at partners for about"
             f" {money(p.spend_per_use, currency)} and earn {num(p.earn_rate)} point{'s' if p.earn_rate != 1 else ''}"

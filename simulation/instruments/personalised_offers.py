@@ -62,7 +62,7 @@ class PersonalisedOffersModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: PersonalisedOffers, currency: str) -> str:
+    def describe(cls, p: PersonalisedOffers, currency: str) -> str:  # pragma: no mutate block (presentation)
         return (
             f"Personalised offers: {count(p.offers_per_month, 'offer')} a month worth {money(p.offer_value, currency)}"
             f" to {pct(p.reach_share)} of the active members, at {pct(p.relevance)} relevance"

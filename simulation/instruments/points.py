@@ -97,7 +97,7 @@ class PointsModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Points, currency: str) -> str:
+    def describe(cls, p: Points, currency: str) -> str:  # pragma: no mutate block (presentation)
         if p.earn_rate == 0:
             earn = "members earn no points on purchases"
         elif p.earn_rate < 1:
@@ -134,7 +134,7 @@ class PointsModule(InstrumentModule):
         return text
 
     @classmethod
-    def charts(cls, results, block: Points) -> list:
+    def charts(cls, results, block: Points) -> list:  # pragma: no mutate block (presentation)
         from .. import figures
 
         monthly = results.monthly

@@ -72,7 +72,7 @@ class ProgressiveDiscountModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: ProgressiveDiscount, currency: str) -> str:
+    def describe(cls, p: ProgressiveDiscount, currency: str) -> str:  # pragma: no mutate block (presentation)
         steps = join([f"{pct(s.discount)} from {money(s.spend, currency)}" for s in p.steps])
         return f"A progressive discount scale on members' spend over the last {months(p.window_months)}: {steps}."
 

@@ -76,7 +76,7 @@ class ReferralModule(InstrumentModule):
         out["referrals"] = ledger["referrals"].sum(axis=1)
 
     @classmethod
-    def describe(cls, r: Referral, currency: str) -> str:
+    def describe(cls, r: Referral, currency: str) -> str:  # pragma: no mutate block (presentation)
         rewards = f"{money(r.referrer_reward_cost, currency)} for the member who refers"
         if r.two_sided:
             rewards += f" and {money(r.referee_reward_cost, currency)} for the new customer"

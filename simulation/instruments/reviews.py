@@ -55,7 +55,7 @@ class ReviewsModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: Reviews, currency: str) -> str:
+    def describe(cls, p: Reviews, currency: str) -> str:  # pragma: no mutate block (presentation)
         return (
             f"Reviews: {pct(p.ask_share)} of the promoters among the members are asked each month, {pct(p.review_rate)}"
             f" of them write one ({money(p.reward_per_review, currency)} as thanks); published reviews raise the"

@@ -58,7 +58,7 @@ class StaffTrainingModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: StaffTraining, currency: str) -> str:
+    def describe(cls, p: StaffTraining, currency: str) -> str:  # pragma: no mutate block (presentation)
         runs = "throughout" if not p.training_months else f"for the first {months(p.training_months)}, the skill fading after"
         return (
             f"Staff training: {money(p.cost_per_month, currency)} a month {runs}; fully skilled staff sign up"

@@ -88,7 +88,7 @@ class SubscriptionModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, s: Subscription, currency: str) -> str:
+    def describe(cls, s: Subscription, currency: str) -> str:  # pragma: no mutate block (presentation)
         period = "month" if s.billing_period_months == 1 else months(s.billing_period_months)
         price = "free" if s.fee == 0 else f"{money(s.fee, currency)} per {period}"
         trial = f" after a {s.trial_months}-month free trial" if s.trial_months else ""
@@ -102,7 +102,7 @@ class SubscriptionModule(InstrumentModule):
         return f"A paid club at {price}{trial}" + (f": {join(benefits)}." if benefits else ".")
 
     @classmethod
-    def charts(cls, results, block: Subscription) -> list:
+    def charts(cls, results, block: Subscription) -> list:  # pragma: no mutate block (presentation)
         from .. import figures
 
         monthly = results.monthly

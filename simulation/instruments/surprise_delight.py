@@ -52,7 +52,7 @@ class SurpriseDelightModule(InstrumentModule):
     }  # fmt: skip
 
     @classmethod
-    def describe(cls, p: SurpriseDelight, currency: str) -> str:
+    def describe(cls, p: SurpriseDelight, currency: str) -> str:  # pragma: no mutate block (presentation)
         n = int(p.budget_per_month // p.gift_cost)
         who = {"random": "active members at random", "best": "the most satisfied members first", "at_risk": "the least satisfied members first"}[p.target]
         return f"Surprise and delight: {money(p.budget_per_month, currency)} a month, about {n} unannounced gifts of {money(p.gift_cost, currency)} to {who}."

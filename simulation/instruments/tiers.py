@@ -107,7 +107,7 @@ class TiersModule(InstrumentModule):
             raise ValueError("tiers.qualifying_metric: 'points' needs the points instrument switched on")
 
     @classmethod
-    def describe(cls, t: Tiers, currency: str) -> str:
+    def describe(cls, t: Tiers, currency: str) -> str:  # pragma: no mutate block (presentation)
         metric = {"spend": "spend", "points": "points earned", "visits": "visits"}[t.qualifying_metric]
 
         def threshold(x: float) -> str:
@@ -135,7 +135,7 @@ class TiersModule(InstrumentModule):
         return text
 
     @classmethod
-    def charts(cls, results, block: Tiers) -> list:
+    def charts(cls, results, block: Tiers) -> list:  # pragma: no mutate block (presentation)
         from .. import figures
 
         monthly = results.monthly
@@ -334,7 +334,7 @@ class TiersModule(InstrumentModule):
         out["tier_upgrades"] = sim.ledger["tier_upgrades"].sum(axis=1)
 
 
-def _tier_benefits(t: Tier, currency: str) -> str:
+def _tier_benefits(t: Tier, currency: str) -> str:  # pragma: no mutate block (presentation)
     benefits = []
     if t.discount > 0:
         benefits.append(f"{pct(t.discount)} off")
