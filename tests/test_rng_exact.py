@@ -12,7 +12,7 @@ import pytest
 from helpers import ALL_INSTRUMENTS, scenario
 
 import simulation
-from simulation import rng
+from simulation import portable, rng
 from simulation.rng import LARGE_RATE, Streams, poisson_from_uniform, poisson_scalar, stable_hash
 
 
@@ -110,7 +110,8 @@ def test_poisson_scalar_boundaries():
     assert poisson_scalar(2.0, np.nextafter(p0, 1)) == 1
     assert poisson_scalar(-1.0, 0.99) == 0
     # exactly LARGE_RATE is still inverted exactly; above it, the normal approximation
-    assert poisson_scalar(LARGE_RATE, 0.5) == _poisson_cdf_count(LARGE_RATE, 0.5)
+    for u in (1e-6, 0.5, 0.999999):  # (in the tails the normal approximation is off by several counts)
+        assert poisson_scalar(LARGE_RATE, u) == _poisson_cdf_count(LARGE_RATE, u)
     lam = 400.0
     for u, z in ((0.5, 0.0), (0.8413447460685429, 1.0), (0.022750131948179195, -2.0), (0.3, -0.5244005127080407)):
         assert poisson_scalar(lam, u) == round(lam + 20.0 * z)
@@ -191,3 +192,54 @@ def test_tail_cap_is_pinned():
     k = poisson_from_uniform(np.full(n, 2.0), u)
     assert k[n // 16] == 1
     assert (k[: n // 16] == 217 + 2).all()  # so the cap comes a pass later
+
+
+def _own_step(rate: float, k: int) -> float:
+    """F(k) as the inversion works it out: P(0) by the C library's exp, then each term the last
+    times the rate times 1/j, added in order (Python floats round as numpy's float64 ops do)."""
+    p = float(portable.exp(np.array([-rate]))[0])
+    cdf = p
+    for j in range(1, k + 1):
+        p = p * rate
+        p = p * (1.0 / j)
+        cdf = cdf + p
+    return cdf
+
+
+def test_a_uniform_on_the_inversions_own_step_counts_the_lower_count_on_every_path():
+    """A count is the number of CDF steps strictly below the uniform, on the whole-array passes,
+    the compacted passes and the term blocks alike: a uniform exactly on its own F(k) counts k,
+    the next float above it k + 1."""
+    g = np.random.default_rng(5)
+    n = 4000
+    rate, u = np.full(n, 3.0), g.random(n)  # most customers need 3-6 passes: whole, then compacted
+    cases = {10: (3.0, 1), 11: (3.0, 2), 12: (3.0, 6), 13: (45.0, 60), 14: (70.0, 95), 15: (0.4, 0)}
+    for i, (r, k) in cases.items():
+        rate[i], u[i] = r, _own_step(r, k)
+    on = poisson_from_uniform(rate, u)
+    assert [int(on[i]) for i in cases] == [k for _, k in cases.values()]
+    for i in cases:
+        u[i] = np.nextafter(u[i], 1.0)
+    above = poisson_from_uniform(rate, u)
+    assert [int(above[i]) for i in cases] == [k + 1 for _, k in cases.values()]
+
+
+def test_integer_rates_count_as_the_same_rates_in_float64():
+    u = np.array([0.1, 0.5, 0.9, 0.99, 0.3])
+    whole = np.array([0, 2, 5, 40, 90])  # (90: above LARGE_RATE)
+    assert poisson_from_uniform(whole, u).tolist() == poisson_from_uniform(whole.astype(float), u).tolist()
+
+
+def test_rates_past_a_block_are_inverted_a_block_at_a_time_with_the_same_counts():
+    """Both arms of more than rng.BLOCK customers: each row in blocks, the rates above
+    LARGE_RATE by the normal approximation at their own positions."""
+    g = np.random.default_rng(21)
+    n = rng.BLOCK + 3000
+    lam = g.gamma(2.0, 1.5, (2, n))
+    lam[1, [5, n - 7]] = [95.0, 300.0]
+    u = g.random(n)
+    k = poisson_from_uniform(lam, u)
+    assert k.shape == (2, n)
+    for arm, at in ((1, 5), (1, n - 7), (0, 5), (0, n - 1), (1, rng.BLOCK), (0, rng.BLOCK - 1)):
+        assert k[arm, at] == poisson_scalar(lam[arm, at], u[at]), (arm, at)
+    assert (k[:, :2000] == poisson_from_uniform(lam[:, :2000], u[:2000])).all()
