@@ -232,12 +232,14 @@ def results_charts(results: simulation.Results, key: str = "res", brief: bool = 
         if group_by:
             chart(figures.clv_by_group(results.clv, group_by, currency), f"{key}.clv")
 
-    # the instruments' own charts, two to a row
+    # the instruments' own charts, two to a row (a lone one takes the row: at half width its legend
+    # squeezes the plot)
     extra = [(fig, f"{key}.{name}") for name, fig in figures.instrument_figures(results)]
     if extra:
         st.subheader("The instruments")
         for start in range(0, len(extra), 2):
-            for col, (fig, chart_key) in zip(st.columns(2), extra[start : start + 2], strict=False):
+            row = extra[start : start + 2]
+            for col, (fig, chart_key) in zip(st.columns(len(row)), row, strict=True):
                 with col:
                     chart(fig, chart_key)
 

@@ -68,6 +68,10 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert retention["data"][-1]["name"] == "With program"
     shown = values(retention["data"][-1]["y"])
     assert len(shown) == 13 and shown[0] == pytest.approx(1.0)  # months 0..12, everybody there at the start
+    # the example's one instrument chart (points) takes the whole row, the other charts half
+    widths = {md.value: column.weight for column in at.columns for md in column.get("markdown")}
+    points = [w for text, w in widths.items() if "Points: issued" in text]
+    assert points == [1.0] and 0.5 in widths.values()
     # the same place shows retention by cohort on request, without a run
     at.segmented_control(key="results.retention_of").set_value("cohorts").run()
     assert_ok(at)
