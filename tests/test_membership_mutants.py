@@ -131,6 +131,42 @@ def test_enrol_willing_buyers_with_a_chance_per_purchase():
     assert not sim.pview("is_member").any()
 
 
+@pytest.mark.parametrize(("rel_enrolment", "per_purchase"), [(2.0, 0.8), (5.0, 1.0)])
+def test_staff_asking_at_the_till_scales_the_chance_per_purchase_up_to_certainty(rel_enrolment, per_purchase):
+    sim, ms = member_sim()
+    n = _worth(sim)
+    sim.month = 4
+    sim.m.rel_enrolment = rel_enrolment  # (staff training: 0.4 a purchase asked twice or five times as often)
+    k = np.resize(np.array([0, 1, 2, 5]), n)
+    ms.enrol(k)
+    cand = sim.pview("is_alive") & (k > 0)
+    willing = np.zeros(n, bool)
+    willing[cand] = ms.willing(np.flatnonzero(cand))
+    joins = cand & willing & (sim.uniform("enrolment") < 1 - (1 - per_purchase) ** k)
+    assert joins.any() and np.array_equal(sim.pview("is_member"), joins)
+    if per_purchase == 1.0:  # at most certain: every willing buyer joins
+        assert np.array_equal(joins, cand & willing)
+
+
+def test_during_a_pilot_only_its_group_may_join():
+    sim = Sim(scenario(size=300, months=24, program={"points": {}, "membership": MEMBERSHIP},
+                       pilot={"share": 0.4, "control_share": 0.3, "rollout_month": 10}), 0)  # fmt: skip
+    sim._start()
+    ms = sim.membership
+    n = _worth(sim)
+    k = np.full(n, 3)
+    for month, open_to in ((4, "pilot"), (10, "everyone")):
+        sim.month = month
+        sim.pview("is_member")[:] = False
+        sim.membership_changed()
+        ms.enrol(k)
+        willing = ms.willing(np.arange(n)) & (sim.uniform("enrolment") < 1 - 0.6**3)
+        group = sim.pilot.group(np.arange(n))
+        allowed = group == 1 if open_to == "pilot" else np.ones(n, bool)
+        assert (willing & ~allowed).any() or open_to == "everyone"
+        assert np.array_equal(sim.pview("is_member"), willing & allowed), open_to
+
+
 def test_a_referred_arrival_joins_through_the_link():
     sim, ms = member_sim()
     sim.month = 2
