@@ -159,6 +159,18 @@ def test_after_purchases_earns_on_net_spend_and_activity():
     assert m.issued == pytest.approx(100.0 + earned.sum(), rel=1e-12)
 
 
+def test_points_earned_at_partners_add_to_the_purchases_points():
+    sim, m = points_sim(earn_rate=2.0, redemption_threshold=1e9)
+    n = sim.people.n
+    sim.month = 4
+    sim.m.net_spend = np.linspace(0.0, 30.0, n)
+    sim.m.extra_points = np.where(np.arange(n) % 3 == 0, 25.0, 0.0)  # (partner_benefits: bought at a partner)
+    m.after_purchases(sim.m)
+    earned = sim.m.net_spend * 2.0 * sim.members + sim.m.extra_points
+    assert np.allclose(sim.m.points_earned, earned, rtol=1e-13, atol=0)
+    assert sim.ledger["points_issued"][PROGRAM, 5] == pytest.approx(earned.sum(), rel=1e-12)
+
+
 def test_no_activity_bonus_no_contact():
     sim, m = points_sim(activity_bonus_points=0, activity_probability=1.0, redemption_threshold=1e9)
     n = sim.people.n

@@ -273,3 +273,15 @@ def test_record_counts_enrolled_members_by_tier_and_summary_totals():
     out: dict[str, np.ndarray] = {}
     m.summary(out)
     assert out["tier_downgrades"].tolist() == [0.0, 6.0] and out["tier_upgrades"].tolist() == [0.0, 9.0]
+
+
+def test_points_as_the_tier_metric_needs_the_points_instrument():
+    import simulation
+    from simulation.scenario_io import ScenarioError
+
+    data = {"program": {"points": {"enabled": False}, "tiers": {"tiers": THREE, "qualifying_metric": "points"}}}
+    with pytest.raises(ScenarioError) as err:
+        simulation.validate(data)
+    assert "tiers.qualifying_metric: 'points' needs the points instrument switched on" in str(err.value)
+    data["program"]["points"]["enabled"] = True
+    assert simulation.validate(data).program.tiers.qualifying_metric == "points"
