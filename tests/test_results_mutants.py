@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from helpers import ALL_INSTRUMENTS, scenario
 
-from simulation import results, runner, uncertainty
+from simulation import pilot, results, runner, uncertainty
 from simulation.engine import PROGRAM, Sim
 from simulation.instruments.points import PointsModule
 from simulation.instruments.tiers import TiersModule
@@ -840,3 +840,35 @@ def test_ratios_need_a_program_cost():
     alive[PROGRAM, j] = False  # nobody more kept: no cost per customer kept (not a division by 0)
     s = summarise_replication(sim).summary
     assert np.isnan(s["cost_per_retained_customer"]) and s["roi"] == pytest.approx(199.0, rel=1e-12)
+
+
+def test_a_run_records_the_seed_and_replications_it_used():
+    sc = scenario(size=150, months=6, replications=4, seed=7, program={"points": {}})
+    assert results.as_run(sc, 4, 7) is sc  # nothing overridden: the scenario itself
+    ran = results.as_run(sc, 3, 99)
+    assert (ran.simulation.replications, ran.simulation.seed) == (3, 99)
+    assert ran.model_dump(exclude={"simulation"}) == sc.model_dump(exclude={"simulation"})
+    assert (sc.simulation.replications, sc.simulation.seed) == (4, 7)  # (the caller's is left as it was)
+    res = results.run(sc, replications=2, seed=99)
+    assert (res.scenario.simulation.replications, res.scenario.simulation.seed) == (2, 99)
+    assert res.replications.replication.nunique() == 2
+
+
+def test_an_instruments_totals_are_summed_per_arm_and_a_pilot_measured_in_every_replication():
+    program = {"points": {}, "partner_benefits": {"use_share": 0.5}}
+    sc = scenario(size=300, months=8, replications=2, seed=7, program=program,
+                  pilot={"share": 0.4, "control_share": 0.4, "rollout_month": 6})  # fmt: skip
+    reps = [summarise_replication(Sim(sc, r).run()) for r in range(2)]
+    for rep in reps:
+        for name in ("partner_points", "partner_earners", "partner_rewards"):
+            assert np.array_equal(rep.summary[name], rep.monthly[name].sum(axis=1)), name
+        assert rep.summary["partner_points"][PROGRAM] > 0 and rep.summary["partner_points"].shape == (2,)
+        assert rep.pilot["pilot_customers"] > 0 and rep.pilot["control_customers"] > 0
+    res = results.combine(sc, reps)
+    assert res.rep_pilot == [rep.pilot for rep in reps]
+    assert res.pilot is not None and len(res.pilot) > 0
+    assert res.pilot.equals(pilot.table([rep.pilot for rep in reps], sc.pilot.alpha))
+    # without a pilot: no measurements, no table
+    bare = scenario(size=150, months=6, replications=1, program={"points": {}})
+    plain = results.combine(bare, [summarise_replication(Sim(bare, 0).run())])
+    assert plain.pilot is None and plain.rep_pilot == []
