@@ -872,3 +872,12 @@ def test_an_instruments_totals_are_summed_per_arm_and_a_pilot_measured_in_every_
     bare = scenario(size=150, months=6, replications=1, program={"points": {}})
     plain = results.combine(bare, [summarise_replication(Sim(bare, 0).run())])
     assert plain.pilot is None and plain.rep_pilot == []
+
+
+def test_a_run_goes_to_the_scheduler_it_is_given(monkeypatch):
+    from simulation.scenario_io import ScenarioError
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    sc = scenario(size=100, months=3, replications=1)
+    with pytest.raises(ScenarioError, match="--scheduler tcp://127.0.0.1:1: no Dask scheduler answers there"):
+        results.run(sc, scheduler="tcp://127.0.0.1:1")
