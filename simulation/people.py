@@ -123,8 +123,7 @@ class People:
         extra = new_cap - self.capacity
         for name in self._template_names:
             old = getattr(self, name)
-            fill = 1.0 if name == "u_join" else 0
-            setattr(self, name, np.concatenate([old, np.full(extra, fill, old.dtype)]))
+            setattr(self, name, np.concatenate([old, np.full(extra, self._spec(name)[0], old.dtype)]))
         for name, spec in self._specs.items():
             old = getattr(self, name)
             pad = _filled(spec.shape(extra), spec.fill, spec.dtype)
@@ -228,11 +227,9 @@ class People:
     COMPACT_SHARE = 8  # compact once 1/8 of the positions in use hold customers gone from both arms
 
     def _arrays(self):
-        """(name, array, fill, final) of every per-slot array: templates, then state."""
-        for name in self._template_names:
-            yield name, getattr(self, name), 1.0 if name == "u_join" else 0, True
-        for name, spec in self._specs.items():
-            yield name, getattr(self, name), spec.fill, spec.final
+        """(name, array) of every per-slot array: templates, then state (`_spec`: fill and final)."""
+        for name in (*self._template_names, *self._specs):
+            yield name, getattr(self, name)
 
     def compact(self) -> bool:
         """Move the slots of customers gone from both arms out of the arrays, once there are
@@ -263,7 +260,7 @@ class People:
         the bytes (each array is worked on by one thread only); the merged dicts it returns.
         (Names, not arrays, are handed over: `restore` frees each old array as it goes.)"""
         halves, load = ([], []), [0, 0]
-        for nbytes, name in sorted(((-a.nbytes, name) for name, a, _, _ in self._arrays())):
+        for nbytes, name in sorted(((-a.nbytes, name) for name, a in self._arrays())):
             lighter = int(load[1] < load[0])  # (largest first, each to the lighter half)
             halves[lighter].append(name)
             load[lighter] -= nbytes

@@ -200,7 +200,7 @@ def task_bytes(scenario: Scenario) -> float:
     sim = Sim(small, 0)
     sim._start()
     people = sim.people
-    per_slot = sum(a.nbytes for _, a, _, _ in people._arrays()) / people.capacity
+    per_slot = sum(a.nbytes for _, a in people._arrays()) / people.capacity
     c, months = scenario.customers, scenario.simulation.horizon_months
     slots = c.size + months * (c.acquisition.paid_per_month + 0.03 * c.size) + 1024
     return per_slot * slots * MEMORY_OVERHEAD
