@@ -282,6 +282,8 @@ def test_points_as_the_tier_metric_needs_the_points_instrument():
     data = {"program": {"points": {"enabled": False}, "tiers": {"tiers": THREE, "qualifying_metric": "points"}}}
     with pytest.raises(ScenarioError) as err:
         simulation.validate(data)
-    assert "tiers.qualifying_metric: 'points' needs the points instrument switched on" in str(err.value)
+    assert err.value.problems == [
+        "<scenario> program: tiers.qualifying_metric: 'points' needs the points instrument switched on"
+    ]
     data["program"]["points"]["enabled"] = True
     assert simulation.validate(data).program.tiers.qualifying_metric == "points"
