@@ -125,7 +125,9 @@ def over_time(
     m = metric(name)
     fig = _figure(traces, title or f"{m.label} (mean and 5-95 % interval)", _axis(m.kind, currency), MONTHS)
     for month, label in marks:  # (month t's figures are plotted at t + 1: the change holds from there)
-        fig.add_vline(x=month + 0.5, line_dash="dash", line_color="#888", annotation_text=label, annotation_position="top left")
+        fig.add_vline(
+            x=month + 0.5, line_dash="dash", line_color="#888", annotation_text=label, annotation_position="top left"
+        )
     return fig
 
 

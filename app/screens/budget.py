@@ -120,7 +120,9 @@ else:
     st.success(text)
     buttons = st.container(horizontal=True)
     design = sweep.scenario_of(best.design)
-    if buttons.button("Open in Design", key="budget.open", help="Edit the best design (your edits are kept for Compare)."):
+    if buttons.button(
+        "Open in Design", key="budget.open", help="Edit the best design (your edits are kept for Compare)."
+    ):
         state.open_scenario(design.model_dump(mode="json"), ws.origin, pristine=False, source=ws.source)
         st.switch_page("screens/design.py")
     if buttons.button("Keep for Compare", key="budget.keep"):

@@ -39,7 +39,9 @@ files = [
 ]  # fmt: skip
 for label, key, build, file_name, mime, help_text in files:
     left, right = st.columns([1.4, 3])
-    left.download_button(label, partial(build, results), file_name=file_name, mime=mime, key=key, width="stretch", wrap=True)
+    left.download_button(
+        label, partial(build, results), file_name=file_name, mime=mime, key=key, width="stretch", wrap=True
+    )
     right.caption(help_text)
 swept = budget.kept(results.scenario)  # a sweep of the Budget page, kept with this scenario
 if swept is not None:
