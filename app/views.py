@@ -16,6 +16,12 @@ CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "sel
 SIDE_BY_SIDE_MAX = 3  # designs on one chart that still read at half width on a 1024 px projector
 
 
+def button_row():
+    """A row of buttons sized to their labels, wrapping when the page is narrow (fixed columns cut
+    the labels with an ellipsis at 1024 px)."""
+    return st.container(horizontal=True)
+
+
 def pair(designs: int) -> tuple:
     """Places for two charts of `designs` designs each: side by side, or one under the other when
     more share them (five designs' legends, bars and heat map cells are unreadable at half width)."""

@@ -71,10 +71,11 @@ class _Kept:
         if not self._holds(streams):
             return None
         key = (streams.seed, streams.replication, name, month)
-        (every,) = self.draws.get(key, (np.empty(0),))
-        if every.size < n:
-            every = streams.fresh(name, month).random(n + n // 4)  # (room for designs that bring more customers)
-            self._put(key, (every,))
+        kept = self.draws.get(key)
+        if kept is not None and kept[0].size >= n:
+            return kept[0][:n]
+        every = streams.fresh(name, month).random(n + n // 4)  # (room for designs that bring more customers)
+        self._put(key, (every,))
         return every[:n]
 
     def block(self, streams: Streams, key: tuple, draw) -> tuple[np.ndarray, ...]:

@@ -118,7 +118,7 @@ else:
     if best.runner_up is not None:
         text += f" It beats the runner-up in {best.p_beats_runner_up:.0%} of the paired replications."
     st.success(text)
-    buttons = st.container(horizontal=True)
+    buttons = views.button_row()
     design = sweep.scenario_of(best.design)
     if buttons.button(
         "Open in Design", key="budget.open", help="Edit the best design (your edits are kept for Compare)."

@@ -148,7 +148,7 @@ def results(fitted: cal.Fitted, current: tuple | None) -> None:
     if current is not None and current != fitted.settings:
         st.warning("The file or the settings above changed since this fit: press **Fit** to fit them.")
     text = scenario_io.dumps(scenario)
-    buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+    buttons = views.button_row()
     if buttons.button("Open in Design", key="calibrate.open", type="primary",
                    help="Edit and run the calibrated scenario (your current design is kept for Compare)"):  # fmt: skip
         state.open_scenario(scenario.model_dump(mode="json"), None, pristine=False, source=text)

@@ -19,7 +19,7 @@ with summary:
     else:
         views.problems_box(problems, "this page (marked in place below)")
 
-buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+buttons = views.button_row()
 if buttons.button(
     "Keep for Compare",
     key="design.keep",

@@ -37,18 +37,16 @@ files = [
     ("Scenario (YAML)", "export.yaml", lambda r: scenario_file, f"{stem}.yaml", "application/x-yaml",
      "The scenario of this run, to open again or to run with the command line."),
 ]  # fmt: skip
+swept = budget.kept(results.scenario)  # a sweep of the Budget page, kept with this scenario
+if swept is not None:
+    files.append(("Budget sweep (CSV)", "export.sweep", lambda r: swept.csv(), f"{stem}-sweep.csv", "text/csv",
+                  "One row per design of the Budget page's sweep: the levers, every metric's mean, 5 % and 95 %."))  # fmt: skip
 for label, key, build, file_name, mime, help_text in files:
     left, right = st.columns([1.4, 3])
     left.download_button(
         label, partial(build, results), file_name=file_name, mime=mime, key=key, width="stretch", wrap=True
     )
     right.caption(help_text)
-swept = budget.kept(results.scenario)  # a sweep of the Budget page, kept with this scenario
-if swept is not None:
-    left, right = st.columns([1.4, 3])
-    left.download_button("Budget sweep (CSV)", swept.csv(), f"{stem}-sweep.csv", "text/csv", key="export.sweep",
-                         width="stretch", wrap=True)  # fmt: skip
-    right.caption("One row per design of the Budget page's sweep: the levers, every metric's mean, 5 % and 95 %.")
 
 st.subheader("Summary")
 st.caption(

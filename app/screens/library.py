@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from app import drafts, fields, library, state
+from app import drafts, fields, library, state, views
 from app.settings import MAX_UPLOAD_MB, backups_dir, drafts_dir, scenarios_dir
 from simulation import diff
 from simulation.scenario_io import ScenarioError, loads
@@ -66,7 +66,7 @@ for heading, group in library.grouped(shown, by).items():
 choices = {f"{e.name} ({e.path.name})": e for group in library.grouped(shown, by).values() for e in group if e.ok}
 choices.update({f"{v['label']} (this session)": v for v in ws.variants})
 pick = st.selectbox("Scenario", list(choices), key="library.pick", index=0 if choices else None)
-buttons = st.container(horizontal=True)  # (sized to the labels: fixed columns cut them at 1024 px)
+buttons = views.button_row()
 if buttons.button("Open scenario", key="library.open", type="primary", disabled=pick is None):
     item = choices[pick]
     if isinstance(item, library.ScenarioFile):
