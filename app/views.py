@@ -13,6 +13,8 @@ from simulation import analysis, figures
 from simulation.metrics import GROUP_BY_LABELS, fmt
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# plotly's modebar, shown over the top of a chart under the pointer: the legend starts below it
+MODEBAR_PX = 30
 SIDE_BY_SIDE_MAX = 3  # designs on one chart that still read at half width on a 1024 px projector
 
 
@@ -34,7 +36,8 @@ def chart(fig, key: str) -> None:
     title = fig.layout.title.text
     if title:
         fig = go.Figure(fig)  # the caller's figure stays as built
-        fig.update_layout(title_text=None, meta={"title": title}, margin_t=max(fig.layout.margin.t - 44, 36))
+        fig.update_layout(title_text=None, meta={"title": title}, margin_t=MODEBAR_PX + 8,
+                          legend=figures.legend_at(MODEBAR_PX, fig.layout.height))  # fmt: skip
         st.markdown(f'<div class="lojal-chart-title">{escape(title)}</div>', unsafe_allow_html=True)
     st.plotly_chart(fig, key=key, config=CHART_CONFIG, width="stretch")
 

@@ -47,6 +47,17 @@ def _axis(kind: str, currency: str = "", **extra: Any) -> dict[str, Any]:
     return {**formats.get(kind, {}), **extra}
 
 
+# The legend's top, in pixels from the figure's top: under the title. Placed from the top of the
+# figure (not on the plot, which plotly then pushes down under a legend of several lines) so that
+# it stays clear of what sits above it: the title here, the app's modebar (app/views.py).
+LEGEND_TOP_PX = 48
+
+
+def legend_at(top_px: float, height: float) -> dict[str, Any]:
+    """A legend in rows from the left, its top `top_px` below the top of a figure `height` high."""
+    return {"orientation": "h", "yref": "container", "y": 1 - top_px / height, "yanchor": "top", "xanchor": "left", "x": 0}
+
+
 def _figure(
     traces: list[Trace],
     title: str,
@@ -68,7 +79,7 @@ def _figure(
         },
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 84, "b": 10},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        "legend": legend_at(LEGEND_TOP_PX, height),
         "hovermode": "x unified",
         "yaxis": y or {},
         "xaxis": x or {},
@@ -215,12 +226,14 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
         "valueformat": ",.0f",
         "textfont": {"color": "#0f172a", "size": 12},
     }
+    # under the two columns: above them the app shows the chart's modebar
     notes = [
-        {"x": x, "y": 1.07, "xref": "paper", "yref": "paper", "text": text, "showarrow": False}
+        {"x": x, "y": -0.01, "yanchor": "top", "xref": "paper", "yref": "paper", "text": text, "showarrow": False}
         for x, text in ((0, "start"), (1, "end of horizon"))
     ]
     title = f"From start to end: ladder flows ({ARM_NAMES.get(arm, arm).lower()})"
-    return _figure([sankey], title, height=380, hovermode=False, annotations=notes)
+    margin = {"l": 10, "r": 10, "t": 84, "b": 34}
+    return _figure([sankey], title, height=380, hovermode=False, annotations=notes, margin=margin)
 
 
 def _ladder_positions(source: list[int], target: list[int], value: list[float]) -> dict[str, list[float]]:

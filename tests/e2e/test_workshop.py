@@ -33,6 +33,20 @@ CUT_BUTTONS = """() => {
     return out;
 }"""
 
+# every chart whose modebar (shown over the chart under the pointer) covers a legend entry or a note
+UNDER_MODEBAR = """() => {
+    const out = [];
+    const meet = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    for (const chart of document.querySelectorAll('.js-plotly-plot')) {
+        const bar = chart.querySelector('.modebar');
+        if (!bar) continue;
+        const box = bar.getBoundingClientRect();
+        for (const el of chart.querySelectorAll('.legend .traces, .annotation'))
+            if (meet(box, el.getBoundingClientRect())) out.push(el.textContent.slice(0, 40));
+    }
+    return out;
+}"""
+
 
 def buttons_fit(page: Page) -> list[str]:
     """The cut button labels of the page, once it has settled."""
@@ -55,6 +69,8 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
     assert page.evaluate(OVERFLOWING) == []
     values = page.locator(".lojal-card-value").all_inner_texts()
     assert any(v.startswith("kr ") and v.endswith(" M") for v in values), values  # money as kr 6.19 M
+    assert page.locator(".js-plotly-plot .modebar").count() >= 6
+    assert page.evaluate(UNDER_MODEBAR) == []  # (legends and the flows' notes sat under it before)
     page.screenshot(path=str(ARTIFACTS / "results-1024.png"), full_page=True)
 
     # an edit, run: Compare opens on it against the design run before
