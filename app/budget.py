@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,13 +148,40 @@ def runner() -> Runner:
     return Runner(workers=1)
 
 
-def sweep(scenario: Scenario, levers: list[Lever], replications: int, progress, where: Runner) -> Sweep:
+def designs_of(scenario: Scenario, levers: list[Lever]) -> list[dict[str, float]]:
     """The grid of the levers, with the design on screen added when the grid misses it (so that
     the frontier chart can mark it)."""
     designs = design_space.grid(levers)
     now = {lever.path: current_value(scenario, lever.path) for lever in levers}
     if not any(all(math.isclose(d[k], v, abs_tol=1e-12) for k, v in now.items()) for d in designs):
         designs.append(now)
+    return designs
+
+
+def paced(show: Callable[[float, str], None], label: str) -> Callable[[float], None]:
+    """A progress callback: `show(fraction, text)` with the share done and, at the pace so far
+    (which the host's load moves more than any estimate made beforehand), the time left."""
+    start = time.perf_counter()
+
+    def update(fraction: float) -> None:
+        left = seconds_left(time.perf_counter() - start, fraction)
+        show(fraction, f"{label} {fraction:.0%}" + (f" · about {left:.0f} s left" if left is not None else ""))
+
+    return update
+
+
+def seconds_left(gone: float, fraction: float) -> float | None:
+    """What the work still needs at its pace so far; None before a tenth is done (the first
+    tasks start the workers: too early to tell) and in its last second and a half."""
+    if fraction < 0.1 or fraction >= 1:
+        return None
+    left = gone * (1 - fraction) / fraction
+    return left if left >= 1.5 else None
+
+
+def sweep(scenario: Scenario, levers: list[Lever], replications: int, progress, where: Runner) -> Sweep:
+    """The sweep of `designs_of` the levers."""
+    designs = designs_of(scenario, levers)
     scenarios = [design_space.design(scenario, values) for values in designs]
     seed = scenario.simulation.seed
     return sweep_designs(scenario, levers, designs, scenarios, replications, seed, progress, runner=where)

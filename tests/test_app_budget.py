@@ -106,3 +106,17 @@ def test_a_scheduler_that_does_not_answer_is_said_on_the_page(library_dir, monke
     assert_ok(at)
     assert "--scheduler tcp://127.0.0.1:1: no Dask scheduler answers there" in texts(at)
     assert at.button(key="budget.run").disabled
+
+
+def test_the_estimate_counts_the_design_on_screen_and_the_bar_says_the_time_left(library_dir):  # noqa: F811
+    at = app().run()
+    at.switch_page(BUDGET).run()
+    at.number_input(key=f"budget.steps.{EARN}").set_value(2).run()
+    assert "3 designs x 3 replications" in texts(at)  # (half and 1.5 times the earn rate, and the design itself)
+    assert budget.seconds_left(6.0, 0.25) == 18.0  # at the pace so far
+    assert budget.seconds_left(6.0, 0.05) is None  # too early: the first tasks start the workers
+    assert budget.seconds_left(0.5, 0.5) is None and budget.seconds_left(60.0, 1.0) is None
+    shown = []
+    update = budget.paced(lambda fraction, text: shown.append((fraction, text)), "Sweeping")
+    update(0.0)
+    assert shown == [(0.0, "Sweeping 0%")]

@@ -1,7 +1,6 @@
 """Budget: what the money buys. One or two levers over a range, a budget, the frontier of program
 cost against an outcome, the best design within the budget, and which assumptions move it."""
 
-import math
 
 import streamlit as st
 
@@ -62,7 +61,7 @@ for problem in errors:
     st.error(problem)
 
 cap = limit or None
-n_designs = math.prod(len(lever.values()) for lever in levers) if levers else 0
+n_designs = len(budget.designs_of(scenario, levers)) if levers else 0
 if levers and not errors:
     try:
         estimate = sweep_estimate(budget.runner(), scenario, n_designs, int(replications))
@@ -77,7 +76,7 @@ if go:
     try:
         where = budget.runner()
         result = budget.sweep(
-            scenario, levers, int(replications), lambda f: bar.progress(f, text=f"Sweeping {f:.0%}"), where
+            scenario, levers, int(replications), budget.paced(bar.progress, "Sweeping"), where
         )
         budget.keep(scenario, budget.Kept(result, objective, cap))
     except (Cancelled, ScenarioError) as exc:
@@ -141,7 +140,8 @@ if st.button("Tornado for the current design", key="budget.tornado"):
     st.button("Cancel", key="budget.cancel_tornado")
     try:
         kept.tornado = budget.tornado(
-            scenario, objective, int(replications), lambda f: bar.progress(f), budget.runner()
+            scenario, objective, int(replications), budget.paced(bar.progress, "Moving the assumptions"),
+            budget.runner(),
         )
     except (Cancelled, ScenarioError) as exc:
         st.warning("Cancelled." if isinstance(exc, Cancelled) else "; ".join(exc.problems))
