@@ -55,7 +55,14 @@ LEGEND_TOP_PX = 48
 
 def legend_at(top_px: float, height: float) -> dict[str, Any]:
     """A legend in rows from the left, its top `top_px` below the top of a figure `height` high."""
-    return {"orientation": "h", "yref": "container", "y": 1 - top_px / height, "yanchor": "top", "xanchor": "left", "x": 0}
+    return {
+        "orientation": "h",
+        "yref": "container",
+        "y": 1 - top_px / height,
+        "yanchor": "top",
+        "xanchor": "left",
+        "x": 0,
+    }
 
 
 def _figure(

@@ -1,7 +1,6 @@
 """Budget: what the money buys. One or two levers over a range, a budget, the frontier of program
 cost against an outcome, the best design within the budget, and which assumptions move it."""
 
-
 import streamlit as st
 
 from app import budget, state, views
@@ -75,9 +74,7 @@ if go:
     st.button("Cancel", key="budget.cancel")  # a click stops this script run; the runner drops the tasks left
     try:
         where = budget.runner()
-        result = budget.sweep(
-            scenario, levers, int(replications), budget.paced(bar.progress, "Sweeping"), where
-        )
+        result = budget.sweep(scenario, levers, int(replications), budget.paced(bar.progress, "Sweeping"), where)
         budget.keep(scenario, budget.Kept(result, objective, cap))
     except (Cancelled, ScenarioError) as exc:
         st.warning("The sweep was cancelled." if isinstance(exc, Cancelled) else "; ".join(exc.problems))
@@ -139,10 +136,8 @@ if st.button("Tornado for the current design", key="budget.tornado"):
     bar = st.progress(0.0, text="Moving the assumptions")
     st.button("Cancel", key="budget.cancel_tornado")
     try:
-        kept.tornado = budget.tornado(
-            scenario, objective, int(replications), budget.paced(bar.progress, "Moving the assumptions"),
-            budget.runner(),
-        )
+        progress = budget.paced(bar.progress, "Moving the assumptions")
+        kept.tornado = budget.tornado(scenario, objective, int(replications), progress, budget.runner())
     except (Cancelled, ScenarioError) as exc:
         st.warning("Cancelled." if isinstance(exc, Cancelled) else "; ".join(exc.problems))
     bar.empty()
