@@ -11,6 +11,7 @@ import streamlit as st
 import simulation
 from simulation import analysis, figures
 from simulation.metrics import GROUP_BY_LABELS, fmt
+from simulation.schema import short_label
 
 CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 # plotly's modebar, shown over the top of a chart under the pointer: the legend starts below it
@@ -22,6 +23,17 @@ def button_row():
     """A row of buttons sized to their labels, wrapping when the page is narrow (fixed columns cut
     the labels with an ellipsis at 1024 px)."""
     return st.container(horizontal=True)
+
+
+def progress_with_cancel(text: str, key: str) -> tuple:
+    """A progress bar and a Cancel button for work done in this script run, and their place: empty
+    it when the work is over (the button would stay on the page until the next run). A click on
+    Cancel stops the script run; the runner then drops the tasks not begun."""
+    place = st.empty()
+    with place.container():
+        bar = st.progress(0.0, text=text)
+        st.button("Cancel", key=key)
+    return bar, place
 
 
 def pair(designs: int) -> tuple:
@@ -137,6 +149,8 @@ def sensitivity_table(results: simulation.Results) -> None:
     residual = table.loc[[RESIDUAL]] if RESIDUAL in table.index else table.iloc[:0]
     drivers = table.drop(index=RESIDUAL, errors="ignore").sort_values(table.columns[0], ascending=False).head(8)
     shown = (100 * pd.concat([drivers, residual])).round(0).rename(columns=names)
+    shown.index = [p if p == RESIDUAL else short_label(p) for p in shown.index]
+    shown.index.name = "Assumption"
     n = results.replications.replication.nunique()
     st.subheader("What drives the spread")
     st.caption(

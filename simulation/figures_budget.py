@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from .figures import DOWN, PROGRAM, UP, _axis, _figure, _rgba
 from .metrics import fmt, metric
+from .schema import short_label
 
 OTHER = "#94a3b8"
 CURRENT, BEST = "#f97316", "#7c3aed"
@@ -60,12 +61,15 @@ def frontier(
                    shapes=shapes, hovermode="closest")  # fmt: skip
 
 
-def tornado(table: pd.DataFrame, base: float, outcome: str, currency: str = "kr", top: int = 12) -> go.Figure:
+TORNADO_TOP = 12  # bars on a tornado: the assumptions that move the outcome most
+
+
+def tornado(table: pd.DataFrame, base: float, outcome: str, currency: str = "kr", top: int = TORNADO_TOP) -> go.Figure:
     """Each assumption at the low and the high end of its range: the change in the outcome from
     its value at the scenario's own values, the largest swing on top."""
     kind = metric(outcome).kind
     rows = table.head(top).iloc[::-1]  # plotly draws the first bar at the bottom
-    names = [p.removeprefix("program.").removeprefix("customers.") for p in rows.parameter]
+    names = [short_label(p) for p in rows.parameter]
     traces = []
     for end, color in (("low", DOWN), ("high", UP)):
         values = rows[f"at_{end}"].to_numpy() - base

@@ -413,3 +413,10 @@ def _child(obj: Any, key: Any) -> Any:
 def path_label(path: str, names: Any = None) -> str:
     """`Customers › Segments › Families › Share` for `customers.segments.1.share`."""
     return " › ".join(path_labels(path, names)[0])
+
+
+def short_label(path: str, names: Any = None) -> str:
+    """`path_label` without the section (`Points › Reward delight` for
+    `program.points.reward_satisfaction_lift`): where a chart or table names many assumptions."""
+    labels = path_labels(path, names)[0]
+    return " › ".join(labels[1:] if len(labels) > 1 else labels)

@@ -38,6 +38,7 @@ def test_a_sweep_on_the_budget_page(library_dir):  # noqa: F811
     at.number_input(key="budget.limit").set_value(1e12)
     at.button(key="budget.run").click().run()
     assert_ok(at)
+    assert "Cancel" not in [b.label for b in at.button]  # the sweep is over: its bar and Cancel are gone
     fig = [f for f in charts(at) if "What the money buys" in f["layout"]["title"]["text"]][0]
     names = {trace.get("name") for trace in fig["data"]}
     assert {"designs", "frontier", "current design", "best within budget"} <= names
@@ -83,10 +84,14 @@ def test_the_tornado_for_the_current_design(library_dir):  # noqa: F811
     assert "current design" in {trace.get("name") for trace in fig["data"]}
     at.button(key="budget.tornado").click().run()
     assert_ok(at)
+    assert "Cancel" not in [b.label for b in at.button]
     fig = [f for f in charts(at) if "Which assumption moves" in f["layout"]["title"]["text"]][0]
     assert [t["name"] for t in fig["data"]] == ["at the low end", "at the high end"]
-    assert len(fig["data"][0]["y"]) == min(12, len(simulation.sensitivity.inputs(
-        simulation.load(library_dir / "coffee-points-card.yaml"))))  # fmt: skip
+    inputs = simulation.sensitivity.inputs(simulation.load(library_dir / "coffee-points-card.yaml"))
+    assert len(fig["data"][0]["y"]) == min(12, len(inputs))
+    assert "Points › Reward delight" in fig["data"][0]["y"]  # labels, never raw paths
+    assert not any("_" in name or "." in name for name in fig["data"][0]["y"])
+    assert f"Shown: the 12 that move it most of {len(inputs)} assumptions" in texts(at)
     assert frontier.DEFAULT_OBJECTIVE == at.selectbox(key="budget.objective").value
 
 

@@ -763,6 +763,7 @@ def test_sampled_assumptions_show_what_drives_the_spread(library_dir):  # noqa: 
     table = next(d.value for d in at.dataframe if "Profit" in d.value.columns)
     assert list(table.columns)[:2] == ["Profit", "ROI"]
     assert table.index[-1] == "simulation noise and interactions"
+    assert not any("." in name or "_" in name for name in table.index)  # labels, never raw paths
     assert table["Profit"].sum() == pytest.approx(100, abs=5)  # shares in %, rounded
 
 

@@ -70,15 +70,14 @@ if levers and not errors:
         st.error("; ".join(exc.problems))
 go = st.button("Run the sweep", key="budget.run", type="primary", disabled=not levers or bool(errors))
 if go:
-    bar = st.progress(0.0, text="Sweeping")
-    st.button("Cancel", key="budget.cancel")  # a click stops this script run; the runner drops the tasks left
+    bar, running = views.progress_with_cancel("Sweeping", "budget.cancel")
     try:
         where = budget.runner()
         result = budget.sweep(scenario, levers, int(replications), budget.paced(bar.progress, "Sweeping"), where)
         budget.keep(scenario, budget.Kept(result, objective, cap))
     except (Cancelled, ScenarioError) as exc:
         st.warning("The sweep was cancelled." if isinstance(exc, Cancelled) else "; ".join(exc.problems))
-    bar.empty()
+    running.empty()
 
 kept = budget.kept(scenario)
 if kept is None:
@@ -133,18 +132,18 @@ st.caption(
     "(docs/model.md 11.1), one at a time."
 )
 if st.button("Tornado for the current design", key="budget.tornado"):
-    bar = st.progress(0.0, text="Moving the assumptions")
-    st.button("Cancel", key="budget.cancel_tornado")
+    bar, running = views.progress_with_cancel("Moving the assumptions", "budget.cancel_tornado")
     try:
         progress = budget.paced(bar.progress, "Moving the assumptions")
         kept.tornado = budget.tornado(scenario, objective, int(replications), progress, budget.runner())
     except (Cancelled, ScenarioError) as exc:
         st.warning("Cancelled." if isinstance(exc, Cancelled) else "; ".join(exc.problems))
-    bar.empty()
+    running.empty()
 if kept.tornado is not None:
     views.chart(
         figures_budget.tornado(kept.tornado.table, kept.tornado.base, kept.tornado.metric[0], currency),
         "budget.tornado_chart",
     )
     n = len(sensitivity.inputs(scenario))
-    st.caption(f"{n} assumptions, {sensitivity.designs_needed(n, 'tornado', 0)} designs.")
+    shown = f"the {figures_budget.TORNADO_TOP} that move it most of " if n > figures_budget.TORNADO_TOP else ""
+    st.caption(f"Shown: {shown}{n} assumptions ({sensitivity.designs_needed(n, 'tornado', 0)} designs simulated).")
