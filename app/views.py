@@ -98,6 +98,11 @@ PAGE_CSS = """<style>
 .lojal-card-change.bad {color: #9d1c24; background: rgba(255, 43, 43, 0.12);}
 .lojal-card-note {font-size: 0.85rem; opacity: 0.75; line-height: 1.35;}
 .lojal-chart-title {font-size: 1rem; font-weight: 600; line-height: 1.3;}
+/* a projector (1024 px, the sidebar open) left the page 564 px between Streamlit's 80 px margins:
+   charts side by side were 270 px wide, their legends one entry a line */
+@media (max-width: 1280px) {
+  [data-testid="stMainBlockContainer"] {padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem;}
+}
 </style>"""
 
 

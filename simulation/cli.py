@@ -444,9 +444,11 @@ def cmd_app(args: argparse.Namespace) -> int:
         )
         return EXIT_INVALID
     extra = _without_option(extra, "server.port")
-    # headless: no first-run e-mail prompt from Streamlit; we open the browser ourselves
+    # headless: no first-run e-mail prompt from Streamlit; we open the browser ourselves. A minimal
+    # toolbar: no "Deploy" button and developer menu in front of a client
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless=true",
-           "--browser.gatherUsageStats=false", f"--server.port={port}", *extra]  # fmt: skip
+           "--browser.gatherUsageStats=false", "--client.toolbarMode=minimal", f"--server.port={port}",
+           *extra]  # fmt: skip
     # its own process group, so that stopping lojal stops Streamlit and its worker processes too
     proc = subprocess.Popen(cmd, start_new_session=True)
     group = _ProcessGroup(proc)

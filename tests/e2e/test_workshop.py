@@ -71,6 +71,9 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
     assert any(v.startswith("kr ") and v.endswith(" M") for v in values), values  # money as kr 6.19 M
     assert page.locator(".js-plotly-plot .modebar").count() >= 6
     assert page.evaluate(UNDER_MODEBAR) == []  # (legends and the flows' notes sat under it before)
+    # charts side by side get the page's width, not Streamlit's 80 px margins (270 px each before)
+    widths = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(e => e.clientWidth)")
+    assert min(widths) >= 300, widths
     page.screenshot(path=str(ARTIFACTS / "results-1024.png"), full_page=True)
 
     # an edit, run: Compare opens on it against the design run before
