@@ -81,7 +81,7 @@ def app_url(tmp_path_factory, library):
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
+         "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"],  # (as `lojal app` starts it)
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     # fmt: on
