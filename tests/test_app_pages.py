@@ -416,6 +416,10 @@ def test_library_groups_by_industry_or_instrument_and_filters(library_dir):  # n
     assert len(headings) == len(library_tables(at)) >= 6
     fashion = library_tables(at)[2]
     assert sorted(fashion["File"]) == ["fashion-delivery-club.yaml", "fashion-tiers-club.yaml"]
+    # the names whole (~7 px a letter), in one width for every table: a cut name reads as another scenario
+    longest = max(len(name) for t in library_tables(at) for name in t["Name"])
+    widths = {json.loads(d.proto.columns)["Name"]["width"] for d in at.dataframe if "Name" in d.proto.columns}
+    assert widths == {min(24 + 7 * longest, 400)} and longest > 40
     # by instrument: a design with tiers and a club is under both, and lists its industry
     at.segmented_control(key="library.group_by").set_value("instrument").run()
     assert_ok(at)

@@ -34,6 +34,9 @@ shown = library.filtered(entries, industries, instruments)
 if not shown:
     st.info("No scenario in the library matches these filters." if entries else f"The library `{folder}` is empty.")
 other = "instrument" if by == "industry" else "industry"
+# the Name column wide enough for the longest name shown (~7 px a letter; cut names read as other
+# scenarios), the same in every table so that the tables line up
+name_width = min(max([24 + 7 * len(e.name) for e in shown] + [160]), 400)
 for heading, group in library.grouped(shown, by).items():
     st.markdown(f"**{heading}** · {len(group)} scenario{'s' if len(group) != 1 else ''}")
     table = pd.DataFrame(
@@ -55,7 +58,7 @@ for heading, group in library.grouped(shown, by).items():
         hide_index=True,
         width="stretch",
         column_config={
-            "Name": st.column_config.TextColumn(width="medium"),
+            "Name": st.column_config.TextColumn(width=name_width),
             library.GROUP_BY[other]: st.column_config.TextColumn(width="medium"),
             "Description": st.column_config.TextColumn(width="large"),
             "Last changed": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
