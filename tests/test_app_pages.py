@@ -523,6 +523,9 @@ def test_compare_five_designs_draws_each_chart_full_width(library_dir):  # noqa:
     assert len(heat["data"][0]["x"]) == 5 and heat["data"][0]["textfont"]["size"] >= 12
     legend_grows = [f["layout"]["height"] for f in figs if f["data"][0]["type"] == "scatter"]
     assert legend_grows and min(legend_grows) > 340  # room for five names above the plot
+    # five designs' columns scroll at 1024 px: the metric and the arm stay in view
+    columns = json.loads(next(d.proto.columns for d in at.dataframe if '"Metric"' in d.proto.columns))
+    assert columns["Metric"]["pinned"] is True and columns["Arm"]["pinned"] is True
 
 
 def test_compare_opens_on_the_last_run_against_the_one_before(library_dir):  # noqa: F811

@@ -63,7 +63,10 @@ arms = st.pills(
 )  # fmt: skip
 table = analysis.compare_table(summaries, reps, tuple(arms or analysis.ARMS))
 reference = picked[0]
-st.dataframe(analysis.compare_display(table, summaries[reference], currency), hide_index=True, height=420)
+# (the metric and the arm stay in view while the designs' columns scroll: five do not fit at 1024 px)
+pinned = {column: st.column_config.TextColumn(pinned=True) for column in ("Metric", "Arm")}
+shown = analysis.compare_display(table, summaries[reference], currency)
+st.dataframe(shown, hide_index=True, height=420, column_config=pinned, key="compare.table")
 st.caption("Mean (5-95 % interval over replications). Differences are paired replication by replication.")
 
 st.subheader("Over time")
