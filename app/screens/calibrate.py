@@ -116,7 +116,7 @@ def the_survey() -> tuple[cal.Source | None, pd.DataFrame | None, bool]:
         st.caption(
             "A CSV with columns `segment, 0, 1, ..., 10` (how many answered each score) and optionally `share`. The "
             "fitted segments are then the survey's, each starting on its answers' ladder; without a survey the fit "
-            "finds three churn segments and one starting ladder. (`lojal calibrate --nps FILE`)"
+            "finds up to three churn segments (a segment found twice is merged) and one starting ladder. (`lojal calibrate --nps FILE`)"
         )
         source = cal.source(cal.SURVEY, st.file_uploader("NPS answer counts", type=["csv", "txt"],
                                                          key="calibrate.nps_upload", max_upload_size=1))  # fmt: skip

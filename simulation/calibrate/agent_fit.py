@@ -343,7 +343,31 @@ def fit(h: Histories, ladder: Ladder, ladders: list[np.ndarray], n_segments: int
         best = min(trials, key=lambda r: r.fun)
         best = minimize(objective, best.x, jac=True, method="TNC", bounds=bounds,
                         options={"maxfun": MAX_EVALUATIONS}, callback=step)  # fmt: skip
-    return AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
+    found = AgentFit(_without_empty(layout.segments(best.x)), -best.fun * n, len(best.x), int(n))
+    if layout.shares is not None:  # (segments given with their shares, a survey's: kept as they are)
+        return found
+    return _fewer(found, likelihood, h)
+
+
+def _fewer(found: AgentFit, likelihood: Likelihood, h: Histories) -> AgentFit:
+    """The fit with its two segments of the nearest churn multipliers merged, again and again,
+    while that lowers the BIC: a fit of k segments often finds one segment twice (the CDNOW
+    master file's: churn multipliers 0.292 and 0.295), and from its own starts the optimiser of
+    k - 1 segments may stop at a worse optimum (there, the high-churn segment at its bound)."""
+    while True:
+        pairs = [(abs(P.log(a.churn_multiplier / b.churn_multiplier)), i, j)
+                 for i, a in enumerate(found.segments) for j, b in enumerate(found.segments)
+                 if i < j and np.array_equal(a.ladder, b.ladder)]  # fmt: skip
+        if not pairs:
+            return found
+        _, i, j = min(pairs)
+        segs = _merged(found.segments, i, j)
+        with np.errstate(all="ignore"):
+            ll = float(P.dot(likelihood.evaluate(segs)[0], h.weight))
+        fewer = AgentFit(segs, ll, found.n_params - 2, found.n_customers)  # (a churn multiplier and a share)
+        if not fewer.bic < found.bic:
+            return found
+        found = fewer
 
 
 def _start(rate: float, k: int, churn: tuple[float, float], fit_shares: bool, ladder: np.ndarray | None,
@@ -358,6 +382,16 @@ def _start(rate: float, k: int, churn: tuple[float, float], fit_shares: bool, la
             np.zeros(N_LEVELS - 1) if ladder is None else P.log(np.maximum(ladder[1:], 1e-4) / max(ladder[0], 1e-4))
         ]
     return np.concatenate(x0)
+
+
+def _merged(segs: list[SegmentFit], i: int, j: int) -> list[SegmentFit]:
+    """Segment j added to segment i (i < j): their shares summed, the churn multiplier weighted
+    by share; the others as they were, in their order."""
+    a, b = segs[i], segs[j]
+    share = a.share + b.share
+    churn = (a.share * a.churn_multiplier + b.share * b.churn_multiplier) / share
+    merged = replace(a, share=share, churn_multiplier=churn)
+    return [merged if k == i else s for k, s in enumerate(segs) if k != j]
 
 
 def _without_empty(segs: list[SegmentFit]) -> list[SegmentFit]:

@@ -11,7 +11,7 @@ from .retention import _fix_shares, _rounded_shares
 from .transactions import MONTH_DAYS, WEEK_DAYS, DataError, Summary, holdout_curve, read_table, summarize
 
 STILL_LADDER = {"positive_experience": 0.0, "negative_experience": 0.0, "drift_without_contact": 0.0}
-N_SEGMENTS = 3  # latent churn segments fitted (those the data leave empty are dropped)
+N_SEGMENTS = 3  # latent churn segments fitted (those left empty are dropped, those found twice merged)
 MAX_BY_COUNT = 7  # the by-count table's last row is "7 or more"
 
 
@@ -152,8 +152,8 @@ def calibrate(log: pd.DataFrame, calibration_end, holdout_end=None, base: Scenar
               nps: pd.DataFrame | None = None, replications: int = 4, seed: int = 1,
               n_segments: int = N_SEGMENTS, fit_ladder: bool = True, progress=_quiet) -> dict:  # fmt: skip
     """Everything `lojal calibrate` reports. The agent model's default structure, `n_segments`
-    latent churn segments and a fitted common starting ladder, has the best BIC of those
-    tried on the CDNOW master file (docs/model.md section 12.2). `progress(text)` hears what
+    latent churn segments (those found twice merged) and a fitted common starting ladder, has
+    the best BIC of those tried on the CDNOW master file (docs/model.md section 12.2). `progress(text)` hears what
     is being done, often (the app shows it)."""
     base = base or Scenario()
     progress("Summarising each customer's purchases")
