@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -41,3 +42,27 @@ def pytest_collection_modifyitems(config, items):
         return _FIRST.index(path) if path in _FIRST else len(_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file is kept
+
+
+# Under mutation, a test that runs past this many seconds fails: a mutant that makes a loop
+# endless (the Poisson inversion's) is killed in a minute, not at mutmut's CPU limit (~12 min for
+# rng.py's functions, whose tests include the engine's). The slowest test here takes ~15 s.
+MUTANT_TEST_SECONDS = 60
+
+
+@pytest.fixture(autouse=True)
+def _mutant_deadline():
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        yield
+        return
+
+    def stop(_signum, _frame):
+        raise TimeoutError(f"over {MUTANT_TEST_SECONDS} s under mutation: the mutant does not end")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(MUTANT_TEST_SECONDS)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
