@@ -355,7 +355,7 @@ def _fewer(found: AgentFit, likelihood: Likelihood, h: Histories) -> AgentFit:
     master file's: churn multipliers 0.292 and 0.295), and from its own starts the optimiser of
     k - 1 segments may stop at a worse optimum (there, the high-churn segment at its bound)."""
     while True:
-        pairs = [(abs(P.log(a.churn_multiplier / b.churn_multiplier)), i, j)
+        pairs = [(abs(a.churn_multiplier - b.churn_multiplier) / max(a.churn_multiplier, b.churn_multiplier, 1e-12), i, j)
                  for i, a in enumerate(found.segments) for j, b in enumerate(found.segments)
                  if i < j and np.array_equal(a.ladder, b.ladder)]  # fmt: skip
         if not pairs:
