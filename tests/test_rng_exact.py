@@ -228,6 +228,17 @@ def test_integer_rates_count_as_the_same_rates_in_float64():
     u = np.array([0.1, 0.5, 0.9, 0.99, 0.3])
     whole = np.array([0, 2, 5, 40, 90])  # (90: above LARGE_RATE)
     assert poisson_from_uniform(whole, u).tolist() == poisson_from_uniform(whole.astype(float), u).tolist()
+    small = np.array([0, 2, 5, 40, 7])  # (none above it: no float rate is made along the way)
+    assert poisson_from_uniform(small, u).tolist() == poisson_from_uniform(small.astype(float), u).tolist()
+
+
+def test_an_array_of_rates_at_exactly_large_rate_is_inverted_exactly():
+    # as poisson_scalar: the normal approximation only above LARGE_RATE (in the far tails it
+    # gives other counts than the exact inversion)
+    u = np.array([1e-9, 0.001, 0.5, 0.999, 1 - 1e-9])
+    counts = poisson_from_uniform(np.full(u.size, LARGE_RATE), u).tolist()
+    assert counts == [_poisson_cdf_count(LARGE_RATE, v) for v in u]
+    assert counts != [round(LARGE_RATE + np.sqrt(LARGE_RATE) * NormalDist().inv_cdf(v)) for v in u]
 
 
 def test_rates_past_a_block_are_inverted_a_block_at_a_time_with_the_same_counts():
