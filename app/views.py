@@ -84,6 +84,13 @@ def headline_cards(results: simulation.Results) -> None:
     st.markdown(cards_html(analysis.headline_cards(results), tip), unsafe_allow_html=True)
 
 
+def break_even_line(results: simulation.Results) -> None:
+    """What must be true for the design to pay (or how much room it has): the executive's question."""
+    from simulation.breakeven import break_even
+
+    st.markdown(break_even(results).text(results.scenario.economics.currency))
+
+
 # the house style of what the pages draw as HTML (cards, chart titles); shell.frame puts it on every page
 PAGE_CSS = """<style>
 .lojal-cards {display: grid; grid-template-columns: repeat(auto-fill, minmax(12.5rem, 1fr)); gap: 0.75rem;

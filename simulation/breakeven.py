@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .metrics import fmt
+
 
 @dataclass(frozen=True)
 class BreakEven:
@@ -29,6 +31,7 @@ class BreakEven:
     payback_p95: float
 
     def text(self, currency: str = "kr") -> str:
+        """In words, in the house number style (`3.7 %`, `pp`; metrics.fmt)."""
         month = (
             "does not pay back within the horizon"
             if math.isnan(self.payback_month)
@@ -36,18 +39,19 @@ class BreakEven:
         )
         if math.isnan(self.purchase_lift):
             return f"Break-even: {month}."
+        lift, kept = fmt(abs(self.purchase_lift), "share"), f"{abs(self.customers_to_keep):,.0f}"
+        points = fmt(self.retention_points / 100, "share", signed=True)  # (+ where needed, - where headroom)
         if self.incremental_profit < 0:
-            need = (f"to break even it needs {self.purchase_lift:.1%} more purchases from every customer (same basket and"
-                    f" margin), or {self.customers_to_keep:,.0f} more starting customers kept to the horizon"
-                    f" (+{self.retention_points:.1f} points of retention)")  # fmt: skip
+            need = (f"to break even it needs {lift} more purchases from every customer (same basket and margin), or"
+                    f" {kept} more starting customers kept to the horizon ({points} of retention)")  # fmt: skip
         else:
-            need = (f"it would still break even with {-self.purchase_lift:.1%} fewer purchases, or with"
-                    f" {-self.customers_to_keep:,.0f} fewer starting customers kept ({self.retention_points:.1f} points)")  # fmt: skip
+            need = (f"it would still break even with {lift} fewer purchases from every customer, or with {kept}"
+                    f" fewer starting customers kept to the horizon ({points} of retention)")  # fmt: skip
         return f"Break-even: {month}; {need}."
 
 
 def _interval(low: float, high: float) -> str:
-    return "" if math.isnan(low) else f" (5-95 %: {low:.0f}-{high:.0f})"
+    return "" if math.isnan(low) else f" (5-95 %: month {low:.0f} to month {high:.0f})"
 
 
 def break_even(results) -> BreakEven:

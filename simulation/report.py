@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from . import analysis, figures, pilot, uncertainty
+from .breakeven import break_even
 from .describe import describe
 from .metrics import GROUP_BY_LABELS, fmt, fmt_interval, metric
 from .provenance import Provenance
@@ -101,6 +102,7 @@ def _scenario_section(results: Any, prov: Provenance, several: bool) -> str:
         "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in describe(sc)) + "</ul>",
         "<h3>Headline results</h3>",
         _table(headline_table(results), numeric=("With program", "No program", "Difference", "90 % interval")),
+        f"<p>{escape(break_even(results).text(sc.economics.currency))}</p>",
         _drivers(results),
         _pilot(results),
         "<h3>Assumptions and their ranges</h3>",

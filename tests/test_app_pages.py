@@ -63,6 +63,8 @@ def test_opens_on_a_ready_to_run_example_and_one_click_shows_results(library_dir
     assert sum("90 % interval" in c for c in captions if "runs pay back" not in c) == 7
     # the payback card says how many runs pay back (and their interval when at least half do)
     assert sum(re.match(r"\d+ of \d+ runs pay back", c) is not None for c in captions) == 1
+    # and under the cards, what must be true for it to pay (or how much room it has)
+    assert re.search(r"Break-even: (pays back in month \d+|does not pay back).* (fewer|more) purchases", texts(at))
     # the retention chart carries the engine's own monthly means
     retention = [f for f in charts(at) if f["layout"]["title"]["text"].startswith("Retention")][0]
     assert retention["data"][-1]["name"] == "With program"

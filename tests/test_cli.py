@@ -213,6 +213,7 @@ def test_report_is_one_offline_file_with_headline_numbers_and_provenance(tmp_pat
     profit = data["summary"]["net_profit"]["incremental"]["mean"]
     assert "<td>Incremental profit</td>" in html and fmt(profit, "money", "kr", signed=True) in html
     assert "The design" in html and "Assumptions and their ranges" in html and "Headline results" in html
+    assert re.search(r"<p>Break-even: (pays back in month \d+|does not pay back)", html)  # what must be true to pay
     sha = hashlib.sha256(COFFEE.read_bytes()).hexdigest()
     assert sha in html and data["provenance"]["scenario_sha256"] == sha
     assert (data["provenance"]["seed"], data["provenance"]["replications"]) == (11, 3)

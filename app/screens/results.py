@@ -53,6 +53,7 @@ st.caption(
 with st.expander("The program in plain words", expanded=False):
     st.markdown("\n".join(f"- {line}" for line in describe(results.scenario)))
 views.headline_cards(results)
+views.break_even_line(results)
 views.pilot_table(results)
 views.sensitivity_table(results)
 views.results_charts(results, key="results", brief=results.provisional and running)
