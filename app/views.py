@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import pandas as pd
@@ -88,7 +89,7 @@ def break_even_line(results: simulation.Results) -> None:
     """What must be true for the design to pay (or how much room it has): the executive's question."""
     from simulation.breakeven import break_even
 
-    st.markdown(break_even(results).text(results.scenario.economics.currency))
+    st.markdown(unbroken(break_even(results).text(results.scenario.economics.currency)), unsafe_allow_html=True)
 
 
 # the house style of what the pages draw as HTML (cards, chart titles); shell.frame puts it on every page
@@ -105,12 +106,23 @@ PAGE_CSS = """<style>
 .lojal-card-change.bad {color: #9d1c24; background: rgba(255, 43, 43, 0.12);}
 .lojal-card-note {font-size: 0.85rem; opacity: 0.75; line-height: 1.35;}
 .lojal-chart-title {font-size: 1rem; font-weight: 600; line-height: 1.3;}
+.lojal-nb {white-space: nowrap;}
 /* a projector (1024 px, the sidebar open) left the page 564 px between Streamlit's 80 px margins:
    charts side by side were 270 px wide, their legends one entry a line */
 @media (max-width: 1280px) {
   [data-testid="stMainBlockContainer"] {padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem;}
 }
 </style>"""
+
+
+# a figure with its sign, currency and unit ("+kr 5.87 M", "+0.8 pp", "85.4 %", "month 12"): kept on one line,
+# where a narrow card broke "+kr 6.6" from its "M" and "+0.8" from its "pp"
+FIGURE = re.compile(r"(?:\bmonth )?[+\-−]?(?:\b(?:kr|[A-Z]{3}) |[€$£] ?)?[+\-−]?\d[\d,.]*(?: (?:%|pp|M|k|bn)(?!\w))?")
+
+
+def unbroken(text: str) -> str:
+    """`text` escaped for HTML, each figure in it in a span that does not wrap (PAGE_CSS)."""
+    return FIGURE.sub(lambda m: f'<span class="lojal-nb">{m.group(0)}</span>', escape(text))
 
 
 def cards_html(cards: list[analysis.Card], tip: str = "") -> str:
@@ -121,11 +133,11 @@ def cards_html(cards: list[analysis.Card], tip: str = "") -> str:
         if card.change:
             tone = {True: "good", False: "bad", None: ""}[card.good]
             arrow = "▲" if card.change.startswith("+") else ("▼" if card.change.startswith("-") else "")
-            change = f'<div class="lojal-card-change {tone}">{arrow} {escape(card.change)} vs no program</div>'
+            change = f'<div class="lojal-card-change {tone}">{arrow} {unbroken(card.change)} vs no program</div>'
         parts.append(
             f'<div class="lojal-card" title="{escape(tip)}"><div class="lojal-card-title">{escape(card.title)}</div>'
-            f'<div class="lojal-card-value">{escape(card.value)}</div>{change}'
-            f'<div class="lojal-card-note">{escape(card.note)}</div></div>'
+            f'<div class="lojal-card-value">{unbroken(card.value)}</div>{change}'
+            f'<div class="lojal-card-note">{unbroken(card.note)}</div></div>'
         )
     return '<div class="lojal-cards">' + "".join(parts) + "</div>"
 

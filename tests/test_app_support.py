@@ -82,6 +82,7 @@ def cards(at) -> list[Card]:
     out = []
     for block in (m.value for m in at.markdown if 'class="lojal-cards"' in m.value):
         for card in block.split('<div class="lojal-card" ')[1:]:
+            card = re.sub(r'<span class="lojal-nb">([^<]*)</span>', r"\1", card)  # (figures kept on one line)
             part = {k: html.unescape(v) for k, v in re.findall(r'class="lojal-card-(\w+)[^"]*">([^<]*)<', card)}
             change = part.get("change", "").split(" ", 1)[-1].removesuffix(" vs no program") or None
             out.append(Card((part["title"], part["value"], change, part.get("note", ""))))

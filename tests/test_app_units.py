@@ -596,3 +596,14 @@ def test_a_required_number_gets_a_widget_spec():
     spec = number_spec({"default": PydanticUndefined, "gt": 0}, PydanticUndefined, False)
     assert spec["min_value"] == 0.0 and spec["step"] == 1.0 and spec["format"] == "%.0f"
     assert number_spec({"default": PydanticUndefined}, None, True)["step"] == 1
+
+
+def test_figures_on_the_cards_are_kept_on_one_line():
+    # a narrow card broke "+kr 6.6" from its "M" and "+0.8" from its "pp"
+    from app.views import unbroken
+
+    nb = '<span class="lojal-nb">{}</span>'.format
+    assert unbroken("+kr 5.87 M to +kr 6.6 M") == f"{nb('+kr 5.87 M')} to {nb('+kr 6.6 M')}"
+    assert unbroken("of the change: +0.8 pp to +1.0 pp") == f"of the change: {nb('+0.8 pp')} to {nb('+1.0 pp')}"
+    assert unbroken("85.4 % to EUR 7 & month 12") == f"{nb('85.4 %')} to {nb('EUR 7')} &amp; {nb('month 12')}"
+    assert unbroken("Mkr 5 Mar") == f"Mkr {nb('5')} Mar"  # (no unit glued out of a word)
