@@ -78,14 +78,19 @@ def test_the_fast_likelihood_equals_the_sum_over_segments_and_levels(known):
     assert np.allclose(agent_fit.Likelihood(h, LADDER).per_pattern(segs), slow, rtol=0, atol=1e-9)
 
 
-def test_two_churn_segments_are_found_where_the_log_has_them():
-    # Everyone on one level (there the ladder's own spread of churn cannot stand in for the
-    # segments), watched for three years (over one, a 50/50 mix of churn 0.005 and 0.08 a
-    # month and one churn of 0.035 leave nearly the same survivors)
+@pytest.fixture(scope="module")
+def two_segments():
+    """Everyone on one level (there the ladder's own spread of churn cannot stand in for the
+    segments), watched for three years (over one, a 50/50 mix of churn 0.005 and 0.08 a
+    month and one churn of 0.035 leave nearly the same survivors): histories and the level."""
     one_level = np.eye(6)[3]
     log = synthetic.agent_log(1000, 0.5, 1.5, LADDER, one_level, churn_multipliers=(0.25, 4.0), shares=(0.5, 0.5),
                               days=1100, seed=5)  # fmt: skip
-    h = agent_fit.histories(log, tx.summarize(log, log.date.max()))
+    return agent_fit.histories(log, tx.summarize(log, log.date.max())), one_level
+
+
+def test_two_churn_segments_are_found_where_the_log_has_them(two_segments):
+    h, one_level = two_segments
     one = agent_fit.fit(h, LADDER, [one_level], n_segments=1)
     two = agent_fit.fit(h, LADDER, [one_level], n_segments=2)
     assert two.bic < one.bic - 10  # the data support the second segment
@@ -94,12 +99,9 @@ def test_two_churn_segments_are_found_where_the_log_has_them():
     assert 0.3 < low.share < 0.7
 
 
-def test_a_segment_found_twice_is_merged_and_two_real_ones_are_not():
+def test_a_segment_found_twice_is_merged_and_two_real_ones_are_not(two_segments):
     # (the CDNOW master file's 3-segment fit found its low-churn segment twice: 0.292 and 0.295)
-    one_level = np.eye(6)[3]
-    log = synthetic.agent_log(1000, 0.5, 1.5, LADDER, one_level, churn_multipliers=(0.25, 4.0), shares=(0.5, 0.5),
-                              days=1100, seed=5)  # fmt: skip
-    h = agent_fit.histories(log, tx.summarize(log, log.date.max()))
+    h, one_level = two_segments
     two = agent_fit.fit(h, LADDER, [one_level], n_segments=2)
     likelihood = agent_fit.Likelihood(h, LADDER)
     assert agent_fit._fewer(two, likelihood, h) == two  # two segments the data support stay two
