@@ -108,11 +108,7 @@ class Kept:
 
     def current(self, scenario: Scenario) -> int | None:
         """The index of the design on screen among the sweep's designs, if it is one of them."""
-        values = {lever.path: current_value(scenario, lever.path) for lever in self.sweep.levers}
-        for i, design in enumerate(self.sweep.designs):
-            if all(math.isclose(design[k], v, rel_tol=1e-9, abs_tol=1e-12) for k, v in values.items()):
-                return i
-        return None
+        return index_of(scenario, self.sweep.levers, self.sweep.designs)
 
     def csv(self) -> bytes:
         table = self.sweep.table()
@@ -152,10 +148,18 @@ def designs_of(scenario: Scenario, levers: list[Lever]) -> list[dict[str, float]
     """The grid of the levers, with the design on screen added when the grid misses it (so that
     the frontier chart can mark it)."""
     designs = design_space.grid(levers)
-    now = {lever.path: current_value(scenario, lever.path) for lever in levers}
-    if not any(all(math.isclose(d[k], v, abs_tol=1e-12) for k, v in now.items()) for d in designs):
-        designs.append(now)
+    if index_of(scenario, levers, designs) is None:
+        designs.append({lever.path: current_value(scenario, lever.path) for lever in levers})
     return designs
+
+
+def index_of(scenario: Scenario, levers: list[Lever], designs: list[dict[str, float]]) -> int | None:
+    """The index of the design on screen among `designs` (its values of the levers), if it is one."""
+    values = {lever.path: current_value(scenario, lever.path) for lever in levers}
+    for i, design in enumerate(designs):
+        if all(math.isclose(design[k], v, rel_tol=1e-9, abs_tol=1e-12) for k, v in values.items()):
+            return i
+    return None
 
 
 def paced(show: Callable[[float, str], None], label: str) -> Callable[[float], None]:
