@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 from pydantic import BaseModel
 
-from app import runs
+from app import runs, views
 from simulation import design_space, frontier, sensitivity, uncertainty
 from simulation.design_space import Lever
 from simulation.runner import Runner
@@ -169,7 +169,7 @@ def paced(show: Callable[[float, str], None], label: str) -> Callable[[float], N
 
     def update(fraction: float) -> None:
         left = seconds_left(time.perf_counter() - start, fraction)
-        show(fraction, f"{label} {fraction:.0%}" + (f" · about {left:.0f} s left" if left is not None else ""))
+        show(fraction, f"{label} {fraction:.0%}{views.time_left(left)}")
 
     return update
 
@@ -180,7 +180,7 @@ def seconds_left(gone: float, fraction: float) -> float | None:
     if fraction < 0.1 or fraction >= 1:
         return None
     left = gone * (1 - fraction) / fraction
-    return left if left >= 1.5 else None
+    return left if left >= views.LEFT_SHOWN_FROM else None
 
 
 def sweep(scenario: Scenario, levers: list[Lever], replications: int, progress, where: Runner) -> Sweep:

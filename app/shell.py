@@ -138,8 +138,8 @@ def _follow(owner: str, page: st.Page) -> None:
         left = job.seconds_left()
     if job is None or not job.running or (shown is not None and _worth_drawing(job.done, *shown, left)):
         _rerun(page)
-    estimate = f" · about {left:.0f} s left" if left is not None and left >= 1.5 else ""
-    st.progress(job.done / job.planned, text=f"Simulating: {job.done} of {job.planned} replications{estimate}")
+    text = f"Simulating: {job.done} of {job.planned} replications{views.time_left(left)}"
+    st.progress(job.done / job.planned, text=text)
     st.button("Cancel", key=CANCEL, width="stretch", help="Stop the run; the replications done are kept")
 
 

@@ -26,6 +26,14 @@ def button_row():
     return st.container(horizontal=True)
 
 
+LEFT_SHOWN_FROM = 1.5  # seconds: a shorter time left is not worth saying (the bar is nearly full)
+
+
+def time_left(seconds: float | None) -> str:
+    """The end of a progress bar's text: " · about 12 s left", or nothing."""
+    return f" · about {seconds:.0f} s left" if seconds is not None and seconds >= LEFT_SHOWN_FROM else ""
+
+
 def progress_with_cancel(text: str, key: str) -> tuple:
     """A progress bar and a Cancel button for work done in this script run, and their place: empty
     it when the work is over (the button would stay on the page until the next run). A click on
