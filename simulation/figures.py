@@ -51,6 +51,7 @@ def _axis(kind: str, currency: str = "", **extra: Any) -> dict[str, Any]:
 # figure (not on the plot, which plotly then pushes down under a legend of several lines) so that
 # it stays clear of what sits above it: the title here, the app's modebar (app/views.py).
 LEGEND_TOP_PX = 48
+MARGIN = {"l": 10, "r": 10, "t": 84, "b": 10}  # (the top: the title and the legend's row)
 
 
 def legend_at(top_px: float, height: float) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def _figure(
             "font": {"size": 15},
         },
         "height": height,
-        "margin": {"l": 10, "r": 10, "t": 84, "b": 10},
+        "margin": MARGIN,
         "legend": legend_at(LEGEND_TOP_PX, height),
         "hovermode": "x unified",
         "yaxis": y or {},
@@ -239,8 +240,7 @@ def ladder_flows(flows: pd.DataFrame, arm: str = "program") -> go.Figure:
         for x, text in ((0, "start"), (1, "end of horizon"))
     ]
     title = f"From start to end: ladder flows ({ARM_NAMES.get(arm, arm).lower()})"
-    margin = {"l": 10, "r": 10, "t": 84, "b": 34}
-    return _figure([sankey], title, height=380, hovermode=False, annotations=notes, margin=margin)
+    return _figure([sankey], title, height=380, hovermode=False, annotations=notes, margin={**MARGIN, "b": 34})
 
 
 def _ladder_positions(source: list[int], target: list[int], value: list[float]) -> dict[str, list[float]]:
