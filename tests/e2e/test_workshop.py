@@ -72,7 +72,10 @@ def test_a_workshop_on_a_projector(page: Page, app_url: str, library: Path):
     assert page.locator(".js-plotly-plot .modebar").count() >= 6
     assert page.evaluate(UNDER_MODEBAR) == []  # (legends and the flows' notes sat under it before)
     # charts side by side get the page's width, not Streamlit's 80 px margins (270 px each before)
-    widths = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].map(e => e.clientWidth)")
+    # (a chart plotly is still laying out, after the run's last redraw, is 0 px wide for a moment)
+    charts = "[...document.querySelectorAll('.js-plotly-plot')]"
+    page.wait_for_function(f"() => {charts}.every(e => e.clientWidth > 0)", timeout=30_000)
+    widths = page.evaluate(f"() => {charts}.map(e => e.clientWidth)")
     assert min(widths) >= 300, widths
     page.screenshot(path=str(ARTIFACTS / "results-1024.png"), full_page=True)
 
