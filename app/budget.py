@@ -22,7 +22,7 @@ import streamlit as st
 from pydantic import BaseModel
 
 from app import runs, views
-from simulation import design_space, frontier, sensitivity, uncertainty
+from simulation import design_space, figures, frontier, sensitivity, uncertainty
 from simulation.design_space import Lever
 from simulation.runner import Runner
 from simulation.schema import Scenario, field_info
@@ -142,6 +142,13 @@ def runner() -> Runner:
     if runs.workers() > 1:
         return Runner(executor=runs._pool(runs.workers()))
     return Runner(workers=1)
+
+
+def budget_step(results: Any) -> float:
+    """What + and - add to the budget: a round twentieth of the design's program cost when it has
+    been run (kr 500,000 for the coffee example's kr 6.9 M), else 100,000."""
+    cost = results.value("program_cost", "program") if results is not None else math.nan
+    return figures.nice_ticks(cost, 20)[1] if cost > 0 else 100_000.0
 
 
 def designs_of(scenario: Scenario, levers: list[Lever]) -> list[dict[str, float]]:

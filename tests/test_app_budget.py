@@ -125,3 +125,30 @@ def test_the_estimate_counts_the_design_on_screen_and_the_bar_says_the_time_left
     update = budget.paced(lambda fraction, text: shown.append((fraction, text)), "Sweeping")
     update(0.0)
     assert shown == [(0.0, "Sweeping 0%")]
+
+
+
+class _Ran:
+    """Results of a run that cost `cost` (what `budget_step` reads)."""
+
+    def __init__(self, cost: float):
+        self.cost = cost
+
+    def value(self, metric: str, arm: str) -> float:
+        assert (metric, arm) == ("program_cost", "program")
+        return self.cost
+
+
+def test_the_budget_steps_in_round_amounts_that_fit_the_design(library_dir):  # noqa: F811
+    assert budget.budget_step(_Ran(6.91e6)) == 500_000  # the coffee example: a twentieth, rounded up
+    assert budget.budget_step(_Ran(48_000)) == 2_500
+    assert budget.budget_step(_Ran(0.0)) == budget.budget_step(None) == 100_000  # no cost, no run yet
+    at = app().run()
+    at.switch_page(BUDGET).run()
+    box = at.number_input(key="budget.limit")
+    assert box.step == 100_000 and box.format == "%.0f"  # whole kroner, not "0.00"
+    at.button(key="run").click().run()
+    at.switch_page(BUDGET).run()
+    assert_ok(at)
+    step = at.number_input(key="budget.limit").step
+    assert step != 100_000 and f"{step:.1e}"[:3] in ("1.0", "2.0", "2.5", "5.0")  # the run's own scale, round

@@ -3,7 +3,7 @@ cost against an outcome, the best design within the budget, and which assumption
 
 import streamlit as st
 
-from app import budget, state, views
+from app import budget, runs, state, views
 from simulation import design_space, figures_budget, frontier, sensitivity
 from simulation.metrics import fmt, fmt_interval, metric
 from simulation.runner import Cancelled
@@ -48,8 +48,9 @@ st.session_state.setdefault("budget.objective", before.objective if before else 
 st.session_state.setdefault("budget.limit", (before.budget or 0.0) if before else 0.0)
 objective = left.selectbox("Outcome", outcomes, format_func=lambda m: metric(m).label, key="budget.objective")
 limit = mid.number_input(
-    f"Budget: program cost over the horizon ({currency}; 0 = none)", min_value=0.0, step=10_000.0, key="budget.limit"
-)
+    f"Budget: program cost over the horizon ({currency}; 0 = none)", min_value=0.0,
+    step=budget.budget_step(runs.cached(scenario)), format="%.0f", key="budget.limit",
+)  # fmt: skip
 replications = right.number_input(
     "Replications per design", 1, scenario.simulation.replications, min(scenario.simulation.replications, 5),
     key="budget.replications",
