@@ -5,7 +5,7 @@ from __future__ import annotations
 from test_app_support import app, assert_ok, charts, library_dir, texts  # noqa: F401
 
 import simulation
-from app import budget, drafts
+from app import budget, drafts, runs
 from app.settings import drafts_dir
 from simulation import frontier, uncertainty
 
@@ -143,6 +143,7 @@ def test_the_budget_steps_in_round_amounts_that_fit_the_design(library_dir):  # 
     assert budget.budget_step(_Ran(6.91e6)) == 500_000  # the coffee example: a twentieth, rounded up
     assert budget.budget_step(_Ran(48_000)) == 2_500
     assert budget.budget_step(_Ran(0.0)) == budget.budget_step(None) == 100_000  # no cost, no run yet
+    runs.clear()  # (no results kept from other tests)
     at = app().run()
     at.switch_page(BUDGET).run()
     box = at.number_input(key="budget.limit")
