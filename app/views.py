@@ -98,6 +98,7 @@ def break_even_line(results: simulation.Results) -> None:
     from simulation.breakeven import break_even
 
     st.markdown(unbroken(break_even(results).text(results.scenario.economics.currency)), unsafe_allow_html=True)
+    st.caption(analysis.baseline_course(results))
 
 
 # the house style of what the pages draw as HTML (cards, chart titles); shell.frame puts it on every page

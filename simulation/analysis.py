@@ -33,6 +33,26 @@ def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
     return frame[["month", "mean", "p05", "p95"]].sort_values("month").reset_index(drop=True)
 
 
+def baseline_course(results) -> str:
+    """Where the customers go without the program, the world every change is measured against: a
+    consultant checks it looks like the client's business before trusting the changes (a base that
+    grows, shrinks or grows happier for a reason the scenario states; docs/model.md section 12)."""
+    horizon = results.scenario.simulation.horizon_months
+    ends = {}
+    for name in ("active_customers", "nps"):
+        frame = series(results.monthly, name, "baseline")
+        ends[name] = (float(frame["mean"].iloc[0]), float(frame["mean"].iloc[-1])) if len(frame) else (math.nan,) * 2
+    (c0, c1), (n0, n1) = ends["active_customers"], ends["nps"]
+    if math.isnan(c0) or not c0:
+        return ""
+    growth = ("+" if c1 > c0 else "") + fmt(c1 / c0 - 1, "share")  # (a growth in %, not a change in pp)
+    return (
+        f"Without the program (what every change is measured against): {c0:,.0f} customers today and {c1:,.0f} in "
+        f"month {horizon} ({growth}); NPS {fmt(n0, 'score', signed=True)} today and {fmt(n1, 'score', signed=True)} "
+        f"in month {horizon}."
+    )
+
+
 def headline_summary(summary: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:
     """The summary, plus `retention_end` (from the monthly series) when the run is too short
     for the engine's 12/24/36-month retention figures."""

@@ -15,7 +15,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import breakeven, cli_explore, diff, export, pilot, provenance, scenario_io, uncertainty
+from . import analysis, breakeven, cli_explore, diff, export, pilot, provenance, scenario_io, uncertainty
 from .results import Results, run
 from .scenario_io import ScenarioError
 from .schema import Scenario, json_schema
@@ -179,7 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps({**results.summary_dict(), **extra, "provenance": prov.as_dict()}, indent=2))
         return 0
     print(format_table(results))
-    print("\n" + breakeven.break_even(results).text())
+    print("\n" + breakeven.break_even(results).text(results.scenario.economics.currency))
+    print(analysis.baseline_course(results))
     if results.pilot is not None:
         print("\n" + pilot.text(results))
     print("\n" + (format_drivers(results) if sampled else uncertainty.NOISE_ONLY))

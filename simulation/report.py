@@ -103,6 +103,7 @@ def _scenario_section(results: Any, prov: Provenance, several: bool) -> str:
         "<h3>Headline results</h3>",
         _table(headline_table(results), numeric=("With program", "No program", "Difference", "90 % interval")),
         f"<p>{escape(break_even(results).text(sc.economics.currency))}</p>",
+        f"<p>{escape(analysis.baseline_course(results))}</p>",
         _drivers(results),
         _pilot(results),
         "<h3>Assumptions and their ranges</h3>",

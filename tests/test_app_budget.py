@@ -127,7 +127,6 @@ def test_the_estimate_counts_the_design_on_screen_and_the_bar_says_the_time_left
     assert shown == [(0.0, "Sweeping 0%")]
 
 
-
 class _Ran:
     """Results of a run that cost `cost` (what `budget_step` reads)."""
 

@@ -49,6 +49,9 @@ def test_run_writes_tidy_csvs_and_prints_a_table(tmp_path):
     assert "%" in rows["roi"] and "+" not in rows["roi"] and "pp" not in rows["roi"]  # ROI is a figure, not a change
     assert " pp" in rows["retention_12m"] and "-0.0" not in proc.stdout
     assert not re.search(r"\d\.\d{4}", proc.stdout)  # no raw floats
+    # and where the customers go without the program, what every change is measured against
+    end = summary.set_index(["metric", "arm"]).loc[("active_customers_end", "baseline"), "mean"]
+    assert f"customers today and {end:,.0f} in month 13" in proc.stdout
 
 
 def test_json_output_and_seed_reproducibility(capsys):
@@ -214,6 +217,7 @@ def test_report_is_one_offline_file_with_headline_numbers_and_provenance(tmp_pat
     assert "<td>Incremental profit</td>" in html and fmt(profit, "money", "kr", signed=True) in html
     assert "The design" in html and "Assumptions and their ranges" in html and "Headline results" in html
     assert re.search(r"<p>Break-even: (pays back in month \d+|does not pay back)", html)  # what must be true to pay
+    assert re.search(r"<p>Without the program \(what every change is measured against\): [\d,]+ customers today", html)
     sha = hashlib.sha256(COFFEE.read_bytes()).hexdigest()
     assert sha in html and data["provenance"]["scenario_sha256"] == sha
     assert (data["provenance"]["seed"], data["provenance"]["replications"]) == (11, 3)

@@ -288,3 +288,22 @@ def test_every_ratio_metric_is_shown_as_a_figure_not_a_change():
     assert metrics.shown("roi", 0.895, "incremental") == "89.5 %"
     assert metrics.shown("net_profit", 6.19e6, "incremental") == "+kr 6.19 M"
     assert metrics.shown("retention_12m", -0.00001, "incremental") == "0.0 pp"
+
+
+def test_the_baseline_course_says_where_the_customers_go_without_the_program():
+    from simulation import analysis
+    from simulation.metrics import fmt
+
+    res = simulation.run(scenario(size=1500, months=12, replications=2))
+    text = analysis.baseline_course(res)
+    end = res.value("active_customers_end", "baseline")  # (the summary: not the series the text reads)
+    assert f"1,500 customers today and {end:,.0f} in month 12" in text
+    nps = res.monthly[(res.monthly.metric == "nps") & (res.monthly.arm == "baseline")].sort_values("month")["mean"]
+    assert f"NPS {fmt(nps.iloc[0], 'score', signed=True)} today and {fmt(nps.iloc[-1], 'score', signed=True)}" in text
+    # a closed cohort (no advertising, nobody listens) only shrinks: a growth in %, with its sign
+    closed = scenario(size=1500, months=12, replications=2,
+                      customers={"size": 1500, "acquisition": {"paid_per_month": 0},
+                                 "word_of_mouth": {"conversion_per_listener": 0.0}})  # fmt: skip
+    gone = simulation.run(closed)
+    shrink, share = analysis.baseline_course(gone), 1 - gone.value("active_customers_end", "baseline") / 1500
+    assert f"(-{fmt(share, 'share')})" in shrink and "pp" not in shrink
