@@ -32,14 +32,15 @@ def update_text(original: str, scenario: Scenario) -> str | None:
 
     lf = original.replace("\r\n", "\n")  # written back with the file's own line ends
     try:
-        root = parse_yaml(lf, "<original>")
-        old = validate(root).model_dump(mode="json")
+        old = validate(parse_yaml(lf, "<original>")).model_dump(mode="json")
     except ScenarioError:
         return None
     if old == scenario.model_dump(mode="json"):
         return original
+    writer = _yaml_like(lf)
+    root = writer.load(lf)  # (the writer's own load keeps each string's quotes: "Grocer: ..." stays "...")
     _merge(root, old, scenario)
-    text = _dump(root, _yaml_like(lf))
+    text = _dump(root, writer)
     return text.replace("\n", "\r\n") if lf != original else text
 
 

@@ -47,6 +47,8 @@ def test_an_untouched_scenario_is_written_back_byte_for_byte(name, tmp_path):
         ("fashion-tiers-club.yaml", {"customers.segments.1.basket_value": 700}, "      basket_value: 650", "      basket_value: 700"),
         ("coffee-points-card.yaml", {"economics.launch_cost": 90000}, "  launch_cost: 150000", "  launch_cost: 90000"),
         ("webshop-referral.yaml", {"simulation.seed": 99}, None, "  seed: 99"),
+        # a file with a quoted name: an edit elsewhere keeps its quotes ("..." came back as '...')
+        ("grocer-discounts-or-points.yaml", {"simulation.seed": 99}, None, "  seed: 99"),
     ],
 )  # fmt: skip
 def test_an_edit_changes_exactly_its_line(name, changes, old, new):
