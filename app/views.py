@@ -98,7 +98,20 @@ def break_even_line(results: simulation.Results) -> None:
     from simulation.breakeven import break_even
 
     st.markdown(unbroken(break_even(results).text(results.scenario.economics.currency)), unsafe_allow_html=True)
-    st.caption(analysis.baseline_course(results))
+
+
+def baseline_course(results: simulation.Results, hold) -> None:
+    """Where the customers go without the program, and a button to hold today's NPS there:
+    `hold()` finds the ladder's positive experience that does (simulation/steady.py) and edits
+    the design (the page says what it changed; the next Run shows the design against it)."""
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(analysis.baseline_course(results))
+    if right.button("Hold today's NPS", key="results.hold_nps",
+                    help="Set the ladder's positive experience so that NPS without the program ends the horizon where "
+                         "it starts (a client whose NPS is steady). A few runs of the no-program arm."):  # fmt: skip
+        with st.spinner("Finding the positive experience that holds today's NPS…"):
+            hold()
+        st.rerun()
 
 
 # the house style of what the pages draw as HTML (cards, chart titles); shell.frame puts it on every page

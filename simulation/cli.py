@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     p_ret.add_argument("--model", choices=("agent", "sbg"), default="agent", help="the projection in the JSON")
     p_ret.add_argument("--out", type=Path, help="write retention.yaml (one segment per cohort) to this folder")
     p_ret.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
+    p_hold = sub.add_parser(
+        "hold-nps", help="the ladder's positive experience at which NPS without the program holds today's value"
+    )
+    p_hold.add_argument("scenario", help="scenario YAML file")
+    _add_set(p_hold)
+    p_hold.add_argument("--replications", type=int, help="twins per evaluation (default: the scenario's replications)")
+    p_hold.add_argument("--write", type=Path, metavar="OUT.yaml",
+                        help="write the scenario with the value found (comments and layout kept)")  # fmt: skip
     cli_explore.add_parsers(sub, _add_set)
 
     p_app = sub.add_parser("app", help="open the workshop app in the browser")
@@ -309,7 +317,8 @@ def format_table(results: Results) -> str:
             cells[2] = f"{round(share * n_reps)} of {n_reps} runs"
         lo, hi = cell(name, "p05", "incremental"), cell(name, "p95", "incremental")
         interval = "" if math.isnan(lo) else metrics.shown_interval(name, lo, hi, "incremental", currency)
-        lines.append(f"{name:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>24}   {interval}")  # (24: "not within the horizon")
+        # (24 wide: "not within the horizon")
+        lines.append(f"{name:<28}{cells[0]:>16}{cells[1]:>16}{cells[2]:>24}   {interval}")
     return "\n".join(lines)
 
 
@@ -391,6 +400,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(json.dumps(commands.calibration_json(out, str(target)), indent=2))
     else:
         print(commands.calibration_text(out, str(target)))
+    return 0
+
+
+def cmd_hold_nps(args: argparse.Namespace) -> int:
+    """Exit status 0 when a value holds today's NPS (written with --write), 1 when none does."""
+    from . import roundtrip, steady
+
+    scenario, raw = _load(args.scenario, args.overrides)
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
+    if args.write is not None and not args.write.parent.is_dir():
+        raise ScenarioError([f"--write {args.write}: no such folder {args.write.parent}"])
+    held = steady.hold_nps(scenario, args.replications,
+                           on_step=lambda i, v, end: print(f"  {i:>2}: {steady.FIELD} {v:.4g} -> NPS {end:+.1f} in month "
+                                                           f"{scenario.simulation.horizon_months}", file=sys.stderr))  # fmt: skip
+    print(held.text())
+    if not held.reached:
+        return 1
+    print(f"To use it: --set {steady.FIELD}={held.value:.4g}")
+    if args.write is not None:
+        changed = scenario_io.override(scenario, {steady.FIELD: round(held.value, 4)})
+        text = roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed)
+        args.write.write_text(text, encoding="utf-8")
+        print(f"wrote {args.write}")
     return 0
 
 
@@ -561,6 +594,7 @@ COMMANDS = {
     "schema": cmd_schema,
     "calibrate": cmd_calibrate,
     "retention": cmd_retention,
+    "hold-nps": cmd_hold_nps,
     "plan": cmd_plan,
     "app": cmd_app,
     **cli_explore.COMMANDS,

@@ -124,6 +124,18 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
     runs.clear()
 
 
+def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir):  # noqa: F811
+    at = started(library_dir)
+    at.button(key="run").click().run()
+    before = simulation.load(library_dir / START).customers.ladder.positive_experience
+    at.button(key="results.hold_nps").click().run()
+    assert_ok(at)
+    value = fields.get_in(workspace(at).data, "customers.ladder.positive_experience")
+    (said,) = [s.value for s in at.success]  # (the small coffee's NPS climbs: fewer delighting months hold it)
+    assert said.startswith("Holds today's NPS") and value < before and f"{value:.3g}" in said and "Press **Run**" in said
+    assert "The design has changed since this run" in texts(at)  # the figures shown are the old design's
+
+
 def test_run_draws_the_first_figures_without_waiting_for_the_end(library_dir, monkeypatch):  # noqa: F811
     """The page run that Run starts does not wait for the run's end however near it looks (the
     sidebar's polling did, inline in that run: the first figures came a second late)."""

@@ -7,9 +7,22 @@ import time
 
 import streamlit as st
 
-from app import runs, shell, state, views
-from simulation import analysis, figures
+from app import budget, runs, shell, state, views
+from simulation import analysis, figures, steady
 from simulation.describe import describe
+from simulation.schema import short_label
+
+
+def _hold_nps(design) -> None:
+    """Set the design's positive experience to the value that holds today's NPS without the program."""
+    held = steady.hold_nps(design, runner=budget.runner())
+    if held.reached:
+        state.set_field(steady.FIELD, round(held.value, 4))
+        state.clear_widgets(steady.FIELD)
+        state.flash(f"{held.text(short_label, '→')} Press **Run** to see the design against it.")
+    else:
+        state.flash(held.text(short_label, "→"), "warning")
+
 
 ws = state.workspace()
 scenario, problems = state.current()
@@ -54,6 +67,7 @@ with st.expander("The program in plain words", expanded=False):
     st.markdown("\n".join(f"- {line}" for line in describe(results.scenario)))
 views.headline_cards(results)
 views.break_even_line(results)
+views.baseline_course(results, lambda: _hold_nps(scenario or results.scenario))
 views.pilot_table(results)
 views.sensitivity_table(results)
 views.results_charts(results, key="results", brief=results.provisional and running)

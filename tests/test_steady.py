@@ -1,0 +1,62 @@
+"""Holding today's NPS without the program (simulation/steady.py, `lojal hold-nps`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import scenario
+
+from simulation import steady
+from simulation.scenario_io import override
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _base(purchases_per_month: float, **ladder):
+    return scenario(size=3000, months=24, replications=2, seed=5,
+                    customers={"size": 3000, "acquisition": {"paid_per_month": 30}, "ladder": ladder,
+                               "segments": [{"purchases_per_month": purchases_per_month}]})  # fmt: skip
+
+
+def _gap(sc) -> float:
+    return steady.course(sc, 2).gap
+
+
+def test_frequent_buyers_are_held_with_fewer_delighting_months():
+    sc = _base(8.0)  # every month a chance of delight: NPS climbs without any program
+    assert _gap(sc) > 5
+    held = steady.hold_nps(sc, 2)
+    assert held.reached and held.value < sc.customers.ladder.positive_experience
+    assert abs(_gap(override(sc, {steady.FIELD: held.value}))) <= steady.TOLERANCE  # (checked apart from the search)
+    assert held.was.gap > 5 and held.evaluations <= steady.MAX_EVALUATIONS
+    assert "Holds today's NPS" in held.text() and f"(before: {held.was.nps_end:+.1f})" in held.text()
+    # fewer delighted customers: fewer stay and recommend, so the base ends smaller than before
+    assert held.now.customers_end < held.was.customers_end and held.now.customers_today == 3000
+    assert f"become {held.now.customers_end:,.0f} in month 24 (before: {held.was.customers_end:,.0f})" in held.text()
+
+
+def test_rare_buyers_are_held_with_more_and_a_drift_too_strong_is_said():
+    sc = _base(0.3)  # most months without a purchase: the drift pulls NPS down
+    assert _gap(sc) < -2
+    held = steady.hold_nps(sc, 2)
+    assert held.reached and held.value > sc.customers.ladder.positive_experience
+    strong = steady.hold_nps(_base(0.3, drift_without_contact=0.6), 2)
+    assert not strong.reached and strong.value == steady.BOUNDS[1] and strong.now.nps_end < strong.now.nps_today
+    assert "lower customers.ladder.drift_without_contact" in strong.text()
+
+
+def test_lojal_hold_nps_writes_the_value_into_the_file_and_nothing_else(tmp_path):
+    out = tmp_path / "held.yaml"
+    src = ROOT / "scenarios" / "coffee-points-card.yaml"
+    cmd = [sys.executable, "-m", "simulation.cli", "hold-nps", str(src), "--replications", "2", "--write", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "Holds today's NPS" in proc.stdout and "--set customers.ladder.positive_experience=" in proc.stdout
+    before, after = src.read_text().splitlines(), out.read_text().splitlines()
+    added = [line for line in after if line not in before]
+    assert [line for line in before if line not in after] == [] and added[0] == "  ladder:"
+    assert added[1].startswith("    positive_experience: 0.0") and len(added) == 2
+    bad = subprocess.run(cmd[:-1] + [str(tmp_path / "no" / "x.yaml")], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "no such folder" in bad.stderr and "Traceback" not in bad.stderr
