@@ -100,13 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     p_ret.add_argument("--out", type=Path, help="write retention.yaml (one segment per cohort) to this folder")
     p_ret.add_argument("--format", choices=("table", "json"), default="table", help="what to print (default: table)")
     p_hold = sub.add_parser(
-        "hold-nps", help="the ladder's positive experience at which NPS without the program holds today's value"
+        "hold", help="set the ladder (and paid acquisition) so that NPS (and customers) hold without the program"
     )
     p_hold.add_argument("scenario", help="scenario YAML file")
+    p_hold.add_argument("--customers", action="store_true",
+                        help="hold the number of customers as well, by paid acquisition")  # fmt: skip
     _add_set(p_hold)
     p_hold.add_argument("--replications", type=int, help="twins per evaluation (default: the scenario's replications)")
     p_hold.add_argument("--write", type=Path, metavar="OUT.yaml",
-                        help="write the scenario with the value found (comments and layout kept)")  # fmt: skip
+                        help="write the scenario with the values found (comments and layout kept)")  # fmt: skip
     cli_explore.add_parsers(sub, _add_set)
 
     p_app = sub.add_parser("app", help="open the workshop app in the browser")
@@ -403,8 +405,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_hold_nps(args: argparse.Namespace) -> int:
-    """Exit status 0 when a value holds today's NPS (written with --write), 1 when none does."""
+def cmd_hold(args: argparse.Namespace) -> int:
+    """Exit status 0 when the values found hold (written with --write), 1 when none do."""
     from . import roundtrip, steady
 
     scenario, raw = _load(args.scenario, args.overrides)
@@ -412,17 +414,21 @@ def cmd_hold_nps(args: argparse.Namespace) -> int:
         raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
     if args.write is not None and not args.write.parent.is_dir():
         raise ScenarioError([f"--write {args.write}: no such folder {args.write.parent}"])
-    held = steady.hold_nps(scenario, args.replications,
-                           on_step=lambda i, v, end: print(f"  {i:>2}: {steady.FIELD} {v:.4g} -> NPS {end:+.1f} in month "
-                                                           f"{scenario.simulation.horizon_months}", file=sys.stderr))  # fmt: skip
+
+    def step(i: int, field: str, value: float, course: steady.Course) -> None:
+        print(f"  {i:>2}: {field} {value:.4g} -> NPS {course.nps_end:+.1f}, {course.customers_end:,.0f} customers "
+              f"in month {scenario.simulation.horizon_months}", file=sys.stderr)  # fmt: skip
+
+    held = steady.hold(scenario, args.customers, args.replications, on_step=step)
     print(held.text())
     if not held.reached:
         return 1
-    print(f"To use it: --set {steady.FIELD}={held.value:.4g}")
+    values = held.values()
+    print("To use it: " + " ".join(f"--set {field}={value:g}" for field, value in values.items()))
     if args.write is not None:
-        changed = scenario_io.override(scenario, {steady.FIELD: round(held.value, 4)})
-        text = roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed)
-        args.write.write_text(text, encoding="utf-8")
+        changed = scenario_io.override(scenario, values)
+        args.write.write_text(roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed),
+                              encoding="utf-8")  # fmt: skip
         print(f"wrote {args.write}")
     return 0
 
@@ -594,7 +600,7 @@ COMMANDS = {
     "schema": cmd_schema,
     "calibrate": cmd_calibrate,
     "retention": cmd_retention,
-    "hold-nps": cmd_hold_nps,
+    "hold": cmd_hold,
     "plan": cmd_plan,
     "app": cmd_app,
     **cli_explore.COMMANDS,

@@ -127,13 +127,20 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
 def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir):  # noqa: F811
     at = started(library_dir)
     at.button(key="run").click().run()
-    before = simulation.load(library_dir / START).customers.ladder.positive_experience
-    at.button(key="results.hold_nps").click().run()
+    start = simulation.load(library_dir / START).customers
+    at.button(key="results.hold.nps").click().run()
     assert_ok(at)
     value = fields.get_in(workspace(at).data, "customers.ladder.positive_experience")
     (said,) = [s.value for s in at.success]  # (the small coffee's NPS climbs: fewer delighting months hold it)
-    assert said.startswith("Holds today's NPS") and value < before and f"{value:.3g}" in said and "Press **Run**" in said
+    assert said.startswith("Holds today's NPS") and value < start.ladder.positive_experience
+    assert f"{value:.4g}" in said and "Positive experience per month" in said and "Press **Run**" in said
     assert "The design has changed since this run" in texts(at)  # the figures shown are the old design's
+    assert fields.get_in(workspace(at).data, "customers.acquisition.paid_per_month") == start.acquisition.paid_per_month
+    at.button(key="results.hold.customers").click().run()  # and the number of customers, by paid acquisition
+    assert_ok(at)
+    (said,) = [s.value for s in at.success]
+    paid = fields.get_in(workspace(at).data, "customers.acquisition.paid_per_month")
+    assert said.startswith("Holds today's NPS and number of customers") and f"→ {paid}" in said
 
 
 def test_run_draws_the_first_figures_without_waiting_for_the_end(library_dir, monkeypatch):  # noqa: F811

@@ -1,4 +1,4 @@
-"""Holding today's NPS without the program (simulation/steady.py, `lojal hold-nps`)."""
+"""Holding today's NPS (and customers) without the program (simulation/steady.py, `lojal hold`)."""
 
 from __future__ import annotations
 
@@ -21,36 +21,49 @@ def _base(purchases_per_month: float, **ladder):
 
 
 def _gap(sc) -> float:
-    return steady.course(sc, 2).gap
+    return steady.NPS.gap(steady.course(sc, 2))
 
 
 def test_frequent_buyers_are_held_with_fewer_delighting_months():
     sc = _base(8.0)  # every month a chance of delight: NPS climbs without any program
     assert _gap(sc) > 5
-    held = steady.hold_nps(sc, 2)
-    assert held.reached and held.value < sc.customers.ladder.positive_experience
-    assert abs(_gap(override(sc, {steady.FIELD: held.value}))) <= steady.TOLERANCE  # (checked apart from the search)
-    assert held.was.gap > 5 and held.evaluations <= steady.MAX_EVALUATIONS
+    held = steady.hold(sc)
+    assert held.reached and held.value < sc.customers.ladder.positive_experience and list(held.moves) == [steady.FIELD]
+    # (checked apart from the search)
+    assert abs(_gap(override(sc, {steady.FIELD: held.value}))) <= steady.NPS.tolerance
+    assert steady.NPS.gap(held.was) > 5 and held.evaluations <= steady.MAX_EVALUATIONS + 1
     assert "Holds today's NPS" in held.text() and f"(before: {held.was.nps_end:+.1f})" in held.text()
     # fewer delighted customers: fewer stay and recommend, so the base ends smaller than before
     assert held.now.customers_end < held.was.customers_end and held.now.customers_today == 3000
-    assert f"become {held.now.customers_end:,.0f} in month 24 (before: {held.was.customers_end:,.0f})" in held.text()
+    assert f"{held.now.customers_end:,.0f} in month 24 (before: {held.was.customers_end:,.0f})" in held.text()
+    assert "With fewer delighted months fewer customers stay" in held.text()
 
 
 def test_rare_buyers_are_held_with_more_and_a_drift_too_strong_is_said():
     sc = _base(0.3)  # most months without a purchase: the drift pulls NPS down
     assert _gap(sc) < -2
-    held = steady.hold_nps(sc, 2)
+    held = steady.hold(sc)
     assert held.reached and held.value > sc.customers.ladder.positive_experience
-    strong = steady.hold_nps(_base(0.3, drift_without_contact=0.6), 2)
-    assert not strong.reached and strong.value == steady.BOUNDS[1] and strong.now.nps_end < strong.now.nps_today
+    strong = steady.hold(_base(0.3, drift_without_contact=0.6))
+    assert not strong.reached and strong.value == steady.NPS.bounds[1] and strong.found.nps_end < strong.found.nps_today
     assert "lower customers.ladder.drift_without_contact" in strong.text()
 
 
-def test_lojal_hold_nps_writes_the_value_into_the_file_and_nothing_else(tmp_path):
+def test_the_number_of_customers_is_held_by_paid_acquisition_with_nps():
+    sc = _base(8.0)
+    held = steady.hold(sc, customers=True)
+    assert held.reached and set(held.moves) == {steady.FIELD, steady.ACQUISITION}
+    paid = held.values()[steady.ACQUISITION]
+    assert isinstance(paid, int) and paid != 30  # a whole number of customers a month, not the scenario's
+    check = steady.course(override(sc, held.values()), 2)  # the values as written into a file
+    assert abs(check.customers_end / 3000 - 1) <= 0.02 and abs(steady.NPS.gap(check)) <= 1.0
+    assert held.text().startswith("Holds today's NPS and number of customers")
+
+
+def test_lojal_hold_writes_the_values_into_the_file_and_nothing_else(tmp_path):
     out = tmp_path / "held.yaml"
     src = ROOT / "scenarios" / "coffee-points-card.yaml"
-    cmd = [sys.executable, "-m", "simulation.cli", "hold-nps", str(src), "--replications", "2", "--write", str(out)]
+    cmd = [sys.executable, "-m", "simulation.cli", "hold", str(src), "--replications", "2", "--write", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "Holds today's NPS" in proc.stdout and "--set customers.ladder.positive_experience=" in proc.stdout

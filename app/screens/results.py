@@ -13,15 +13,17 @@ from simulation.describe import describe
 from simulation.schema import short_label
 
 
-def _hold_nps(design) -> None:
-    """Set the design's positive experience to the value that holds today's NPS without the program."""
-    held = steady.hold_nps(design, runner=budget.runner())
+def _hold(design, customers: bool) -> None:
+    """Set the design's ladder (and paid acquisition) to the values that hold today's figures without the program."""
+    held = steady.hold(design, customers, runner=budget.runner())
+    text = held.text(short_label, "→")
     if held.reached:
-        state.set_field(steady.FIELD, round(held.value, 4))
-        state.clear_widgets(steady.FIELD)
-        state.flash(f"{held.text(short_label, '→')} Press **Run** to see the design against it.")
+        for path, value in held.values().items():
+            state.set_field(path, value)
+            state.clear_widgets(path)
+        state.flash(f"{text} Press **Run** to see the design against it.")
     else:
-        state.flash(held.text(short_label, "→"), "warning")
+        state.flash(text, "warning")
 
 
 ws = state.workspace()
@@ -67,7 +69,7 @@ with st.expander("The program in plain words", expanded=False):
     st.markdown("\n".join(f"- {line}" for line in describe(results.scenario)))
 views.headline_cards(results)
 views.break_even_line(results)
-views.baseline_course(results, lambda: _hold_nps(scenario or results.scenario))
+views.baseline_course(results, lambda customers: _hold(scenario or results.scenario, customers))
 views.pilot_table(results)
 views.sensitivity_table(results)
 views.results_charts(results, key="results", brief=results.provisional and running)
