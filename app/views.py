@@ -104,13 +104,13 @@ def baseline_course(results: simulation.Results, hold) -> None:
     """Where the customers go without the program, and buttons to hold today's NPS (and number of
     customers) there: `hold(customers)` sets the ladder's positive experience (and paid
     acquisition) that do (simulation/steady.py) in the design; the page says what it changed."""
-    left, mid, right = st.columns([4, 1.3, 1.3], vertical_alignment="center")
-    left.caption(analysis.baseline_course(results))
+    st.caption(analysis.baseline_course(results))
+    row = button_row()
     what = "Set the ladder's positive experience so that NPS without the program ends the horizon where it starts"
-    for column, customers, label in ((mid, False, "Hold today's NPS"), (right, True, "Hold NPS and customers")):
+    for customers, label in ((False, "Hold today's NPS"), (True, "Hold NPS and customers")):
         tip = what + (", and paid acquisition so that the number of customers does too" if customers else "")
-        if column.button(label, key=f"results.hold.{'customers' if customers else 'nps'}",
-                         help=f"{tip} (a client whose business is steady). Runs of the no-program arm: a few seconds."):  # fmt: skip
+        if row.button(label, key=f"results.hold.{'customers' if customers else 'nps'}",
+                      help=f"{tip} (a client whose business is steady). Runs of the no-program arm: a few seconds."):  # fmt: skip
             with st.spinner("Finding the values that hold today's figures without the program…"):
                 hold(customers)
             st.rerun()
