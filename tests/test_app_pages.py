@@ -153,6 +153,10 @@ def test_run_draws_the_first_figures_without_waiting_for_the_end(library_dir, mo
     monkeypatch.setattr(runs.Job, "seconds_left", lambda self: 0.1 if self.running else None)  # the end looks near
     monkeypatch.setattr(runs.Job, "wait_all", lambda self, progress=None, timeout=None: waits.append(timeout))
     at = started(library_dir)
+    # a run long enough to be under way when the page run is over (on a busy machine the small one could be done)
+    at.switch_page(DESIGN).run()
+    at.number_input(key="customers.size").set_value(20_000).run()
+    at.number_input(key="simulation.replications").set_value(24).run()
     at.button(key="run").click().run()
     assert_ok(at)
     job = runs.job(workspace(at).id)
