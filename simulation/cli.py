@@ -106,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     p_hold.add_argument("--customers", action="store_true",
                         help="hold the number of customers as well, by paid acquisition")  # fmt: skip
     _add_set(p_hold)
-    p_hold.add_argument("--replications", type=int, help="twins per evaluation (default: the scenario's replications)")
+    p_hold.add_argument("--replications", type=int,
+                        help="replications of the course reported (default: the scenario's; the search runs at most 4)")  # fmt: skip
     p_hold.add_argument("--write", type=Path, metavar="OUT.yaml",
                         help="write the scenario with the values found (comments and layout kept)")  # fmt: skip
     cli_explore.add_parsers(sub, _add_set)
