@@ -161,7 +161,10 @@ def results(fitted: cal.Fitted, current: tuple | None) -> None:
     st.dataframe(cal.segment_rows(out), key="calibrate.segments", width="stretch", height="content")
     agent = out["fits"]["agent"]
     st.caption(f"Log-likelihood {fmt(agent.log_likelihood, 'number')}, BIC {fmt(agent.bic, 'number')}. These are "
-               "the customers of the calibrated scenario; the rest of it is the defaults.")  # fmt: skip
+               "the customers of the calibrated scenario; the rest of it is the defaults. A fitted starting ladder "
+               "is a statistical device, not a measure of satisfaction: the fit uses the levels' purchase rates and "
+               "churn to match the customers' behaviour (on CDNOW it puts most of them on the lowest levels). "
+               "An NPS survey sets it from the answers instead.")  # fmt: skip
     st.markdown("**The classical models** (time in weeks)")
     st.dataframe(cal.classical_rows(out), hide_index=True, key="calibrate.classical", width="stretch", height="content")
     if "holdout" not in out:
