@@ -33,10 +33,16 @@ def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
     return frame[["month", "mean", "p05", "p95"]].sort_values("month").reset_index(drop=True)
 
 
-def baseline_course(results) -> str:
+# NPS points the no-program arm may move over the horizon before the course says how to hold it:
+# more than twice the ~4-point standard error of a survey of 400 answers (docs/model.md 12.3)
+NPS_DRIFT = 10.0
+
+
+def baseline_course(results, hold: str = "") -> str:
     """Where the customers go without the program, the world every change is measured against: a
     consultant checks it looks like the client's business before trusting the changes (a base that
-    grows, shrinks or grows happier for a reason the scenario states; docs/model.md section 12)."""
+    grows, shrinks or grows happier for a reason the scenario states; docs/model.md section 12).
+    Where NPS moves more than NPS_DRIFT, `hold` (how to hold it: a command, a button) is named."""
     horizon = results.scenario.simulation.horizon_months
     ends = {}
     for name in ("active_customers", "nps"):
@@ -46,11 +52,14 @@ def baseline_course(results) -> str:
     if math.isnan(c0) or not c0:
         return ""
     growth = ("+" if c1 > c0 else "") + fmt(c1 / c0 - 1, "share")  # (a growth in %, not a change in pp)
-    return (
+    text = (
         f"Without the program (what every change is measured against): {c0:,.0f} customers today and {c1:,.0f} in "
         f"month {horizon} ({growth}); NPS {fmt(n0, 'score', signed=True)} today and {fmt(n1, 'score', signed=True)} "
         f"in month {horizon}."
     )
+    if hold and abs(n1 - n0) > NPS_DRIFT:
+        text += f" If the client's NPS is steady, {hold} sets the ladder so that it stays at {fmt(n0, 'score', signed=True)}."
+    return text
 
 
 def headline_summary(summary: pd.DataFrame, monthly: pd.DataFrame) -> pd.DataFrame:

@@ -191,7 +191,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(format_table(results))
     print("\n" + breakeven.break_even(results).text(results.scenario.economics.currency))
-    print(analysis.baseline_course(results))
+    again = "".join(f" --set {o}" for o in args.overrides)
+    print(analysis.baseline_course(results, f"`lojal hold {args.scenario}{again}`"))
     if results.pilot is not None:
         print("\n" + pilot.text(results))
     print("\n" + (format_drivers(results) if sampled else uncertainty.NOISE_ONLY))

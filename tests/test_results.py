@@ -304,6 +304,17 @@ def test_the_baseline_course_says_where_the_customers_go_without_the_program():
     closed = scenario(size=1500, months=12, replications=2,
                       customers={"size": 1500, "acquisition": {"paid_per_month": 0},
                                  "word_of_mouth": {"conversion_per_listener": 0.0}})  # fmt: skip
+    assert ("HOLD sets the ladder" in analysis.baseline_course(res, "HOLD")) == (
+        abs(nps.iloc[-1] - nps.iloc[0]) > analysis.NPS_DRIFT
+    )  # (only where NPS moves by more than NPS_DRIFT)
+    # frequent buyers over three years: NPS climbs by more than NPS_DRIFT, and the course says how to hold it
+    climbs = simulation.run(scenario(size=1500, months=36, replications=2,
+                                     customers={"size": 1500, "segments": [{"purchases_per_month": 8.0}]}))  # fmt: skip
+    nps = climbs.monthly[(climbs.monthly.metric == "nps") & (climbs.monthly.arm == "baseline")].sort_values("month")["mean"]
+    assert nps.iloc[-1] - nps.iloc[0] > analysis.NPS_DRIFT
+    assert analysis.baseline_course(climbs, "HOLD").endswith(f"HOLD sets the ladder so that it stays at "
+                                                             f"{fmt(nps.iloc[0], 'score', signed=True)}.")  # fmt: skip
+    assert "sets the ladder" not in analysis.baseline_course(climbs)  # (the report: no command to name)
     gone = simulation.run(closed)
     shrink, share = analysis.baseline_course(gone), 1 - gone.value("active_customers_end", "baseline") / 1500
     assert f"(-{fmt(share, 'share')})" in shrink and "pp" not in shrink
