@@ -298,7 +298,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"each figure is the fastest of {REPEAT} runs")
     t0 = time.perf_counter()
     if "a" in args.only:
-        section_a(100_000 if args.quick else 1_000_000, 36, args.scenario or pick_large_example())
+        large = args.scenario.resolve() if args.scenario else pick_large_example()  # (a path given from here)
+        section_a(100_000 if args.quick else 1_000_000, 36, large)
     if "b" in args.only:
         section_b()
     if "c" in args.only:
