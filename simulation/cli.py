@@ -429,8 +429,10 @@ def cmd_hold(args: argparse.Namespace) -> int:
     print("To use it: " + " ".join(f"--set {field}={value:g}" for field, value in values.items()))
     if args.write is not None:
         changed = scenario_io.override(scenario, values)
-        args.write.write_text(roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed),
-                              encoding="utf-8")  # fmt: skip
+        text = roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed)
+        for field, why in held.why().items():  # (where the values came from, for the review diff)
+            text = roundtrip.with_comment(text, field, f"lojal hold: {why}")
+        args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}")
     return 0
 

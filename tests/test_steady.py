@@ -71,5 +71,6 @@ def test_lojal_hold_writes_the_values_into_the_file_and_nothing_else(tmp_path):
     added = [line for line in after if line not in before]
     assert [line for line in before if line not in after] == [] and added[0] == "  ladder:"
     assert added[1].startswith("    positive_experience: 0.0") and len(added) == 2
+    assert added[1].endswith("without the program (was 0.06)") and "# lojal hold: holds NPS +" in added[1]
     bad = subprocess.run(cmd[:-1] + [str(tmp_path / "no" / "x.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "no such folder" in bad.stderr and "Traceback" not in bad.stderr
