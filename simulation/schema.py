@@ -124,7 +124,7 @@ class WordOfMouth(Base):
 
 
 class Acquisition(Base):
-    paid_per_month: int = F(0, label="Paid acquisitions", unit="customers/month", help="New customers bought through advertising each month (in both arms).", ge=0)
+    paid_per_month: int = F(0, label="Paid acquisitions", unit="customers/month", help="New customers bought through advertising each month (in both arms). `lojal hold --customers` (Results: Hold NPS and customers) finds the number that keeps the base's size without the program.", ge=0)
     initial_ladder: LevelShares = F(shares(0.0, 0.03, 0.25, 0.45, 0.22, 0.05), label="Ladder of new customers", unit="shares", help="Satisfaction level of a newly acquired customer.")
 
 
