@@ -74,3 +74,12 @@ def test_lojal_hold_writes_the_values_into_the_file_and_nothing_else(tmp_path):
     assert added[1].endswith("without the program (was 0.06)") and "# lojal hold: holds NPS +" in added[1]
     bad = subprocess.run(cmd[:-1] + [str(tmp_path / "no" / "x.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "no such folder" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_base_that_word_of_mouth_alone_grows_is_said_and_left():
+    sc = override(_base(8.0), {"customers.word_of_mouth.conversion_per_listener": 0.3})
+    held = steady.hold(sc, customers=True)
+    assert held.nps_held and not held.customers_held and not held.reached
+    assert held.values()[steady.ACQUISITION] == 0 and held.found.customers_end > 1.01 * 3000  # (no ads, still grows)
+    assert held.text().startswith("Holds today's NPS but not the number of customers")
+    assert "lower customers.word_of_mouth.conversion_per_listener" in held.text()
