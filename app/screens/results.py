@@ -15,7 +15,14 @@ from simulation.schema import short_label
 
 def _hold(design, customers: bool) -> None:
     """Set the design's ladder (and paid acquisition) to the values that hold today's figures without the program."""
-    held = steady.hold(design, customers, runner=budget.runner())
+    shown, months = st.empty(), design.simulation.horizon_months
+
+    def step(i: int, field: str, value: float, course: steady.Course) -> None:  # (the search, as it goes)
+        shown.caption(f"Run {i}: {short_label(field)} {value:.4g} → NPS {course.nps_end:+.1f} and "
+                      f"{course.customers_end:,.0f} customers in month {months} (today {course.nps_today:+.1f}, "
+                      f"{course.customers_today:,.0f})")  # fmt: skip
+
+    held = steady.hold(design, customers, runner=budget.runner(), on_step=step)
     text = held.text(short_label, "→")
     if held.reached:
         for path, value in held.values().items():
