@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p_hold.add_argument("--replications", type=int,
                         help="replications of the course reported (default: the scenario's; the search runs at most 4)")  # fmt: skip
     p_hold.add_argument("--write", type=Path, metavar="OUT.yaml",
-                        help="write the scenario with the values found (comments and layout kept)")  # fmt: skip
+                        help="write the scenario (with any --set) and the values found; comments and layout kept")  # fmt: skip
     cli_explore.add_parsers(sub, _add_set)
 
     p_app = sub.add_parser("app", help="open the workshop app in the browser")
