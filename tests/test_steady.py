@@ -83,3 +83,12 @@ def test_a_base_that_word_of_mouth_alone_grows_is_said_and_left():
     assert held.values()[steady.ACQUISITION] == 0 and held.found.customers_end > 1.01 * 3000  # (no ads, still grows)
     assert held.text().startswith("Holds today's NPS but not the number of customers")
     assert "lower customers.word_of_mouth.conversion_per_listener" in held.text()
+
+
+def test_held_means_within_half_a_point_of_nps_and_one_percent_of_customers():
+    def held(nps_end: float, customers_end: float) -> steady.Held:
+        found = steady.Course(15.0, nps_end, 20_000, customers_end)
+        return steady.Held({steady.FIELD: (0.06, 0.02)}, found, found, found, 36, 5, customers=True)
+
+    assert held(15.4, 20_190).reached and held(14.6, 19_810).reached
+    assert not held(15.6, 20_000).reached and not held(15.0, 20_210).reached and not held(15.0, 19_790).reached
