@@ -62,10 +62,14 @@ NPS = Target(FIELD, (0.0, 0.5), lambda c: c.nps_end - c.nps_today, 0.5)
 CUSTOMERS_TOLERANCE = 0.01  # customers at the horizon within 1 % of today's
 
 
+def _growth(c: Course) -> float:
+    """The base's growth over the horizon (0 when its size holds)."""
+    return c.customers_end / c.customers_today - 1
+
+
 def customers_target(scenario: Scenario) -> Target:
     """Paid acquisition from none to a tenth of the base a month."""
-    return Target(ACQUISITION, (0, max(scenario.customers.size // 10, 10)),
-                  lambda c: c.customers_end / c.customers_today - 1, CUSTOMERS_TOLERANCE, integer=True)  # fmt: skip
+    return Target(ACQUISITION, (0, max(scenario.customers.size // 10, 10)), _growth, CUSTOMERS_TOLERANCE, integer=True)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ class Held:
 
     @property
     def customers_held(self) -> bool:
-        return abs(self.found.customers_end / self.found.customers_today - 1) <= CUSTOMERS_TOLERANCE
+        return abs(_growth(self.found)) <= CUSTOMERS_TOLERANCE
 
     @property
     def reached(self) -> bool:
