@@ -18,12 +18,10 @@ if str(ROOT) not in sys.path:
 
 import simulation  # noqa: E402
 from simulation import steady  # noqa: E402
-from simulation.runner import Runner  # noqa: E402
 
 
 def main() -> None:
     paths = [Path(p) for p in sys.argv[1:]] or sorted((ROOT / "scenarios").glob("*.yaml"))
-    runner = Runner()  # (one runner: its pool is started once, as in the app)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"lojal hold, the scenario's replications for the course reported, {steady.SEARCH_REPLICATIONS} twins a "
           f"search step; {os.cpu_count()} CPUs, load average {load}")  # fmt: skip
@@ -32,7 +30,7 @@ def main() -> None:
         scenario = simulation.load(path)
         for customers in (False, True):
             start = time.perf_counter()
-            held = steady.hold(scenario, customers, runner=runner)
+            held = steady.hold(scenario, customers)  # (as `lojal hold` runs it: one pool for the search)
             wall = time.perf_counter() - start
             found = ", ".join(f"{field.rsplit('.', 1)[1]} {value:g}" for field, value in held.values().items())
             what = ("NPS+cust." if customers else "NPS") + ("" if held.reached else " (no)")

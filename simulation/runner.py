@@ -252,6 +252,9 @@ class Runner:
         self.executor = executor  # an executor of the caller's (the app's worker pool), used as it is
         self.last: RunRecord | None = None
         self._client = None
+        # inside `with`: one local process pool for every map (starting one costs ~0.15 s, as much
+        # as a small map's work: a search of many small maps paid it each time), closed on exit
+        self._keep_pool, self._pool = False, None
 
     def where(self, n_tasks: int, work: float) -> tuple[str, int]:
         """("here" | "local" | "dask", processes) for a run of `n_tasks` tasks."""
@@ -282,7 +285,7 @@ class Runner:
             out = _map_here(tasks, progress, cancel)
             where = "here"
         elif kind == "local":
-            out, where = _map_local(tasks, n, progress, cancel), f"{n} local processes"
+            out, where = self._map_local(tasks, n, progress, cancel), f"{n} local processes"
         elif kind == "executor":
             out, where = _map_executor(self.executor, tasks, progress, cancel), f"{n} worker processes"
         else:
@@ -293,6 +296,27 @@ class Runner:
             first.replications if first else 0, len(tasks), where, time.perf_counter() - start,
         )  # fmt: skip
         return out
+
+    def _map_local(self, tasks: list[Task], workers: int, progress, cancel) -> list[ReplicationResult]:
+        """`_map_local`, on the runner's own pool inside `with` (started at the first map, again
+        when another number of workers is wanted)."""
+        if not self._keep_pool:
+            return _map_local(tasks, workers, progress, cancel)
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self._pool is None or self._pool._max_workers != workers:
+            self._close_pool()
+            self._pool = _local_pool(workers)
+        try:
+            return _map_executor(self._pool, tasks, progress, cancel)
+        except BrokenProcessPool:
+            self._close_pool()
+            return _map_here(tasks, progress, cancel)
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
     def _dask(self):
         if self._client is None:
@@ -306,8 +330,10 @@ class Runner:
         if self._client is not None:
             self._client.close()
             self._client = None
+        self._close_pool()
 
     def __enter__(self) -> Runner:
+        self._keep_pool = True
         return self
 
     def __exit__(self, *exc) -> None:
@@ -346,14 +372,20 @@ def _map_here(tasks: list[Task], progress: Progress | None, cancel: Cancel | Non
 
 def _map_local(tasks: list[Task], workers: int, progress, cancel) -> list[ReplicationResult]:
     """In forked worker processes; a broken pool (a worker killed, out of memory) runs them here."""
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with _local_pool(workers) as pool:
             return _map_executor(pool, tasks, progress, cancel)
     except BrokenProcessPool:
         return _map_here(tasks, progress, cancel)
+
+
+def _local_pool(workers: int):
+    """Forked worker processes (they start with this process's imports and scenario in memory)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 POLL_SECONDS = 0.2  # how often a cancel is looked for while tasks run

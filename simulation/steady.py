@@ -217,6 +217,9 @@ def hold(
     (within 0.5 points), and with `customers` the paid acquisition at which the number of
     customers does too (within 1 %); the nearest bound where none does.
     `on_step(evaluation, field, value, course)` after each run of the twins."""
+    if runner is None:  # (one pool for the search's many small runs)
+        with Runner() as own:
+            return hold(scenario, customers, replications, own, on_step)
     count = 0
     targets = [NPS, customers_target(scenario)] if customers else [NPS]
 

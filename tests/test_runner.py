@@ -95,6 +95,21 @@ def test_the_pool_and_here_give_the_same_results_in_task_order():
         _same_rep(a, b)
 
 
+def test_a_runner_in_with_keeps_one_pool_for_its_maps_and_closes_it():
+    sc = scenario(size=300, months=6, replications=4, program=ALL_INSTRUMENTS)
+    tasks = tasks_of(sc, seed=3)
+    here = Runner(workers=1).map(tasks)
+    with Runner(workers=2) as kept:
+        first = kept.map(tasks)
+        pool = kept._pool
+        again = kept.map(tasks)
+        assert pool is not None and kept._pool is pool  # (not a new pool a map)
+    assert kept._pool is None and pool._shutdown_thread
+    for a, b, c in zip(first, again, here, strict=True):
+        _same_rep(a, c)
+        _same_rep(b, c)
+
+
 def test_cancel_stops_the_run_and_keeps_what_was_done():
     tasks = tasks_of(scenario(size=200, months=4, replications=3), seed=1)
     calls = []
