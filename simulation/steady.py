@@ -234,7 +234,7 @@ def hold(
     full = replications or scenario.simulation.replications
     search = min(full, SEARCH_REPLICATIONS)
     current = scenario
-    now = run(scenario, FIELD, scenario.customers.ladder.positive_experience, search)
+    now = first = run(scenario, FIELD, scenario.customers.ladder.positive_experience, search)
     for _ in range(ROUNDS if customers else 1):
         for target in targets:
             if abs(target.gap(now)) > target.tolerance:
@@ -244,6 +244,9 @@ def hold(
             break
     moves = {t.field: (_get(scenario, t.field), _get(current, t.field)) for t in targets}
     found = now
-    was = course(scenario, full, runner)  # (as the scenario's results read them)
-    now = course(current, full, runner) if current is not scenario else was
+    if search == full:  # (the search's runs are the scenario's replications: its courses are those)
+        was = first
+    else:  # as the scenario's results read them
+        was = course(scenario, full, runner)
+        now = course(current, full, runner) if current is not scenario else was
     return Held(moves, was, now, found, scenario.simulation.horizon_months, count, customers)
