@@ -25,6 +25,7 @@ from app import runs, views
 from simulation import design_space, figures, frontier, sensitivity, uncertainty
 from simulation.design_space import Lever
 from simulation.runner import Runner
+from simulation.scenario_io import value_at
 from simulation.schema import Scenario, field_info
 from simulation.sweep import Sweep, sweep_designs
 
@@ -73,10 +74,7 @@ def _generic(path: str) -> str:
 
 
 def current_value(scenario: Scenario, path: str) -> float:
-    obj: Any = scenario
-    for part in path.split("."):
-        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
-    return float(obj)
+    return float(value_at(scenario, path))
 
 
 def default_range(scenario: Scenario, path: str) -> tuple[float, float]:

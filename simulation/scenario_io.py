@@ -292,6 +292,14 @@ def override(scenario: Scenario, overrides: Sequence[str] | dict[str, Any]) -> S
     return validate(data, "--set", overrides=apply_overrides(data, overrides))
 
 
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The value at a dotted path (`program.points.earn_rate`, list items by number), as `override` writes it."""
+    obj: Any = scenario
+    for part in path.split("."):
+        obj = obj[int(part)] if part.isdigit() else getattr(obj, part)
+    return obj
+
+
 def _yaml_scalar(value: Any) -> str:
     buf = io.StringIO()
     YAML(typ="safe", pure=True).dump(value, buf)

@@ -24,7 +24,7 @@ import numpy as np
 
 from .people import BASELINE
 from .runner import Runner, Task
-from .scenario_io import override
+from .scenario_io import override, value_at
 from .schema import Scenario
 from .twin import without_program
 
@@ -161,7 +161,7 @@ def _solve(
     value (whose course is `start`): false position with the Illinois modification (the end kept
     twice running counts half), bracketed by that value and the bound on the side that closes
     the gap. `evaluate(design, value)` runs the twins of the design with the field at value."""
-    a = float(_get(scenario, target.field))
+    a = float(value_at(scenario, target.field))
     tried: dict[float, Course] = {a: start}
 
     def gap(value: float) -> float:
@@ -197,13 +197,6 @@ def _solve(
             b, gb, ga, side = c, gc, (ga / 2 if side == 1 else ga), 1
     value = min(tried, key=lambda v: abs(target.gap(tried[v])))
     return value, tried[value]
-
-
-def _get(scenario: Scenario, path: str):
-    value = scenario
-    for part in path.split("."):
-        value = getattr(value, part)
-    return value
 
 
 def hold(
@@ -242,7 +235,7 @@ def hold(
                 current = override(current, {target.field: value})
         if all(abs(t.gap(now)) <= t.tolerance for t in targets):
             break
-    moves = {t.field: (_get(scenario, t.field), _get(current, t.field)) for t in targets}
+    moves = {t.field: (value_at(scenario, t.field), value_at(current, t.field)) for t in targets}
     found = now
     if search == full:  # (the search's runs are the scenario's replications: its courses are those)
         was = first
