@@ -38,27 +38,53 @@ def series(monthly: pd.DataFrame, name: str, arm: str) -> pd.DataFrame:
 NPS_DRIFT = 10.0
 
 
+@dataclass(frozen=True)
+class Course:
+    """The no-program arm today and at the horizon: mean NPS and active customers."""
+
+    nps_today: float
+    nps_end: float
+    customers_today: float
+    customers_end: float
+
+    @property
+    def nps_change(self) -> float:
+        return self.nps_end - self.nps_today
+
+    @property
+    def growth(self) -> float:
+        """The base's growth over the horizon (0 when its size holds)."""
+        return self.customers_end / self.customers_today - 1
+
+
+def course_of(results) -> Course | None:
+    """The baseline's course in a run's monthly means (None without them)."""
+    ends = []
+    for name in ("nps", "active_customers"):
+        frame = series(results.monthly, name, "baseline")
+        if not len(frame):
+            return None
+        ends += [float(frame["mean"].iloc[0]), float(frame["mean"].iloc[-1])]
+    return Course(*ends) if ends[2] else None
+
+
 def baseline_course(results, hold: str = "") -> str:
     """Where the customers go without the program, the world every change is measured against: a
     consultant checks it looks like the client's business before trusting the changes (a base that
     grows, shrinks or grows happier for a reason the scenario states; docs/model.md section 12).
     Where NPS moves more than NPS_DRIFT, `hold` (how to hold it: a command, a button) is named."""
     horizon = results.scenario.simulation.horizon_months
-    ends = {}
-    for name in ("active_customers", "nps"):
-        frame = series(results.monthly, name, "baseline")
-        ends[name] = (float(frame["mean"].iloc[0]), float(frame["mean"].iloc[-1])) if len(frame) else (math.nan,) * 2
-    (c0, c1), (n0, n1) = ends["active_customers"], ends["nps"]
-    if math.isnan(c0) or not c0:
+    c = course_of(results)
+    if c is None or math.isnan(c.customers_today):
         return ""
-    growth = ("+" if c1 > c0 else "") + fmt(c1 / c0 - 1, "share")  # (a growth in %, not a change in pp)
+    growth = ("+" if c.growth > 0 else "") + fmt(c.growth, "share")  # (a growth in %, not a change in pp)
+    today, end = fmt(c.nps_today, "score", signed=True), fmt(c.nps_end, "score", signed=True)
     text = (
-        f"Without the program (what every change is measured against): {c0:,.0f} customers today and {c1:,.0f} in "
-        f"month {horizon} ({growth}); NPS {fmt(n0, 'score', signed=True)} today and {fmt(n1, 'score', signed=True)} "
-        f"in month {horizon}."
+        f"Without the program (what every change is measured against): {c.customers_today:,.0f} customers today and "
+        f"{c.customers_end:,.0f} in month {horizon} ({growth}); NPS {today} today and {end} in month {horizon}."
     )
-    if hold and abs(n1 - n0) > NPS_DRIFT:
-        text += f" If the client's NPS is steady, {hold} sets the ladder so that it stays at {fmt(n0, 'score', signed=True)}."
+    if hold and abs(c.nps_change) > NPS_DRIFT:
+        text += f" If the client's NPS is steady, {hold} sets the ladder so that it stays at {today}."
     return text
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .analysis import Course
 from .people import BASELINE
 from .runner import Runner, Task
 from .scenario_io import override, value_at
@@ -37,16 +38,6 @@ SEARCH_REPLICATIONS = 4  # twins per evaluation while searching (the course repo
 
 
 @dataclass(frozen=True)
-class Course:
-    """The no-program arm today and at the horizon: mean NPS and active customers."""
-
-    nps_today: float
-    nps_end: float
-    customers_today: float
-    customers_end: float
-
-
-@dataclass(frozen=True)
 class Target:
     """A figure of the course to hold by moving one field within bounds."""
 
@@ -58,18 +49,15 @@ class Target:
 
 
 # NPS within 0.5 points: far inside what a survey can tell (400 answers: a standard error of ~4)
-NPS = Target(FIELD, (0.0, 0.5), lambda c: c.nps_end - c.nps_today, 0.5)
+NPS = Target(FIELD, (0.0, 0.5), lambda c: c.nps_change, 0.5)
 CUSTOMERS_TOLERANCE = 0.01  # customers at the horizon within 1 % of today's
-
-
-def _growth(c: Course) -> float:
-    """The base's growth over the horizon (0 when its size holds)."""
-    return c.customers_end / c.customers_today - 1
 
 
 def customers_target(scenario: Scenario) -> Target:
     """Paid acquisition from none to a tenth of the base a month."""
-    return Target(ACQUISITION, (0, max(scenario.customers.size // 10, 10)), _growth, CUSTOMERS_TOLERANCE, integer=True)
+    return Target(
+        ACQUISITION, (0, max(scenario.customers.size // 10, 10)), lambda c: c.growth, CUSTOMERS_TOLERANCE, integer=True
+    )
 
 
 @dataclass(frozen=True)
@@ -86,11 +74,11 @@ class Held:
 
     @property
     def nps_held(self) -> bool:
-        return abs(NPS.gap(self.found)) <= NPS.tolerance
+        return abs(self.found.nps_change) <= NPS.tolerance
 
     @property
     def customers_held(self) -> bool:
-        return abs(_growth(self.found)) <= CUSTOMERS_TOLERANCE
+        return abs(self.found.growth) <= CUSTOMERS_TOLERANCE
 
     @property
     def reached(self) -> bool:
