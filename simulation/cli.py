@@ -430,8 +430,7 @@ def cmd_hold(args: argparse.Namespace) -> int:
     if args.write is not None:
         changed = scenario_io.override(scenario, values)
         text = roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed)
-        for field, why in held.why().items():  # (where the values came from, for the review diff)
-            text = roundtrip.with_comment(text, field, f"lojal hold: {why}")
+        text = roundtrip.with_comments(text, {f: f"lojal hold: {why}" for f, why in held.why().items()})
         args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}")
     return 0

@@ -202,23 +202,25 @@ def _yaml_like(original: str) -> YAML:
     return _yaml(_INDENTS[0])
 
 
-def with_comment(text: str, path: str, comment: str) -> str:
-    """`text` with `# comment` at the end of the line of the field at `path` (a dotted path to a
-    value the file holds): where a tool's change came from, for the review diff. The text as it
-    was when the file has no such line."""
+def with_comments(text: str, comments: dict[str, str]) -> str:
+    """`text` with `# comment` at the end of the line of each field (a dotted path to a value the
+    file holds): where a tool's changes came from, for the review diff. A line's own comment is
+    kept, the new one appended; a field the file does not hold, or one followed by comment lines
+    (ruamel keeps them in the same token, which this would replace), is left as it was."""
     writer = _yaml_like(text)
     root = writer.load(text)
-    *parents, key = path.split(".")
-    node = root
-    for part in parents:
-        node = node.get(part) if isinstance(node, CommentedMap) else None
-    if not isinstance(node, CommentedMap) or key not in node:
-        return text
-    before = (node.ca.items.get(key) or [None] * 3)[2]  # the line's own comment (a source, a reason): kept
-    if before is None:
-        node.yaml_add_eol_comment(comment, key)
-    elif before.value.lstrip(" ").startswith("#") and "\n" not in before.value.rstrip("\n"):
-        node.yaml_add_eol_comment(f"{before.value.strip().lstrip('#').strip()}; {comment}", key, column=before.column)
-    else:  # (comment lines follow the value: ruamel keeps them in the same token, which this would replace)
-        return text
+    for path, comment in comments.items():
+        *parents, key = path.split(".")
+        node = root
+        for part in parents:
+            node = node.get(part) if isinstance(node, CommentedMap) else None
+        if not isinstance(node, CommentedMap) or key not in node:
+            continue
+        before = (node.ca.items.get(key) or [None] * 3)[2]
+        if before is None:
+            node.yaml_add_eol_comment(comment, key)
+        elif before.value.lstrip(" ").startswith("#") and "\n" not in before.value.rstrip("\n"):
+            node.yaml_add_eol_comment(
+                f"{before.value.strip().lstrip('#').strip()}; {comment}", key, column=before.column
+            )
     return _dump(root, writer)

@@ -113,15 +113,15 @@ def test_without_an_original_or_with_an_invalid_one_the_short_form_is_written():
 
 
 def test_a_tools_comment_goes_on_its_line_and_keeps_the_comment_there():
-    from simulation.roundtrip import with_comment
+    from simulation.roundtrip import with_comments
 
     text = (SCENARIOS / "b2b-trade-club.yaml").read_text()
-    removed, added = changed_lines(text, with_comment(text, "customers.acquisition.paid_per_month", "held"))
+    removed, added = changed_lines(text, with_comments(text, {"customers.acquisition.paid_per_month": "held"}))
     assert removed == ["    paid_per_month: 15               # accounts won by the sales team"]
     assert added == ["    paid_per_month: 15               # accounts won by the sales team; held"]
-    removed, added = changed_lines(text, with_comment(text, "simulation.seed", "why"))
+    removed, added = changed_lines(text, with_comments(text, {"simulation.seed": "why"}))
     assert len(removed) == 1 and added == [removed[0] + "  # why"]
-    assert with_comment(text, "customers.ladder.positive_experience", "x") == text  # (a field the file leaves out)
+    assert with_comments(text, {"customers.ladder.positive_experience": "x"}) == text  # (a field the file leaves out)
     # comment lines after the value sit in the value's comment token: left alone rather than lost
     after = "simulation:\n  seed: 7\n  # the seed of the review\n  replications: 4\n"
-    assert with_comment(after, "simulation.seed", "why") == after
+    assert with_comments(after, {"simulation.seed": "why"}) == after
