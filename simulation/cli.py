@@ -414,8 +414,8 @@ def cmd_hold(args: argparse.Namespace) -> int:
     scenario, raw = _load(args.scenario, args.overrides)
     if args.replications is not None and args.replications < 1:
         raise ScenarioError([f"--replications: must be >= 1 (got {args.replications})"])
-    if args.write is not None and not args.write.parent.is_dir():
-        raise ScenarioError([f"--write {args.write}: no such folder {args.write.parent}"])
+    if args.write is not None:
+        _check_folder(args.write.parent, "--write")
 
     def step(i: int, field: str, value: float, course: steady.Course) -> None:
         print(f"  {i:>2}: {field} {value:.4g} -> NPS {course.nps_end:+.1f}, {course.customers_end:,.0f} customers "
@@ -454,9 +454,9 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_folder(folder: Path) -> None:
+def _check_folder(folder: Path, option: str = "--out") -> None:
     if not folder.is_dir():
-        raise ScenarioError([f"--out {folder}: no such folder"])
+        raise ScenarioError([f"{option} {folder}: no such folder"])
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
