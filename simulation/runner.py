@@ -246,15 +246,16 @@ class RunRecord:
 class Runner:
     """Runs tasks here, in local processes, or on a Dask cluster (`scheduler` address)."""
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None, executor: Executor | None = None):
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, executor: Executor | None = None,
+                 keep_pool: bool = False):  # fmt: skip
         self.scheduler = scheduler
         self.workers = workers  # local processes; None: `local_workers` decides
         self.executor = executor  # an executor of the caller's (the app's worker pool), used as it is
         self.last: RunRecord | None = None
         self._client = None
-        # inside `with`: one local process pool for every map (starting one costs ~0.15 s, as much
-        # as a small map's work: a search of many small maps paid it each time), closed on exit
-        self._keep_pool, self._pool = False, None
+        # `keep_pool`: one local process pool for every map, closed by `close` (starting one costs
+        # ~0.15 s, as much as a small map's work: a search of many small maps paid it each time)
+        self._keep_pool, self._pool = keep_pool, None
 
     def where(self, n_tasks: int, work: float) -> tuple[str, int]:
         """("here" | "local" | "dask", processes) for a run of `n_tasks` tasks."""
@@ -298,7 +299,7 @@ class Runner:
         return out
 
     def _map_local(self, tasks: list[Task], workers: int, progress, cancel) -> list[ReplicationResult]:
-        """`_map_local`, on the runner's own pool inside `with` (started at the first map, again
+        """`_map_local`, on the runner's own pool with `keep_pool` (started at the first map, again
         when another number of workers is wanted)."""
         if not self._keep_pool:
             return _map_local(tasks, workers, progress, cancel)
@@ -333,7 +334,6 @@ class Runner:
         self._close_pool()
 
     def __enter__(self) -> Runner:
-        self._keep_pool = True
         return self
 
     def __exit__(self, *exc) -> None:

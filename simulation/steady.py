@@ -199,7 +199,7 @@ def hold(
     customers does too (within 1 %); the nearest bound where none does.
     `on_step(evaluation, field, value, course)` after each run of the twins."""
     if runner is None:  # (one pool for the search's many small runs)
-        with Runner() as own:
+        with Runner(keep_pool=True) as own:
             return hold(scenario, customers, replications, own, on_step)
     count = 0
     targets = [NPS, customers_target(scenario)] if customers else [NPS]

@@ -95,11 +95,11 @@ def test_the_pool_and_here_give_the_same_results_in_task_order():
         _same_rep(a, b)
 
 
-def test_a_runner_in_with_keeps_one_pool_for_its_maps_and_closes_it():
+def test_a_runner_that_keeps_its_pool_uses_one_for_its_maps_and_closes_it():
     sc = scenario(size=300, months=6, replications=4, program=ALL_INSTRUMENTS)
     tasks = tasks_of(sc, seed=3)
     here = Runner(workers=1).map(tasks)
-    with Runner(workers=2) as kept:
+    with Runner(workers=2, keep_pool=True) as kept:
         first = kept.map(tasks)
         pool = kept._pool
         again = kept.map(tasks)
