@@ -73,9 +73,15 @@ def commit() -> None:
 
 
 def set_field(path: str, value: Any) -> None:
+    set_fields({path: value})
+
+
+def set_fields(values: dict[str, Any]) -> None:
+    """Set these fields of the draft and write it once."""
     ws = workspace()
-    log.info("draft %s: %s = %r", ws.id, path, value)
-    fields.set_in(ws.data, path, value)
+    for path, value in values.items():
+        log.info("draft %s: %s = %r", ws.id, path, value)
+        fields.set_in(ws.data, path, value)
     commit()
 
 

@@ -125,7 +125,7 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
     runs.clear()
 
 
-def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir):  # noqa: F811
+def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir, monkeypatch):  # noqa: F811
     at = started(library_dir)
     at.button(key="run").click().run()
     start = simulation.load(library_dir / START).customers
@@ -137,8 +137,12 @@ def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir):
     assert f"{value:.4g}" in said and "Positive experience per month" in said and "Press **Run**" in said
     assert "The design has changed since this run" in texts(at)  # the figures shown are the old design's
     assert fields.get_in(workspace(at).data, "customers.acquisition.paid_per_month") == start.acquisition.paid_per_month
+    saved = []  # (the draft as each write left it)
+    save = drafts.save
+    monkeypatch.setattr(drafts, "save", lambda folder, ws: saved.append(json.dumps(ws.data)) or save(folder, ws))
     at.button(key="results.hold.customers").click().run()  # and the number of customers, by paid acquisition
     assert_ok(at)
+    assert len(saved) == 1 and '"paid_per_month"' in saved[0]  # both values in one write of the draft
     (said,) = [s.value for s in at.success]
     paid = fields.get_in(workspace(at).data, "customers.acquisition.paid_per_month")
     assert said.startswith("Holds today's NPS and number of customers") and f"→ {paid}" in said

@@ -25,8 +25,8 @@ def _hold(design, customers: bool) -> None:
     held = steady.hold(design, customers, runner=budget.runner(), on_step=step)
     text = held.text(short_label, "→")
     if held.reached:
-        for path, value in held.values().items():
-            state.set_field(path, value)
+        state.set_fields(held.values())
+        for path in held.values():
             state.clear_widgets(path)
         state.flash(f"{text} Press **Run** to see the design against it.")
     else:
