@@ -430,7 +430,8 @@ def cmd_hold(args: argparse.Namespace) -> int:
     if args.write is not None:
         changed = scenario_io.override(scenario, values)
         text = roundtrip.update_text(raw.decode("utf-8"), changed) or scenario_io.dumps(changed)
-        text = roundtrip.with_comments(text, {f: f"lojal hold: {why}" for f, why in held.why().items()})
+        # (a comment already on a value's line spoke of the old value: it goes with "was")
+        text = roundtrip.with_comments(text, {f: f"lojal hold: {why}" for f, why in held.why(roundtrip.BEFORE).items()})
         args.write.write_text(text, encoding="utf-8")
         print(f"wrote {args.write}")
     return 0

@@ -202,11 +202,16 @@ def _yaml_like(original: str) -> YAML:
     return _yaml(_INDENTS[0])
 
 
+BEFORE = "{before}"  # in a comment for `with_comments`: where the line's own comment goes
+
+
 def with_comments(text: str, comments: dict[str, str]) -> str:
     """`text` with `# comment` at the end of the line of each field (a dotted path to a value the
     file holds): where a tool's changes came from, for the review diff. A line's own comment is
-    kept, the new one appended; a field the file does not hold, or one followed by comment lines
-    (ruamel keeps them in the same token, which this would replace), is left as it was."""
+    kept, the new one appended; or, where the new comment holds BEFORE (a tool that changed the
+    value: the line's comment spoke of the old one), put there as ": <it>". A field the file does
+    not hold, or one followed by comment lines (ruamel keeps them in the same token, which this
+    would replace), is left as it was."""
     writer = _yaml_like(text)
     root = writer.load(text)
     for path, comment in comments.items():
@@ -218,9 +223,9 @@ def with_comments(text: str, comments: dict[str, str]) -> str:
             continue
         before = (node.ca.items.get(key) or [None] * 3)[2]
         if before is None:
-            node.yaml_add_eol_comment(comment, key)
+            node.yaml_add_eol_comment(comment.replace(BEFORE, ""), key)
         elif before.value.lstrip(" ").startswith("#") and "\n" not in before.value.rstrip("\n"):
-            node.yaml_add_eol_comment(
-                f"{before.value.strip().lstrip('#').strip()}; {comment}", key, column=before.column
-            )
+            own = before.value.strip().lstrip("#").strip()
+            text_after = comment.replace(BEFORE, f": {own}") if BEFORE in comment else f"{own}; {comment}"
+            node.yaml_add_eol_comment(text_after, key, column=before.column)
     return _dump(root, writer)

@@ -90,11 +90,12 @@ class Held:
             f: (float(f"{after:.4g}") if isinstance(after, float) else after) for f, (_, after) in self.moves.items()
         }
 
-    def why(self) -> dict[str, str]:
-        """Each field set and what it holds, in a few words (a comment in the file written)."""
+    def why(self, after_was: str = "") -> dict[str, str]:
+        """Each field set and what it holds, in a few words (a comment in the file written), with
+        `after_was` after the value it had."""
         was = {f: f"{before:g}" for f, (before, _) in self.moves.items()}
         holds = {FIELD: f"NPS {self.now.nps_today:+.1f}", ACQUISITION: f"{self.now.customers_today:,.0f} customers"}
-        return {f: f"holds {holds[f]} without the program (was {was[f]})" for f in self.moves}
+        return {f: f"holds {holds[f]} without the program (was {was[f]}{after_was})" for f in self.moves}
 
     @property
     def value(self) -> float:

@@ -113,12 +113,17 @@ def test_without_an_original_or_with_an_invalid_one_the_short_form_is_written():
 
 
 def test_a_tools_comment_goes_on_its_line_and_keeps_the_comment_there():
-    from simulation.roundtrip import with_comments
+    from simulation.roundtrip import BEFORE, with_comments
 
     text = (SCENARIOS / "b2b-trade-club.yaml").read_text()
     removed, added = changed_lines(text, with_comments(text, {"customers.acquisition.paid_per_month": "held"}))
     assert removed == ["    paid_per_month: 15               # accounts won by the sales team"]
     assert added == ["    paid_per_month: 15               # accounts won by the sales team; held"]
+    # a tool that changed the value: the line's comment spoke of the old one and goes with it
+    _, added = changed_lines(text, with_comments(text, {"customers.acquisition.paid_per_month": f"held (was 15{BEFORE})"}))
+    assert added == ["    paid_per_month: 15               # held (was 15: accounts won by the sales team)"]
+    _, added = changed_lines(text, with_comments(text, {"simulation.seed": f"why (was 1{BEFORE})"}))
+    assert added[0].endswith("  # why (was 1)")
     removed, added = changed_lines(text, with_comments(text, {"simulation.seed": "why"}))
     assert len(removed) == 1 and added == [removed[0] + "  # why"]
     assert with_comments(text, {"customers.ladder.positive_experience": "x"}) == text  # (a field the file leaves out)
