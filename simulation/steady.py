@@ -95,7 +95,8 @@ class Held:
         `after_was` after the value it had."""
         was = {f: f"{before:g}" for f, (before, _) in self.moves.items()}
         holds = {FIELD: f"NPS {self.now.nps_today:+.1f}", ACQUISITION: f"{self.now.customers_today:,.0f} customers"}
-        return {f: f"holds {holds[f]} without the program (was {was[f]}{after_was})" for f in self.moves}
+        return {f: f"holds {holds[f]} without the program (was {was[f]}{after_was})"
+                for f, (before, after) in self.moves.items() if before != after}  # fmt: skip
 
     @property
     def value(self) -> float:

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from test_app_support import (  # noqa: F401
+    ROOT,
     START,
     app,
     assert_ok,
@@ -16,6 +17,7 @@ from test_app_support import (  # noqa: F401
     charts,
     editor,
     library_dir,
+    small,
     texts,
     trace_types,
     values,
@@ -28,6 +30,7 @@ from app.settings import drafts_dir
 from app.settings import home as home_dir
 from simulation import analysis, metrics
 from simulation.instruments import REGISTRY
+from simulation.scenario_io import dumps
 from simulation.schema import Pilot, Program, Scenario, field_info
 
 RESULTS, DESIGN, COMPARE, LIBRARY, EXPORT = (
@@ -126,6 +129,9 @@ def test_the_design_on_screen_gets_a_head_start_that_run_takes_over(library_dir,
 
 
 def test_hold_todays_nps_edits_the_design_and_says_what_it_changed(library_dir, monkeypatch):  # noqa: F811
+    # the coffee example at the default chance of a delighting month (it ships held)
+    unheld = small(ROOT / "scenarios" / START, **{"customers.ladder.positive_experience": 0.06})
+    (library_dir / START).write_text(dumps(unheld), encoding="utf-8")
     at = started(library_dir)
     at.button(key="run").click().run()
     start = simulation.load(library_dir / START).customers

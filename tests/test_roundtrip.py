@@ -63,11 +63,11 @@ def test_an_edit_changes_exactly_its_line(name, changes, old, new):
 
 def test_a_new_field_is_added_where_the_schema_puts_it_in_its_shortest_form():
     text = (SCENARIOS / "fashion-tiers-club.yaml").read_text()
-    out = edited(text, {"customers.ladder.positive_experience": 0.07})
+    out = edited(text, {"customers.word_of_mouth.conversion_per_listener": 0.09})
     removed, added = changed_lines(text, out)
-    assert removed == [] and added == ["  ladder:", "    positive_experience: 0.07"]
-    lines = out.splitlines()  # after the segments, before acquisition (schema order)
-    assert lines.index("  ladder:") == lines.index("  acquisition:") - 2
+    assert removed == [] and added == ["  word_of_mouth:", "    conversion_per_listener: 0.09"]
+    lines = out.splitlines()  # after the ladder, before acquisition (schema order)
+    assert lines.index("  ladder:") < lines.index("  word_of_mouth:") == lines.index("  acquisition:") - 2
     # a whole new instrument block: only what differs from its defaults
     removed, added = changed_lines(text, edited(text, {"program.referral": {"conversion": 0.1}}))
     assert removed == [] and added == ["  referral:", "    conversion: 0.1"]
@@ -117,16 +117,22 @@ def test_a_tools_comment_goes_on_its_line_and_keeps_the_comment_there():
 
     text = (SCENARIOS / "b2b-trade-club.yaml").read_text()
     removed, added = changed_lines(text, with_comments(text, {"customers.acquisition.paid_per_month": "held"}))
-    assert removed == ["    paid_per_month: 15               # accounts won by the sales team"]
-    assert added == ["    paid_per_month: 15               # accounts won by the sales team; held"]
+    line = "    paid_per_month: 32               # accounts won by the sales team"
+    assert removed == [line + ": as many as hold 5,000 steady without the program (lojal hold --customers)"]
+    assert added == [removed[0] + "; held"]
     # a tool that changed the value: the line's comment spoke of the old one and goes with it
-    _, added = changed_lines(text, with_comments(text, {"customers.acquisition.paid_per_month": f"held (was 15{BEFORE})"}))
-    assert added == ["    paid_per_month: 15               # held (was 15: accounts won by the sales team)"]
+    _, added = changed_lines(
+        text, with_comments(text, {"customers.acquisition.paid_per_month": f"held (was 32{BEFORE})"})
+    )
+    assert added == [
+        "    paid_per_month: 32               # held (was 32: accounts won by the sales team: as many as"
+        " hold 5,000 steady without the program (lojal hold --customers))"
+    ]
     _, added = changed_lines(text, with_comments(text, {"simulation.seed": f"why (was 1{BEFORE})"}))
     assert added[0].endswith("  # why (was 1)")
     removed, added = changed_lines(text, with_comments(text, {"simulation.seed": "why"}))
     assert len(removed) == 1 and added == [removed[0] + "  # why"]
-    assert with_comments(text, {"customers.ladder.positive_experience": "x"}) == text  # (a field the file leaves out)
+    assert with_comments(text, {"customers.ladder.drift_without_contact": "x"}) == text  # (a field the file leaves out)
     # comment lines after the value sit in the value's comment token: left alone rather than lost
     after = "simulation:\n  seed: 7\n  # the seed of the review\n  replications: 4\n"
     assert with_comments(after, {"simulation.seed": "why"}) == after

@@ -44,19 +44,19 @@ def test_loyal_customers_stay_whatever_their_purchase_frequency():
     assert share.max() - share.min() < 4 * np.sqrt(se.max() ** 2 + se.min() ** 2), (share, se)
 
 
-def _baseline_flows(path: Path):
-    res = run(load(path, ["simulation.replications=2"]))
+def _baseline_flows(path: Path, overrides: tuple[str, ...] = ()):
+    res = run(load(path, ["simulation.replications=2", *overrides]))
     m = res.monthly[(res.monthly.arm == "baseline") & (res.monthly.month > 0)]
     return res, {metric: m[m.metric == metric]["mean"].sum() for metric in ("acquisitions", "prospects_lost")}
 
 
 def test_word_of_mouth_brings_about_twice_paid_acquisition_at_a_typical_positive_nps():
-    """The fashion example starts at NPS +15 and buys 200 customers a month: word of mouth
-    (net of prospects lost to complaints) brings about twice that (brief)."""
+    """The fashion example holds NPS at +15; buying 200 customers a month, word of mouth (net of
+    prospects lost to complaints) brings about twice that (brief). (The ratio is to the paid
+    acquisition chosen: the example as shipped buys the 129 a month that hold its 20,000.)"""
     path = ROOT / "scenarios" / "fashion-tiers-club.yaml"
-    sc = load(path)
-    res, flows = _baseline_flows(path)
-    paid = sc.customers.acquisition.paid_per_month * sc.simulation.horizon_months
+    res, flows = _baseline_flows(path, ("customers.acquisition.paid_per_month=200",))
+    paid = 200 * load(path).simulation.horizon_months
     ratio = (flows["acquisitions"] - paid) / paid
     assert 1.5 <= ratio <= 2.5, ratio
 

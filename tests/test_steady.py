@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,17 +62,30 @@ def test_the_number_of_customers_is_held_by_paid_acquisition_with_nps():
 
 
 def test_lojal_hold_writes_the_values_into_the_file_and_nothing_else(tmp_path):
-    out = tmp_path / "held.yaml"
-    src = ROOT / "scenarios" / "coffee-points-card.yaml"
+    out, src = tmp_path / "held.yaml", tmp_path / "coffee.yaml"
+    shipped = (ROOT / "scenarios" / "coffee-points-card.yaml").read_text()  # (it ships held: back to the default)
+    src.write_text(re.sub(r"    positive_experience: .*", "    positive_experience: 0.06  # the default", shipped))
     cmd = [sys.executable, "-m", "simulation.cli", "hold", str(src), "--replications", "2", "--write", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert "Holds today's NPS" in proc.stdout and "--set customers.ladder.positive_experience=" in proc.stdout
     before, after = src.read_text().splitlines(), out.read_text().splitlines()
     added = [line for line in after if line not in before]
-    assert [line for line in before if line not in after] == [] and added[0] == "  ladder:"
-    assert added[1].startswith("    positive_experience: 0.0") and len(added) == 2
-    assert added[1].endswith("without the program (was 0.06)") and "# lojal hold: holds NPS +" in added[1]
+    assert [line for line in before if line not in after] == ["    positive_experience: 0.06  # the default"]
+    assert (
+        len(added) == 1
+        and added[0].startswith("    positive_experience: 0.0")
+        and "# lojal hold: holds NPS +" in added[0]
+    )
+    assert added[0].endswith(
+        "without the program (was 0.06: the default)"
+    )  # (the line's comment went with the old value)
+    # on a file that holds already, nothing to change: the file is written as it was
+    again = subprocess.run(
+        cmd[:4] + [str(out)] + cmd[5:-1] + [str(tmp_path / "again.yaml")], capture_output=True, text=True, cwd=ROOT
+    )
+    assert again.returncode == 0 and "nothing to change" in again.stdout, again.stdout + again.stderr
+    assert (tmp_path / "again.yaml").read_text() == out.read_text()
     bad = subprocess.run(cmd[:-1] + [str(tmp_path / "no" / "x.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "no such folder" in bad.stderr and "Traceback" not in bad.stderr
 
