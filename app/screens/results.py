@@ -25,8 +25,9 @@ def _hold(design, customers: bool) -> None:
     held = steady.hold(design, customers, runner=budget.runner(), on_step=step)
     text = held.text(short_label, "→")
     if held.reached:
-        state.set_fields(held.values())
-        for path in held.values():
+        values = held.values()
+        state.set_fields(values)
+        for path in values:
             state.clear_widgets(path)
         state.flash(f"{text} Press **Run** to see the design against it.")
     else:
