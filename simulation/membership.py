@@ -101,8 +101,7 @@ class Membership:
         """Willing customers who bought sign up, with a chance per purchase. (Worked out for
         the candidates only: after the first months most customers have joined or will not.)"""
         sim = self.sim
-        value = sim.m.program_value
-        if not value.size or value.max() <= 0.0:  # worth nothing to anyone (a referral program): nobody is willing
+        if not sim.hooks["value_share"]:  # no instrument gives anything back (a referral program): nobody is willing
             return
         candidates = sim.pview("is_alive") & (k > 0) & ~sim.pview("is_member") & ~sim.view("left_program")
         slots = np.flatnonzero(candidates)
